@@ -1,0 +1,1 @@
+"""Chinese CRM message understanding: text -> intent + normalized entities (Rasa /model/parse shape)."""
