@@ -1,0 +1,52 @@
+"""The console channel: lines from stdin, replies to stdout. Same dialogs as the chat apps."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TextIO
+
+from dialogs import DialogEngine, Reply
+
+CHANNEL = "console"
+PROMPT = "你> "
+BANNER = "销售助手（控制台）— 当前身份：{name}。直接输入中文，Ctrl-D 退出，输入「帮助」看例子。"
+
+
+def render(reply: Reply) -> str:
+    text = reply.text
+    if reply.buttons:
+        text += "\n" + "  ".join(f"[{b.label}]" for b in reply.buttons)
+    if reply.image_path:
+        text += f"\n（图片：{reply.image_path}）"
+    if reply.to_staff_id is not None or reply.to_member_id is not None:
+        who = f"员工#{reply.to_staff_id}" if reply.to_staff_id is not None else f"会员#{reply.to_member_id}"
+        text = f"[通知 → {who}] {text}"
+    return text
+
+
+def run(
+    engine: DialogEngine,
+    identity: str,
+    lines: Iterable[str],
+    out: TextIO = sys.stdout,
+    *,
+    interactive: bool = False,
+    clock: Callable[[], datetime] | None = None,
+) -> int:
+    """Feed each line to the dialogs and print the replies; returns how many messages were handled."""
+    handled = 0
+    if interactive:
+        out.write(PROMPT)
+        out.flush()
+    for line in lines:
+        text = line.rstrip("\n")
+        if text.strip():
+            for reply in engine.handle(CHANNEL, identity, text, now=clock() if clock else None):
+                out.write(("助手> " if interactive else "") + render(reply) + "\n")
+            handled += 1
+        if interactive:
+            out.write(PROMPT)
+        out.flush()
+    return handled

@@ -1,0 +1,59 @@
+"""Build the running pieces from a Config: database, NLU parser, dialog engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_store import services
+from crm_store.db import make_engine, session_factory, transaction, upgrade
+from crm_store.demo import seed_demo
+from crm_store.models import Staff
+from crmbot.config import Config
+
+
+@dataclass
+class Runtime:
+    config: Config
+    engine: Engine
+    factory: sessionmaker[Session]
+
+
+def open_database(config: Config, *, migrate: bool = True) -> Runtime:
+    engine = make_engine(config.database.url, echo=config.database.echo)
+    if migrate:
+        upgrade(engine)
+    return Runtime(config, engine, session_factory(engine))
+
+
+def seed_demo_if_empty(runtime: Runtime, now: datetime) -> bool:
+    """The embedded default starts with a believable company so `crmbot chat` is useful at once."""
+    with transaction(runtime.factory) as session:
+        if session.scalar(select(func.count()).select_from(Staff)):
+            return False
+        seed_demo(session, now=now)
+        return True
+
+
+def build_dialogs(runtime: Runtime, clock=None):  # type: ignore[no-untyped-def]
+    from dialogs import DialogEngine
+    from nlu import load_parser
+
+    parser = load_parser(runtime.config.nlu, runtime.config.tz)
+    return DialogEngine(runtime.factory, parser, runtime.config, clock=clock)
+
+
+def bind_console(runtime: Runtime, staff_name: str, now: datetime) -> int:
+    """Console users say who they are with --as; the terminal is a trusted, local channel."""
+    with transaction(runtime.factory) as session:
+        staff = services.find_staff(session, staff_name)
+        if staff is None:
+            names = "、".join(s.name for s in services.list_staff(session))
+            raise LookupError(f"没有员工“{staff_name}”。可选：{names}")
+        identity = services.identity_for(session, "console", staff_name)
+        if identity is None or identity.staff_id != staff.id:
+            services.bind_identity(session, "console", staff_name, staff_id=staff.id, now=now)
+        return staff.id

@@ -1,0 +1,84 @@
+"""The pieces every job shares: the turn being handled, the Job interface and the job registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from crm_store.services import Actor
+from crmbot.config import Config
+from dialogs import entities as ent
+from dialogs.reply import Reply
+
+SALES_ROLES = frozenset({"rep", "manager", "director", "admin"})
+MANAGER_ROLES = frozenset({"manager", "director", "admin"})
+STAFF_ROLES = frozenset({"rep", "manager", "director", "admin", "clerk"})
+EVERYONE = STAFF_ROLES | {"member"}
+
+Slots = dict[str, Any]
+
+
+@dataclass
+class Turn:
+    """One incoming message being handled, with everything a job may use."""
+
+    session: Session
+    actor: Actor
+    now: datetime  # aware, in the configured timezone
+    config: Config
+    text: str
+    parse: ent.Parse
+    state: dict[str, Any]  # the persisted conversation state; jobs may keep cursors here
+    notices: list[Reply] = field(default_factory=list)  # replies for other people (approvers, ...)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.config.tz
+
+    @property
+    def intent(self) -> str:
+        return ent.intent(self.parse)
+
+
+class Job:
+    """One CRM job driven by a short form: fill slots, ask for what's missing, confirm, execute.
+
+    Slots hold JSON-safe values only (ids, strings, ISO times) because they are persisted between messages.
+    """
+
+    name: ClassVar[str]
+    roles: ClassVar[frozenset[str]] = SALES_ROLES
+    writes: ClassVar[bool] = False
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        """Update slots from this message; `awaiting` is the slot the bot asked for, if any."""
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        """The next slot to ask for, or None when the job can run. May put a list to pick from in slots."""
+        return None
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        raise NotImplementedError(f"{self.name} asks for no slot {slot}")
+
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        """Replies that end the job before confirmation (e.g. a duplicate), or None to go on."""
+        return None
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        """The one-screen summary shown before a write is confirmed."""
+        raise NotImplementedError(f"{self.name} writes nothing to confirm")
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, Job] = {}
+
+
+def register(job_class: type[Job]) -> type[Job]:
+    REGISTRY[job_class.name] = job_class()
+    return job_class

@@ -1,0 +1,141 @@
+"""add_customer, query_customer and customer_history."""
+
+from __future__ import annotations
+
+from crm_store import services
+from dialogs import entities as ent
+from dialogs import messages as msg
+from dialogs.base import Job, Slots, Turn, register
+from dialogs.reply import Reply
+from dialogs.resolve import customer_from_message
+
+
+class _NeedsCustomer(Job):
+    """A read job about one existing customer."""
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        customer_from_message(turn, slots, awaiting)
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        return None if slots.get("customer") else "customer"
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        unknown = slots.get("customer_unknown")
+        return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else msg.ASK_CUSTOMER
+
+
+@register
+class AddCustomer(Job):
+    name = "add_customer"
+    writes = True
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        name = ent.text_of(turn.parse, "customer")
+        if name is None and awaiting == "name":
+            name = turn.text.strip()
+        if name:
+            slots["name"] = name
+        contact = ent.first(turn.parse, "contact")
+        if contact:
+            slots["contact"] = contact["text"]
+        phone = ent.text_of(turn.parse, "phone")
+        if phone:
+            slots["phone"] = phone
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        return None if slots.get("name") else "name"
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        return msg.ASK_NEW_CUSTOMER_NAME
+
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        existing = services.find_duplicates(turn.session, slots["name"])
+        if not existing:
+            return None
+        first = existing[0]
+        return [Reply(msg.CUSTOMER_DUPLICATE.format(name=first.name, owner=first.owner.name))]
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        return msg.CUSTOMER_SUMMARY.format(
+            name=slots["name"],
+            contact=msg.CUSTOMER_CONTACT_LINE.format(contact=slots["contact"]) if slots.get("contact") else "",
+            phone=msg.CUSTOMER_PHONE_LINE.format(phone=slots["phone"]) if slots.get("phone") else "",
+        )
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        customer = services.create_customer(
+            turn.session,
+            turn.actor,
+            slots["name"],
+            contact_name=slots.get("contact"),
+            contact_phone=slots.get("phone"),
+            now=turn.now,
+        )
+        return [Reply(msg.CUSTOMER_SAVED.format(name=customer.name, owner=customer.owner.name))]
+
+
+@register
+class QueryCustomer(_NeedsCustomer):
+    name = "query_customer"
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        customer = services.get_customer(turn.session, turn.actor, slots["customer"]["id"])
+        contacts = [
+            msg.CUSTOMER_CONTACT.format(
+                name=c.name,
+                title=f"（{c.title}）" if c.title else "",
+                phone=f" {c.phone}" if c.phone else "",
+            )
+            for c in customer.contacts
+        ] or [msg.CUSTOMER_NO_CONTACTS]
+        opportunities = "".join(
+            msg.CUSTOMER_OPPORTUNITY.format(title=o.title, stage=msg.STAGE[o.stage], amount=msg.money(o.amount))
+            for o in services.open_opportunities(turn.session, turn.actor, customer.id)
+        )
+        last = customer.last_contact_at
+        card = msg.CUSTOMER_CARD.format(
+            name=customer.name,
+            owner=customer.owner.name,
+            lifecycle=msg.LIFECYCLE.get(customer.lifecycle, customer.lifecycle),
+            industry=f"　行业：{customer.industry}" if customer.industry else "",
+            contacts="\n".join(contacts),
+            last_contact=msg.when(last.astimezone(turn.tz), with_time=False) if last else msg.NEVER,
+            opportunities=opportunities,
+        )
+        return [Reply(card)]
+
+
+@register
+class CustomerHistory(_NeedsCustomer):
+    name = "customer_history"
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        if slots.get("_more"):
+            return
+        super().fill(turn, slots, awaiting)
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        return None if slots.get("_more") else super().missing(turn, slots)
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        if slots.get("_more"):
+            cursor = turn.state["more"]
+            customer, offset = cursor["customer"], cursor["offset"]
+        else:
+            customer, offset = slots["customer"], 0
+        size = turn.config.dialogs.page_size
+        items, total = services.customer_history(
+            turn.session, turn.actor, customer["id"], offset=offset, limit=size
+        )
+        if not items:
+            turn.state.pop("more", None)
+            return [Reply(msg.NO_MORE_PAGES if offset else msg.HISTORY_EMPTY.format(customer=customer["name"]))]
+        end = offset + len(items)
+        lines = [msg.HISTORY_HEADER.format(customer=customer["name"], start=offset + 1, end=end, total=total)]
+        lines += [f"· {msg.when(item.at.astimezone(turn.tz), with_time=False)} {item.text}" for item in items]
+        if end < total:
+            turn.state["more"] = {"job": self.name, "customer": customer, "offset": end}
+            lines.append(msg.HISTORY_MORE)
+        else:
+            turn.state.pop("more", None)
+        return [Reply("\n".join(lines))]

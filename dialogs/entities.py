@@ -1,0 +1,81 @@
+"""Reading the NLU result: entities by name and role, times and numbers as Python values."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+Parse = dict[str, Any]
+
+
+def intent(parse: Parse) -> str:
+    return (parse.get("intent") or {}).get("name") or "out_of_scope"
+
+
+def confidence(parse: Parse) -> float:
+    return float((parse.get("intent") or {}).get("confidence") or 0.0)
+
+
+def entities(parse: Parse, name: str, role: str | None = None) -> list[dict[str, Any]]:
+    found = [e for e in parse.get("entities", []) if e.get("entity") == name]
+    if role is not None:
+        found = [e for e in found if e.get("role") == role]
+    return found
+
+
+def first(parse: Parse, name: str, role: str | None = None) -> dict[str, Any] | None:
+    found = entities(parse, name, role)
+    return found[0] if found else None
+
+
+def text_of(parse: Parse, name: str, role: str | None = None) -> str | None:
+    entity = first(parse, name, role)
+    return str(entity.get("value") or entity.get("text")) if entity else None
+
+
+def as_datetime(value: Any, tz: ZoneInfo) -> datetime | None:
+    """An NLU time value (ISO string, or a {from, to} span: its start) as an aware datetime."""
+    if isinstance(value, dict):
+        value = value.get("from")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=tz) if parsed.tzinfo is None else parsed.astimezone(tz)
+
+
+def span_of(value: Any, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    if isinstance(value, dict):
+        start, end = as_datetime(value.get("from"), tz), as_datetime(value.get("to"), tz)
+        return (start, end) if start and end else None
+    point = as_datetime(value, tz)
+    if point is None:
+        return None
+    day = point.replace(hour=0, minute=0, second=0, microsecond=0)
+    return day, day + timedelta(days=1) - timedelta(seconds=1)
+
+
+def has_clock_time(entity: dict[str, Any]) -> bool:
+    grain = (entity.get("additional_info") or {}).get("grain")
+    return grain in ("hour", "minute", "second")
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, dict):
+        value = value.get("to") or value.get("from")
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def as_int(value: Any) -> int | None:
+    number = as_decimal(value)
+    return int(number) if number is not None else None

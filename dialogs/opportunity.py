@@ -1,0 +1,141 @@
+"""update_opportunity: 长城汽车的项目到商务谈判了 金额六十万 → stage, amount, probability, expected close."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from crm_store import services
+from crm_store.models import STAGE_PROBABILITY, STAGES
+from dialogs import entities as ent
+from dialogs import messages as msg
+from dialogs.base import Job, Slots, Turn, register
+from dialogs.reply import Reply
+from dialogs.resolve import PICK, customer_from_message
+
+CHANGE_SLOTS = ("stage", "amount", "probability", "close")
+
+
+@register
+class UpdateOpportunity(Job):
+    name = "update_opportunity"
+    writes = True
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        customer_from_message(turn, slots, awaiting)
+        stage = ent.text_of(turn.parse, "stage")
+        if stage in STAGES:
+            slots["stage"] = stage
+        amount = ent.first(turn.parse, "amount")
+        if amount and ent.as_decimal(amount["value"]) is not None:
+            slots["amount"] = str(ent.as_decimal(amount["value"]))
+        probability = ent.first(turn.parse, "probability")
+        if probability and ent.as_int(probability["value"]) is not None:
+            slots["probability"] = max(0, min(100, ent.as_int(probability["value"]) or 0))
+        time = ent.first(turn.parse, "time")
+        if time:
+            # A span (下个月, 年底前) closes at its end.
+            value = time["value"]["to"] if isinstance(time["value"], dict) else time["value"]
+            close = ent.as_datetime(value, turn.tz)
+            if close is not None:
+                slots["close"] = close.date().isoformat()
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        if not slots.get("customer"):
+            return "customer"
+        if "opportunity" not in slots:
+            self._choose_opportunity(turn, slots)
+            if PICK in slots:
+                return None
+        if not any(key in slots for key in CHANGE_SLOTS):
+            return "change"
+        return None
+
+    def _choose_opportunity(self, turn: Turn, slots: Slots) -> None:
+        open_ones = services.open_opportunities(turn.session, turn.actor, slots["customer"]["id"])
+        if len(open_ones) <= 1:
+            slots["opportunity"] = (
+                {"id": open_ones[0].id, "name": open_ones[0].title} if open_ones else {"id": None, "name": None}
+            )
+            return
+        slots[PICK] = {
+            "slot": "opportunity",
+            "query": slots["customer"]["name"] + "的商机",
+            "options": [
+                {"id": o.id, "name": o.title, "detail": f"{msg.STAGE[o.stage]} {msg.money(o.amount)}"}
+                for o in open_ones
+            ],
+        }
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        if slot == "customer":
+            unknown = slots.get("customer_unknown")
+            return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else msg.ASK_CUSTOMER
+        return msg.ASK_OPPORTUNITY_CHANGE
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        current = self._current(turn, slots)
+        title = slots["opportunity"]["name"] or (slots["customer"]["name"] + "项目" + msg.OPPORTUNITY_NEW)
+        changes = ""
+        if "stage" in slots:
+            changes += msg.OPPORTUNITY_CHANGE.format(
+                label=msg.LABEL_STAGE,
+                before=msg.STAGE.get(current.stage, "无") if current else "无",
+                after=msg.STAGE[slots["stage"]],
+            )
+        if "amount" in slots:
+            changes += msg.OPPORTUNITY_CHANGE.format(
+                label=msg.LABEL_AMOUNT,
+                before=msg.money(current.amount) if current else "无",
+                after=msg.money(Decimal(slots["amount"])),
+            )
+        probability = slots.get("probability")
+        if probability is None and "stage" in slots:
+            probability = STAGE_PROBABILITY[slots["stage"]]
+        if probability is not None:
+            changes += msg.OPPORTUNITY_CHANGE.format(
+                label=msg.LABEL_PROBABILITY,
+                before=f"{current.probability}%" if current else "无",
+                after=f"{probability}%",
+            )
+        if "close" in slots:
+            before = current.expected_close if current else None
+            changes += msg.OPPORTUNITY_CHANGE.format(
+                label=msg.LABEL_CLOSE,
+                before=msg.day(before) if before else "未定",
+                after=msg.day(date.fromisoformat(slots["close"])),
+            )
+        return msg.OPPORTUNITY_SUMMARY.format(customer=slots["customer"]["name"], title=title, changes=changes)
+
+    def _current(self, turn: Turn, slots: Slots):  # type: ignore[no-untyped-def]
+        opportunity_id = slots["opportunity"]["id"]
+        if opportunity_id is None:
+            return None
+        return next(
+            (o for o in services.open_opportunities(turn.session, turn.actor, slots["customer"]["id"])
+             if o.id == opportunity_id),
+            None,
+        )
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        opportunity = services.update_opportunity(
+            turn.session,
+            turn.actor,
+            slots["customer"]["id"],
+            opportunity_id=slots["opportunity"]["id"],
+            stage=slots.get("stage"),
+            amount=Decimal(slots["amount"]) if "amount" in slots else None,
+            probability=slots.get("probability"),
+            expected_close=date.fromisoformat(slots["close"]) if "close" in slots else None,
+            now=turn.now,
+        )
+        text = msg.OPPORTUNITY_SAVED.format(
+            customer=slots["customer"]["name"],
+            stage=msg.STAGE[opportunity.stage],
+            amount=msg.money(opportunity.amount),
+            probability=opportunity.probability,
+        )
+        if opportunity.stage == "won":
+            text = msg.OPPORTUNITY_WON.format(customer=slots["customer"]["name"]) + text
+        return [Reply(text)]
+

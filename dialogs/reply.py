@@ -1,0 +1,41 @@
+"""What a dialog answers: channel-neutral; each adapter renders it its own way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    # The text the channel sends back as if the user typed it (so every channel works with plain text too).
+    reply_text: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    buttons: tuple[Button, ...] = field(default_factory=tuple)
+    image_path: str | None = None
+    # Who the message is for when it is not the sender (e.g. the approver of a new order): a staff id.
+    to_staff_id: int | None = None
+    to_member_id: int | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "buttons": [[b.label, b.reply_text] for b in self.buttons],
+            "image_path": self.image_path,
+            "to_staff_id": self.to_staff_id,
+            "to_member_id": self.to_member_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Reply:
+        return cls(
+            text=data["text"],
+            buttons=tuple(Button(label, reply) for label, reply in data.get("buttons", [])),
+            image_path=data.get("image_path"),
+            to_staff_id=data.get("to_staff_id"),
+            to_member_id=data.get("to_member_id"),
+        )

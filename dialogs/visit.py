@@ -1,0 +1,98 @@
+"""log_visit: one message such as 今天下午拜访了华为张总，聊了新项目，预计下周三报价 becomes a visit,
+a contact, a follow-up reminder and a lifecycle step."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from crm_store import services
+from dialogs import entities as ent
+from dialogs import messages as msg
+from dialogs.base import Job, Slots, Turn, register
+from dialogs.reply import Reply
+from dialogs.resolve import customer_from_message
+from dialogs.timing import clause_around, moment, past_or_today
+
+
+@register
+class LogVisit(Job):
+    name = "log_visit"
+    writes = True
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        customer_from_message(turn, slots, awaiting)
+        contact = ent.first(turn.parse, "contact")
+        if contact:
+            slots["contact"] = contact["text"]
+        for entity in ent.entities(turn.parse, "time"):
+            self._read_time(turn, slots, entity)
+        if awaiting is None and "summary" not in slots:
+            slots["summary"] = turn.text
+
+    def _read_time(self, turn: Turn, slots: Slots, entity: dict) -> None:
+        visited = past_or_today(turn, entity)
+        if visited is not None:
+            slots["visited_at"] = visited.isoformat()
+            return
+        followup = moment(turn, entity, turn.config.rules.reminders.default_followup_hour)
+        if followup is not None and followup > turn.now:
+            slots["followup_at"] = followup.isoformat()
+            slots["next_step"] = clause_around(turn.text, entity["start"], entity["end"]) or turn.text
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        return None if slots.get("customer") or slots.get("customer_unknown") else "customer"
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        return msg.ASK_VISIT_CUSTOMER
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        customer = slots["customer"]["name"] if slots.get("customer") else msg.VISIT_NEW_CUSTOMER.format(
+            name=slots["customer_unknown"]
+        )
+        text = msg.VISIT_SUMMARY.format(
+            customer=customer,
+            contact=slots.get("contact") or "未填",
+            when=msg.when(self._visited_at(turn, slots)),
+            summary=slots["summary"],
+        )
+        if slots.get("followup_at"):
+            text += msg.VISIT_NEXT.format(
+                next_step=slots["next_step"], followup=msg.when(datetime.fromisoformat(slots["followup_at"]))
+            )
+        return text
+
+    def _visited_at(self, turn: Turn, slots: Slots) -> datetime:
+        return datetime.fromisoformat(slots["visited_at"]) if slots.get("visited_at") else turn.now
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        if slots.get("customer"):
+            customer = services.get_customer(turn.session, turn.actor, slots["customer"]["id"])
+        else:
+            customer = services.create_customer(turn.session, turn.actor, slots["customer_unknown"], now=turn.now)
+        lifecycle_before = customer.lifecycle
+        contacts_before = len(customer.contacts)
+        followup = datetime.fromisoformat(slots["followup_at"]) if slots.get("followup_at") else None
+        services.log_visit(
+            turn.session,
+            turn.actor,
+            customer.id,
+            summary=slots["summary"],
+            visited_at=self._visited_at(turn, slots),
+            contact_name=slots.get("contact"),
+            next_step=slots.get("next_step"),
+            next_followup_at=followup,
+            now=turn.now,
+        )
+        lines = [msg.VISIT_SAVED.format(customer=customer.name)]
+        turn.session.expire(customer, ["contacts"])
+        if len(customer.contacts) > contacts_before:
+            lines.append(msg.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
+        if followup is not None:
+            lines.append(msg.VISIT_REMINDER_SET.format(when=msg.when(followup)))
+        if customer.lifecycle != lifecycle_before:
+            lines.append(
+                msg.VISIT_LIFECYCLE.format(
+                    before=msg.LIFECYCLE[lifecycle_before], after=msg.LIFECYCLE[customer.lifecycle]
+                )
+            )
+        return [Reply("\n".join(lines))]

@@ -1,0 +1,145 @@
+"""Golden conversations: who says what, what the bot must answer, what the database must hold.
+
+In the style of errbot's test backend: push a message, pop the replies. A conversation file is YAML:
+
+    name: 记录拜访并设置跟进
+    as: 张伟                       # staff name from the demo data (default 张伟)
+    now: 2026-11-27T10:00:00+08:00
+    turns:
+      - say: 今天下午拜访了华为张总，预计下周三报价
+        expect: [记录拜访, 12月2日]     # each must appear in the joined replies
+        reject: [出了点问题]             # none may appear
+      - restart: true                  # a new engine over the same database (process restart)
+      - as: 陈静                        # switch speaker
+      - say: 确认
+        expect: [已记录]
+    db:                                 # checked after the last turn
+      - model: Visit
+        where: {customer: 华为技术有限公司, summary: 今天下午拜访了华为张总，预计下周三报价}
+        count: 1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_store import models
+from crmbot.config import Config
+from crmbot.wiring import Runtime, bind_console
+from dialogs import DialogEngine
+from dialogs.reply import Reply
+
+CONVERSATIONS = Path(__file__).resolve().parent.parent / "conversations"
+DEFAULT_NOW = "2026-11-27T10:00:00+08:00"
+
+
+@dataclass
+class Conversation:
+    path: Path
+    name: str
+    speaker: str
+    now: datetime
+    turns: list[dict[str, Any]]
+    db: list[dict[str, Any]] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    backends: tuple[str, ...] = ("sqlite",)
+
+    @classmethod
+    def load(cls, path: Path) -> list[Conversation]:
+        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+        return [
+            cls(
+                path=path,
+                name=doc["name"],
+                speaker=doc.get("as", "张伟"),
+                now=datetime.fromisoformat(str(doc.get("now", DEFAULT_NOW))),
+                turns=doc["turns"],
+                db=doc.get("db", []),
+                config=doc.get("config", {}),
+                backends=tuple(doc.get("backends", ["sqlite"])),
+            )
+            for doc in documents
+        ]
+
+
+def all_conversations() -> list[Conversation]:
+    return [c for path in sorted(CONVERSATIONS.glob("*.yml")) for c in Conversation.load(path)]
+
+
+class Clock:
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) -> list[str]:
+    """Play every turn; return a transcript. Assertion errors name the turn that failed."""
+    clock = Clock(conversation.now)
+    engine = DialogEngine(runtime.factory, parser, runtime.config, clock=clock)
+    speaker = conversation.speaker
+    bind_console(runtime, speaker, clock())
+    transcript: list[str] = []
+    for number, turn in enumerate(conversation.turns, start=1):
+        if turn.get("restart"):
+            engine = DialogEngine(runtime.factory, parser, runtime.config, clock=clock)
+        if "as" in turn:
+            speaker = turn["as"]
+            bind_console(runtime, speaker, clock())
+        if "wait_minutes" in turn:
+            clock.now += timedelta(minutes=turn["wait_minutes"])
+        if "say" not in turn:
+            continue
+        replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
+        answer = "\n".join(_render(r) for r in replies)
+        transcript.append(f"{speaker}> {turn['say']}\n{answer}")
+        where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
+        for needle in turn.get("expect", []):
+            assert str(needle) in answer, f"{where}: expected {needle!r} in reply:\n{answer}"
+        for needle in turn.get("reject", []):
+            assert str(needle) not in answer, f"{where}: did not expect {needle!r} in reply:\n{answer}"
+    with runtime.factory() as session:
+        for check in conversation.db:
+            _check_db(session, check, conversation)
+    return transcript
+
+
+def _render(reply: Reply) -> str:
+    prefix = f"[→员工#{reply.to_staff_id}] " if reply.to_staff_id is not None else ""
+    return prefix + reply.text + "".join(f" [{b.label}]" for b in reply.buttons)
+
+
+def _check_db(session: Session, check: dict[str, Any], conversation: Conversation) -> None:
+    model = getattr(models, check["model"])
+    query = select(func.count()).select_from(model)
+    for key, value in (check.get("where") or {}).items():
+        if key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
+            target = models.Customer if key == "customer" else models.Staff
+            column = getattr(model, f"{key}_id")
+            query = query.where(column == select(target.id).where(target.name == value).scalar_subquery())
+        else:
+            query = query.where(getattr(model, key) == value)
+    count = session.scalar(query)
+    assert count == check["count"], f"{conversation.path.name} «{conversation.name}»: {check} found {count}"
+
+
+def make_config(base: Config, overrides: dict[str, Any]) -> Config:
+    if not overrides:
+        return base
+    data = base.model_dump()
+    for dotted, value in overrides.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return Config.model_validate(data)
+
