@@ -195,11 +195,14 @@ def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
     for name, raw in environ.items():
         if name.startswith(ENV_PREFIX) and name != "CRMBOT_CONFIG":
             key = name[len(ENV_PREFIX) :].lower()
-            overrides.append((_resolve_key(Config, key.replace("__", "_")), yaml.safe_load(raw) if raw else raw))
+            path = _resolve_key(Config, key.replace("__", "_"))
+            if path is None:
+                raise ConfigError(f"环境变量无法对应配置项 / environment variable matches no setting: {name}")
+            overrides.append((path, yaml.safe_load(raw) if raw else raw))
     return overrides
 
 
-def _resolve_key(model: type[BaseModel], key: str) -> list[str]:
+def _resolve_key(model: type[BaseModel], key: str) -> list[str] | None:
     """Map `nlu_rasa_url` to ['nlu', 'rasa_url'] by walking the model's field names, longest first."""
     for field_name in sorted(model.model_fields, key=len, reverse=True):
         if key == field_name:
@@ -207,8 +210,10 @@ def _resolve_key(model: type[BaseModel], key: str) -> list[str]:
         if key.startswith(field_name + "_"):
             annotation = model.model_fields[field_name].annotation
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                return [field_name, *_resolve_key(annotation, key[len(field_name) + 1 :])]
-    raise ConfigError(f"环境变量无法对应配置项 / environment variable matches no setting: {ENV_PREFIX}{key.upper()}")
+                rest = _resolve_key(annotation, key[len(field_name) + 1 :])
+                if rest is not None:
+                    return [field_name, *rest]
+    return None
 
 
 def _apply(data: dict[str, Any], path: list[str], value: Any) -> None:
