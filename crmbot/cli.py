@@ -34,3 +34,44 @@ def config_check() -> None:
     """校验 config.yml 与环境变量覆盖"""
     config = load_config()
     typer.echo(f"配置有效 / config OK (database: {config.database.url.split('://')[0]})")
+
+
+def _parse_now(value: str | None, config):  # type: ignore[no-untyped-def]
+    from datetime import datetime
+
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"时间格式应为 ISO 8601，例如 2026-11-27T10:00:00+08:00：{value}") from exc
+    return moment.replace(tzinfo=config.tz) if moment.tzinfo is None else moment
+
+
+@app.command()
+def chat(
+    as_: str = typer.Option("张伟", "--as", help="以哪位员工的身份对话（演示数据：张伟/李娜/王强/陈静/赵建国/周芳）"),
+    now: str | None = typer.Option(None, help="固定当前时间（ISO 8601），用于演示和测试"),
+) -> None:
+    """在终端里和销售助手对话（默认使用内置 SQLite 与演示数据）"""
+    from datetime import datetime
+
+    from bot import console
+    from crmbot.wiring import bind_console, build_dialogs, open_database, seed_demo_if_empty
+
+    config = load_config()
+    fixed_now = _parse_now(now, config)
+    clock = (lambda: fixed_now) if fixed_now else (lambda: datetime.now(config.tz))
+    runtime = open_database(config)
+    if seed_demo_if_empty(runtime, clock()):
+        typer.echo("已生成演示数据（1位总监、1位经理、3位销售、1位店员、约60个客户、约200位会员）。", err=True)
+    try:
+        bind_console(runtime, as_, clock())
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    dialogs = build_dialogs(runtime, clock=clock)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        typer.echo(console.BANNER.format(name=as_))
+    console.run(dialogs, as_, sys.stdin, sys.stdout, interactive=interactive, clock=clock)

@@ -193,7 +193,7 @@ class Config(Section):
 def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
     overrides = []
     for name, raw in environ.items():
-        if name.startswith(ENV_PREFIX) and name != "CRMBOT_CONFIG":
+        if name.startswith(ENV_PREFIX) and name != "CRMBOT_CONFIG" and not name.startswith("CRMBOT_TEST_"):
             key = name[len(ENV_PREFIX) :].lower()
             path = _resolve_key(Config, key.replace("__", "_"))
             if path is None:

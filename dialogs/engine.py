@@ -11,6 +11,7 @@ import logging
 import re
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_store import services
 from crm_store.errors import CRMError
 from crm_store.models import ConversationState, ProcessedMessage, Staff
+from crm_store.services import outbox
 from crmbot.config import Config
 from dialogs import entities as ent
 from dialogs import messages as msg
@@ -159,7 +161,25 @@ class DialogEngine:
         replies = self._dispatch(turn)
         state_row.state = turn.state
         state_row.updated_at = now
+        self._queue_notices(session, turn, channel, message_id)
         return replies + turn.notices
+
+    def _queue_notices(self, session: Session, turn: Turn, channel: str, message_id: str | None) -> None:
+        """Messages for other people go through the outbox, in the same transaction as the change."""
+        origin = message_id or uuid.uuid4().hex
+        for number, notice in enumerate(turn.notices):
+            outbox.enqueue(
+                session,
+                key=f"notice:{channel}:{origin}:{number}",
+                kind="notice",
+                text=notice.text,
+                due_at=turn.now,
+                now=turn.now,
+                staff_id=notice.to_staff_id,
+                member_id=notice.to_member_id,
+                attachment_path=notice.image_path,
+                payload={"buttons": [[b.label, b.reply_text] for b in notice.buttons]} if notice.buttons else None,
+            )
 
     def _state_row(self, session: Session, channel: str, external_id: str, now: datetime) -> ConversationState:
         row = session.scalar(

@@ -6,6 +6,7 @@ from dialogs import messages as msg
 from dialogs.base import Turn
 from dialogs.reply import Reply
 
+
 def examples_for(role: str) -> list[str]:
     return msg.HELP_EXAMPLES.get(role, msg.HELP_EXAMPLES["rep"])
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 14:55:47.176242
+Create Date: 2026-11-27 15:00:48.516593
 """
 
 from alembic import op
