@@ -10,7 +10,6 @@ import copy
 import logging
 import re
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -55,9 +54,9 @@ class Parser(Protocol):
 
 
 def clean_text(text: str) -> str:
-    """Drop control and zero-width characters and lone surrogates; normalize full-width forms."""
+    """Drop control and zero-width characters and lone surrogates; the rest stays as written."""
     text = text.encode("utf-8", "replace").decode("utf-8") if _has_surrogates(text) else text
-    return unicodedata.normalize("NFKC", _CONTROL.sub(" ", text)).strip()
+    return _CONTROL.sub(" ", text).strip()
 
 
 def _has_surrogates(text: str) -> bool:
@@ -141,8 +140,10 @@ class DialogEngine:
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
     ) -> list[Reply]:
         identity = services.identity_for(session, channel, external_id)
+        from dialogs import binding  # channels (issue 7): 「绑定 …」 / 「解绑」
+
         if identity is None:
-            return [Reply(msg.UNKNOWN_USER)]
+            return binding.handle_unknown(session, channel, external_id, text, message_id, now)
         if not text:
             return [Reply(msg.EMPTY_TEXT)]
         if len(text) > MAX_TEXT:
@@ -154,6 +155,8 @@ class DialogEngine:
                 staff_id=None, member_id=identity.member_id, role="member", name="会员",
                 via_channel=channel, via_message=message_id,
             )
+        if binding.is_unbind(text):
+            return binding.handle_unbind(session, actor, channel, external_id, now)
         self._refresh_names(session)
         state_row = self._state_row(session, channel, external_id, now)
         state = copy.deepcopy(state_row.state or {})

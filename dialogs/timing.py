@@ -28,7 +28,7 @@ def past_or_today(turn: Turn, entity: dict[str, Any]) -> datetime | None:
     if value is None or value.date() > turn.now.date():
         return None
     if ent.has_clock_time(entity):
-        return min(value, turn.now) if value.date() == turn.now.date() else value
+        return value
     if value.date() == turn.now.date():
         return turn.now
     return datetime.combine(value.date(), time(12), tzinfo=turn.tz)

@@ -16,7 +16,10 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
     db:                                 # checked after the last turn
       - model: Visit
         where: {customer: 华为技术有限公司, summary: 今天下午拜访了华为张总，预计下周三报价}
-        count: 1
+        count: 1                        # rows matching now
+      - model: Reminder
+        where: {customer: 华为技术有限公司, status: pending}
+        added: 1                        # rows matching now minus rows matching before the first turn
 """
 
 from __future__ import annotations
@@ -87,6 +90,8 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
     engine = DialogEngine(runtime.factory, parser, runtime.config, clock=clock)
     speaker = conversation.speaker
     bind_console(runtime, speaker, clock())
+    with runtime.factory() as session:
+        before = [_count(session, check) for check in conversation.db]
     transcript: list[str] = []
     for number, turn in enumerate(conversation.turns, start=1):
         if turn.get("restart"):
@@ -107,8 +112,10 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
         for needle in turn.get("reject", []):
             assert str(needle) not in answer, f"{where}: did not expect {needle!r} in reply:\n{answer}"
     with runtime.factory() as session:
-        for check in conversation.db:
-            _check_db(session, check, conversation)
+        for check, count_before in zip(conversation.db, before, strict=True):
+            found = _count(session, check)
+            expected = check["count"] if "count" in check else count_before + check["added"]
+            assert found == expected, f"{conversation.path.name} «{conversation.name}»: {check} found {found}"
     return transcript
 
 
@@ -117,7 +124,7 @@ def _render(reply: Reply) -> str:
     return prefix + reply.text + "".join(f" [{b.label}]" for b in reply.buttons)
 
 
-def _check_db(session: Session, check: dict[str, Any], conversation: Conversation) -> None:
+def _count(session: Session, check: dict[str, Any]) -> int:
     model = getattr(models, check["model"])
     query = select(func.count()).select_from(model)
     for key, value in (check.get("where") or {}).items():
@@ -127,8 +134,7 @@ def _check_db(session: Session, check: dict[str, Any], conversation: Conversatio
             query = query.where(column == select(target.id).where(target.name == value).scalar_subquery())
         else:
             query = query.where(getattr(model, key) == value)
-    count = session.scalar(query)
-    assert count == check["count"], f"{conversation.path.name} «{conversation.name}»: {check} found {count}"
+    return session.scalar(query) or 0
 
 
 def make_config(base: Config, overrides: dict[str, Any]) -> Config:
