@@ -75,3 +75,7 @@ def chat(
     if interactive:
         typer.echo(console.BANNER.format(name=as_))
     console.run(dialogs, as_, sys.stdin, sys.stdout, interactive=interactive, clock=clock)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,11 +17,16 @@ DEMO_NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
 
 
 @pytest.fixture(scope="session")
-def nlu_parser(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def nlu_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("nlu") / "model.pkl"
+
+
+@pytest.fixture(scope="session")
+def nlu_parser(nlu_model_path: Path):  # type: ignore[no-untyped-def]
+    """The real NLU, trained once per test session (load_parser trains when the model file is missing)."""
     from nlu import load_parser
 
-    settings = NLUSettings(model_path=str(tmp_path_factory.mktemp("nlu") / "model.pkl"))
-    return load_parser(settings, Config().tz)
+    return load_parser(NLUSettings(model_path=str(nlu_model_path)), Config().tz)
 
 
 def _seed(url: str) -> None:
