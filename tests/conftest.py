@@ -94,3 +94,21 @@ def factory(engine: Engine) -> sessionmaker[Session]:
 def session(factory: sessionmaker[Session]) -> Iterator[Session]:
     with factory() as session:
         yield session
+
+
+@pytest.fixture
+def demo_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """A sessionmaker on a database filled by crm_store.demo.seed_demo(now=2026-11-27 10:00 Asia/Shanghai).
+
+    Parametrized over both backends like `factory`. Staff: 赵建国 director, 陈静 manager, 张伟/李娜/王强 reps,
+    周芳 clerk, 管理员 admin; ~60 customers, 200 members.
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from crm_store.db import transaction
+    from crm_store.demo import seed_demo
+
+    with transaction(factory) as session:
+        seed_demo(session, now=datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    return factory

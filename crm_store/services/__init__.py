@@ -1,0 +1,49 @@
+"""The CRM store's services: the only writers. Callers own the transaction (crm_store.db.transaction)."""
+
+from crm_store.services.activities import (
+    Followups,
+    create_reminder,
+    list_followups,
+    log_visit,
+    open_opportunities,
+    update_opportunity,
+)
+from crm_store.services.common import Actor, actor_for_staff, normalize_phone
+from crm_store.services.customers import (
+    HistoryItem,
+    create_customer,
+    customer_history,
+    find_customers,
+    find_duplicates,
+    find_or_create_contact,
+    get_customer,
+)
+from crm_store.services.names import gazetteer_names, names_fingerprint
+from crm_store.services.staff import bind_identity, find_staff, identity_for, list_staff
+from crm_store.services.undo import undo_last_write
+
+__all__ = [
+    "Actor",
+    "Followups",
+    "HistoryItem",
+    "actor_for_staff",
+    "bind_identity",
+    "create_customer",
+    "create_reminder",
+    "customer_history",
+    "find_customers",
+    "find_duplicates",
+    "find_or_create_contact",
+    "find_staff",
+    "gazetteer_names",
+    "get_customer",
+    "identity_for",
+    "list_followups",
+    "list_staff",
+    "log_visit",
+    "names_fingerprint",
+    "normalize_phone",
+    "open_opportunities",
+    "undo_last_write",
+    "update_opportunity",
+]

@@ -1,0 +1,206 @@
+"""Actors, permissions, audit rows and small helpers shared by every service."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from crm_store import messages as M
+from crm_store.errors import InvalidInput, NotFound, PermissionDenied
+from crm_store.models import AuditLog, Customer, CustomerShare, Staff
+
+CUSTOMER_ROLES = ("rep", "manager", "director", "admin")
+ALL_CUSTOMERS_ROLES = ("director", "admin")
+
+
+@dataclass(frozen=True)
+class Actor:
+    staff_id: int | None
+    member_id: int | None
+    role: str
+    name: str
+    team: str | None = None
+    store: str | None = None
+    via_channel: str | None = None
+    via_message: str | None = None
+
+
+def actor_for_staff(
+    session: Session, staff_id: int, via_channel: str | None = None, via_message: str | None = None
+) -> Actor:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(M.STAFF_NOT_FOUND)
+    if not staff.active:
+        raise PermissionDenied(M.STAFF_INACTIVE)
+    return Actor(
+        staff_id=staff.id,
+        member_id=None,
+        role=staff.role,
+        name=staff.name,
+        team=staff.team,
+        store=staff.store,
+        via_channel=via_channel,
+        via_message=via_message,
+    )
+
+
+def require_staff(actor: Actor) -> int:
+    if actor.staff_id is None:
+        raise PermissionDenied(M.STAFF_ONLY)
+    return actor.staff_id
+
+
+def require_aware(value: datetime | None) -> None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise InvalidInput(M.NAIVE_DATETIME)
+
+
+# --- visibility ---------------------------------------------------------------------------------
+
+
+def visible_customers_clause(actor: Actor) -> ColumnElement[bool]:
+    """WHERE clause selecting the customers the actor may see (and edit)."""
+    if actor.staff_id is None or actor.role not in CUSTOMER_ROLES:
+        return false()
+    if actor.role in ALL_CUSTOMERS_ROLES:
+        return true()
+    shared = select(CustomerShare.customer_id).where(CustomerShare.staff_id == actor.staff_id)
+    conditions: list[ColumnElement[bool]] = [Customer.owner_id == actor.staff_id, Customer.id.in_(shared)]
+    if actor.role == "manager":
+        team = select(Staff.id).where(Staff.manager_id == actor.staff_id)
+        conditions.append(Customer.owner_id.in_(team))
+    return or_(*conditions)
+
+
+def require_customer_role(actor: Actor) -> int:
+    if actor.staff_id is None or actor.role not in CUSTOMER_ROLES:
+        raise PermissionDenied(M.NO_PERMISSION_CUSTOMERS)
+    return actor.staff_id
+
+
+def is_visible(session: Session, actor: Actor, customer_id: int) -> bool:
+    stmt = select(Customer.id).where(Customer.id == customer_id, visible_customers_clause(actor))
+    return session.scalar(stmt) is not None
+
+
+def customer_for_write(session: Session, actor: Actor, customer_id: int) -> Customer:
+    """The customer the actor wants to change: NotFound if missing, PermissionDenied if not theirs."""
+    require_customer_role(actor)
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(M.CUSTOMER_NOT_FOUND)
+    if not is_visible(session, actor, customer_id):
+        raise PermissionDenied(M.NO_PERMISSION_CUSTOMER)
+    return customer
+
+
+def team_ids(session: Session, manager_id: int) -> set[int]:
+    return set(session.scalars(select(Staff.id).where(Staff.manager_id == manager_id)))
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def parse_dt(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def parse_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def parse_decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def audit(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: int | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> AuditLog:
+    row = AuditLog(
+        actor_staff_id=actor.staff_id if actor else None,
+        actor_member_id=actor.member_id if actor else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=jsonable(before) if before is not None else None,
+        after=jsonable(after) if after is not None else None,
+        via_channel=actor.via_channel if actor else None,
+        via_message=actor.via_message if actor else None,
+    )
+    if now is not None:
+        row.at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+# --- input normalization ------------------------------------------------------------------------
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}\d{7,8}$")
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """11-digit mainland mobile, or landline with area code; spaces, dashes and +86 removed."""
+    if raw is None:
+        return None
+    phone = re.sub(r"[\s\-－—()（）]", "", raw)
+    if not phone:
+        return None
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("0086"):
+        phone = phone[4:]
+    if _MOBILE.match(phone) or _LANDLINE.match(phone):
+        return phone
+    raise InvalidInput(M.PHONE_INVALID)
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        result = Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(M.AMOUNT_INVALID) from exc
+    if not result.is_finite() or result < 0:
+        raise InvalidInput(M.AMOUNT_INVALID)
+    return result.quantize(Decimal("0.01"))
+
+
+def name_key(text: str) -> str:
+    """The comparison form of a name: no whitespace, latin letters lower-cased."""
+    return re.sub(r"\s+", "", text).lower()
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,176 @@
+"""Undo of the actor's most recent write, from the audit log's before/after."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from crm_store import messages as M
+from crm_store.errors import InvalidInput, NotFound
+from crm_store.models import (
+    AuditLog,
+    Contact,
+    Customer,
+    Opportunity,
+    OpportunityStageChange,
+    Order,
+    Reminder,
+    Visit,
+)
+from crm_store.services import members, orders
+from crm_store.services.common import (
+    Actor,
+    audit,
+    parse_date,
+    parse_decimal,
+    parse_dt,
+    require_aware,
+)
+
+
+
+def _actor_filter(actor: Actor) -> Any:
+    if actor.staff_id is not None:
+        return AuditLog.actor_staff_id == actor.staff_id
+    if actor.member_id is not None:
+        return AuditLog.actor_member_id == actor.member_id
+    raise NotFound(M.NOTHING_TO_UNDO)
+
+
+def _restore_lifecycle(customer: Customer | None, row: AuditLog, now: datetime) -> None:
+    if customer is None:
+        return
+    before = (row.before or {}).get("customer") or {}
+    after = (row.after or {}).get("customer") or {}
+    if "lifecycle" in before and customer.lifecycle == after.get("lifecycle"):
+        customer.lifecycle = before["lifecycle"]
+        customer.updated_at = now
+
+
+def _undo_visit(session: Session, row: AuditLog, now: datetime) -> str:
+    visit = session.get(Visit, row.entity_id)
+    if visit is None:
+        raise NotFound(M.NOTHING_TO_UNDO)
+    customer = session.get(Customer, visit.customer_id)
+    session.execute(delete(Reminder).where(Reminder.visit_id == visit.id))
+    after = row.after or {}
+    before = (row.before or {}).get("customer") or {}
+    contact_id = visit.contact_id
+    session.delete(visit)
+    session.flush()
+    if customer is not None:
+        _restore_lifecycle(customer, row, now)
+        after_contact = parse_dt((after.get("customer") or {}).get("last_contact_at"))
+        if customer.last_contact_at == after_contact:
+            customer.last_contact_at = parse_dt(before.get("last_contact_at"))
+            customer.updated_at = now
+    if after.get("contact_created") and contact_id is not None:
+        used = session.scalar(
+            select(
+                exists().where(Visit.contact_id == contact_id)
+                | exists().where(Reminder.contact_id == contact_id)
+            )
+        )
+        if not used:
+            session.execute(delete(Contact).where(Contact.id == contact_id))
+    session.flush()
+    return M.UNDO_WHAT_VISIT.format(customer=customer.name if customer else "")
+
+
+def _undo_customer(session: Session, row: AuditLog, now: datetime) -> str:
+    customer = session.get(Customer, row.entity_id)
+    if customer is None:
+        raise NotFound(M.NOTHING_TO_UNDO)
+    cid = customer.id
+    in_use = session.scalar(
+        select(
+            exists().where(Visit.customer_id == cid)
+            | exists().where(Opportunity.customer_id == cid)
+            | exists().where(Order.customer_id == cid)
+            | exists().where(Reminder.customer_id == cid)
+        )
+    )
+    if in_use:
+        raise InvalidInput(M.UNDO_CUSTOMER_IN_USE)
+    name = customer.name
+    session.execute(delete(Contact).where(Contact.customer_id == cid))
+    session.delete(customer)
+    session.flush()
+    return M.UNDO_WHAT_CUSTOMER.format(customer=name)
+
+
+def _undo_opportunity(session: Session, row: AuditLog, now: datetime) -> str:
+    opp = session.get(Opportunity, row.entity_id)
+    if opp is None:
+        raise NotFound(M.NOTHING_TO_UNDO)
+    customer = session.get(Customer, opp.customer_id)
+    title = opp.title
+    if row.action == "opportunity.create":
+        session.execute(delete(OpportunityStageChange).where(OpportunityStageChange.opportunity_id == opp.id))
+        session.delete(opp)
+        session.flush()
+        _restore_lifecycle(customer, row, now)
+        session.flush()
+        return M.UNDO_WHAT_OPP_CREATE.format(title=title)
+    before = row.before or {}
+    change_id = (row.after or {}).get("stage_change_id")
+    if change_id is not None:
+        session.execute(delete(OpportunityStageChange).where(OpportunityStageChange.id == change_id))
+    opp.title = before.get("title", opp.title)
+    opp.product_id = before.get("product_id")
+    opp.amount = parse_decimal(before.get("amount"))
+    opp.stage = before.get("stage", opp.stage)
+    opp.probability = before.get("probability", opp.probability)
+    opp.expected_close = parse_date(before.get("expected_close"))
+    opp.closed_at = parse_dt(before.get("closed_at"))
+    opp.updated_at = now
+    _restore_lifecycle(customer, row, now)
+    session.flush()
+    return M.UNDO_WHAT_OPP_UPDATE.format(title=opp.title)
+
+
+def _undo_reminder(session: Session, row: AuditLog, now: datetime) -> str:
+    reminder = session.get(Reminder, row.entity_id)
+    if reminder is None or reminder.status == "cancelled":
+        raise NotFound(M.NOTHING_TO_UNDO)
+    reminder.status = "cancelled"
+    session.flush()
+    return M.UNDO_WHAT_REMINDER.format(text=reminder.text)
+
+
+_HANDLERS = {
+    "visit.create": _undo_visit,
+    "customer.create": _undo_customer,
+    "opportunity.create": _undo_opportunity,
+    "opportunity.update": _undo_opportunity,
+    "reminder.create": _undo_reminder,
+    "order.submit": orders.undo_submit,
+    "purchase.create": members.undo_purchase,
+    "points.redeem": members.undo_redeem,
+}
+UNDOABLE = tuple(_HANDLERS)
+
+
+def undo_last_write(session: Session, actor: Actor, *, now: datetime, window_minutes: int) -> str:
+    """Revert the actor's most recent undoable write if it is inside the window and not undone yet."""
+    require_aware(now)
+    who = _actor_filter(actor)
+    row = session.scalar(
+        select(AuditLog).where(who, AuditLog.action.in_(UNDOABLE)).order_by(AuditLog.id.desc()).limit(1)
+    )
+    if row is None or row.at < now - timedelta(minutes=window_minutes):
+        raise NotFound(M.NOTHING_TO_UNDO)
+    undos = session.scalars(
+        select(AuditLog.after).where(who, AuditLog.action == "undo", AuditLog.id > row.id)
+    ).all()
+    if any((after or {}).get("undone_audit_id") == row.id for after in undos):
+        raise NotFound(M.NOTHING_TO_UNDO)
+    what = _HANDLERS[row.action](session, row, now)
+    audit(
+        session, actor, "undo", row.entity_type, row.entity_id,
+        before=row.after, after={"undone_audit_id": row.id, "action": row.action}, now=now,
+    )
+    return M.UNDONE.format(what=what)
