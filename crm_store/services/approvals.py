@@ -1,0 +1,281 @@
+"""Approval decisions on submitted orders, the approver's queue and the escalation rule.
+
+A decision is applied once: the step row is locked (FOR UPDATE on PostgreSQL; SQLite serializes
+writers) and its status re-read inside the transaction, and the UPDATE itself is conditional on the
+step still being pending, so a double tap, a channel retry or two managers at once change it once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from crm_store import messages as M
+from crm_store.errors import AlreadyDecided, Ambiguous, InvalidInput, NotFound, PermissionDenied
+from crm_store.models import ApprovalStep, Order, Staff
+from crm_store.services.common import Actor, audit, require_aware
+from crm_store.services.orders import NEXT_LEVEL, resolve_approver
+
+APPROVER_ROLES = ("manager", "director", "admin")
+MAX_REASON = 500
+_NUMBER = re.compile(r"^SO\d{8,}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Decision:
+    order: Order
+    step: ApprovalStep
+    approved: bool
+    next_step: ApprovalStep | None  # the step now pending, when this one passed and another follows
+
+
+def _order_query():  # type: ignore[no-untyped-def]
+    return select(Order).options(
+        selectinload(Order.lines), selectinload(Order.steps).selectinload(ApprovalStep.approver),
+        selectinload(Order.customer), selectinload(Order.submitter),
+    )
+
+
+def pending_for(session: Session, actor: Actor) -> list[ApprovalStep]:
+    """Steps waiting for this actor's decision, oldest first."""
+    if actor.staff_id is None or actor.role not in APPROVER_ROLES:
+        return []
+    stmt = (
+        select(ApprovalStep)
+        .where(ApprovalStep.approver_id == actor.staff_id, ApprovalStep.status == "pending")
+        .options(selectinload(ApprovalStep.order).selectinload(Order.customer),
+                 selectinload(ApprovalStep.order).selectinload(Order.submitter),
+                 selectinload(ApprovalStep.order).selectinload(Order.lines))
+        .order_by(ApprovalStep.pending_since, ApprovalStep.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def find_order(session: Session, actor: Actor, ref: str | int) -> Order:
+    """An order by number (SO20261127001 or 20261127001), by id (#12), or by the tail of a number
+    among the orders waiting for this actor (001)."""
+    text = str(ref).strip().lstrip("#＃").strip()
+    if not text or len(text) > 32:
+        raise NotFound(M.ORDER_NOT_FOUND)
+    if _NUMBER.match(text) or (text.isdigit() and len(text) >= 11):
+        number = text.upper() if text[:2].upper() == "SO" else f"SO{text}"
+        order = session.scalar(_order_query().where(Order.number == number))
+        if order is not None:
+            return order
+        raise NotFound(M.ORDER_NOT_FOUND)
+    if not text.isdigit():
+        raise NotFound(M.ORDER_NOT_FOUND)
+    mine = [s.order for s in pending_for(session, actor) if s.order.number.endswith(text)]
+    by_id = session.scalar(_order_query().where(Order.id == int(text))) if len(text) <= 9 else None
+    if by_id is not None and (not mine or by_id in mine):
+        return by_id
+    if len(mine) == 1:
+        return mine[0]
+    if len(mine) > 1:
+        raise Ambiguous(M.SEVERAL_TO_APPROVE.format(count=len(mine)), mine)
+    raise NotFound(M.ORDER_NOT_FOUND)
+
+
+def check_step(session: Session, actor: Actor, order: Order) -> ApprovalStep:
+    """The step of this order the actor decides, or the reason they cannot."""
+    mine = [s for s in order.steps if s.approver_id == actor.staff_id]
+    pending = next((s for s in order.steps if s.status == "pending"), None)
+    if pending is not None and (pending in mine or _may_stand_in(session, actor, pending)):
+        return pending
+    if mine:
+        step = mine[-1]
+        if step.status in ("approved", "rejected", "skipped") or order.status != "pending":
+            raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order, step)))
+        if pending is not None and pending.approver is not None:
+            raise PermissionDenied(M.NOT_YOUR_TURN.format(approver=pending.approver.name))
+    if order.status != "pending" and actor.role == "admin":
+        raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order)))
+    raise PermissionDenied(M.NOT_YOUR_APPROVAL)
+
+
+def _may_stand_in(session: Session, actor: Actor, step: ApprovalStep) -> bool:
+    """An admin may decide any step; the next level may decide a step escalated to them."""
+    if actor.role == "admin":
+        return True
+    if step.escalated_at is None:
+        return False
+    target = escalation_target(session, step)
+    return target is not None and target.id == actor.staff_id
+
+
+def _status_name(order: Order, step: ApprovalStep | None = None) -> str:
+    """The order's status once it is final; while it still runs, what happened to this step."""
+    if order.status == "pending" and step is not None and step.status in M.STEP_STATUS_NAMES:
+        return M.STEP_STATUS_NAMES[step.status]
+    return M.ORDER_STATUS_NAMES.get(order.status, order.status)
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    *,
+    order_ref: str | int | None,
+    approve: bool,
+    reason: str | None = None,
+    now: datetime,
+    via_message: str | None = None,
+) -> Decision:
+    """Approve or reject the actor's step of an order (order_ref None: the one order waiting for them)."""
+    require_aware(now)
+    if actor.staff_id is None or actor.role not in APPROVER_ROLES:
+        raise PermissionDenied(M.NO_APPROVAL_RIGHT)
+    reason = (reason or "").strip() or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise InvalidInput(M.REASON_TOO_LONG.format(limit=MAX_REASON))
+    if order_ref is None or str(order_ref).strip() == "":
+        waiting = pending_for(session, actor)
+        if not waiting:
+            raise NotFound(M.NOTHING_TO_APPROVE)
+        if len(waiting) > 1:
+            raise Ambiguous(M.SEVERAL_TO_APPROVE.format(count=len(waiting)), [s.order for s in waiting])
+        order = waiting[0].order
+    else:
+        order = find_order(session, actor, order_ref)
+    step = check_step(session, actor, order)
+    if not approve and reason is None:
+        raise InvalidInput(M.REJECT_REASON_REQUIRED)
+    # Lock the row and read it again: whoever got here first has already changed it.
+    locked = session.scalar(
+        select(ApprovalStep).where(ApprovalStep.id == step.id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked is None or locked.status != "pending":
+        session.refresh(order)
+        raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order, locked)))
+    via = via_message or actor.via_message
+    changed = session.execute(
+        update(ApprovalStep)
+        .where(ApprovalStep.id == locked.id, ApprovalStep.status == "pending")
+        .values(status="approved" if approve else "rejected", decided_by_id=actor.staff_id,
+                decided_at=now, reason=reason, via_message=via)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order)))
+    session.refresh(locked)
+    following = [s for s in order.steps if s.step_no > locked.step_no]
+    next_step: ApprovalStep | None = None
+    if not approve:
+        for later in following:
+            later.status = "skipped"
+        order.status, order.decided_at = "rejected", now
+    elif following:
+        next_step = following[0]
+        next_step.status, next_step.pending_since = "pending", now
+    else:
+        order.status, order.decided_at = "approved", now
+    session.flush()
+    audit(
+        session, actor, "order.approve" if approve else "order.reject", "approval_step", locked.id,
+        before={"status": "pending", "order_status": "pending"},
+        after={
+            "order_id": order.id, "number": order.number, "step_no": locked.step_no,
+            "decision": "approved" if approve else "rejected", "reason": reason,
+            "order_status": order.status, "via_message": via,
+            "next_approver_id": next_step.approver_id if next_step else None,
+        },
+        now=now,
+    )
+    return Decision(order=order, step=locked, approved=approve, next_step=next_step)
+
+
+# --- escalation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Escalation:
+    step: ApprovalStep
+    kind: str  # "remind" (to the approver) or "escalate" (to the next level)
+    to_staff_id: int
+    text: str  # the message for to_staff_id; the scheduler queues it (key approval:{step.id}:{kind})
+
+
+def escalation_due(session: Session, now: datetime, hours: int) -> list[ApprovalStep]:
+    """Pending steps due a reminder (pending `hours` and not reminded) or an escalation (reminded `hours` ago)."""
+    require_aware(now)
+    cutoff = now - timedelta(hours=hours)
+    stmt = (
+        select(ApprovalStep)
+        .where(
+            ApprovalStep.status == "pending",
+            or_(
+                and_(ApprovalStep.reminded_at.is_(None), ApprovalStep.pending_since <= cutoff),
+                and_(ApprovalStep.reminded_at <= cutoff, ApprovalStep.escalated_at.is_(None)),
+            ),
+        )
+        .options(selectinload(ApprovalStep.order).selectinload(Order.customer))
+        .order_by(ApprovalStep.pending_since, ApprovalStep.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def escalation_target(session: Session, step: ApprovalStep) -> Staff | None:
+    """The next level above the step's approver: their own manager, else a director, else an admin."""
+    approver = session.get(Staff, step.approver_id) if step.approver_id else None
+    if approver is None:
+        return None
+    order = session.get(Order, step.order_id)
+    banned = {approver.id} | ({order.submitter_id} if order else set())
+    boss = approver.manager
+    if boss is not None and boss.active and boss.id not in banned:
+        return boss
+    level = NEXT_LEVEL.get(step.role) if approver.role == step.role else NEXT_LEVEL.get(approver.role)
+    if level is None:
+        return None
+    try:
+        return resolve_approver(session, approver, level, exclude=banned)
+    except InvalidInput:
+        return None
+
+
+def mark_escalated(session: Session, step_id: int, now: datetime, hours: int) -> Escalation | None:
+    """Record the reminder or the escalation that is due now for this step; None when nothing is due
+    (decided meanwhile, or another scheduler run got there first). The caller sends the message."""
+    require_aware(now)
+    step = session.scalar(
+        select(ApprovalStep).where(ApprovalStep.id == step_id).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if step is None or step.status != "pending" or step.pending_since is None or step.approver_id is None:
+        return None
+    cutoff = now - timedelta(hours=hours)
+    if step.reminded_at is None and step.pending_since <= cutoff:
+        step.reminded_at = now
+        kind, to_staff = "remind", step.approver_id
+    elif step.reminded_at is not None and step.reminded_at <= cutoff and step.escalated_at is None:
+        target = escalation_target(session, step)
+        step.escalated_at = now
+        kind, to_staff = "escalate", target.id if target else step.approver_id
+    else:
+        return None
+    session.flush()
+    audit(session, None, f"approval.{kind}", "approval_step", step.id,
+          after={"order_id": step.order_id, "to_staff_id": to_staff}, now=now)
+    order = session.get(Order, step.order_id)
+    assert order is not None
+    waited = int((now - step.pending_since).total_seconds() // 3600)
+    fields = {
+        "number": order.number, "customer": order.customer.name, "total": f"{order.total:,.2f}",
+        "hours": waited, "approver": step.approver.name if step.approver else "",
+    }
+    template = M.ESCALATION_REMIND if kind == "remind" else M.ESCALATION_ESCALATE
+    return Escalation(step=step, kind=kind, to_staff_id=to_staff, text=template.format(**fields))
+
+
+def run_escalations(session: Session, now: datetime, hours: int) -> list[Escalation]:
+    """Every reminder / escalation due now, recorded; the scheduler queues each one's text for to_staff_id."""
+    done = []
+    for step in escalation_due(session, now, hours):
+        escalation = mark_escalated(session, step.id, now, hours)
+        if escalation is not None:
+            done.append(escalation)
+    return done

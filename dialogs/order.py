@@ -1,0 +1,264 @@
+"""submit_order: 给华为下单，服务器10台，单价2万 becomes a draft (customer, priced lines), shown for
+confirmation, then created and submitted in one transaction; the first approver gets a notice."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal
+from typing import Any
+
+from crm_store.errors import CRMError
+from crm_store.services import orders
+from dialogs import entities as ent
+from dialogs import messages as msg
+from dialogs.approval import order_notice
+from dialogs.base import Job, Slots, Turn, register
+from dialogs.reply import Reply
+from dialogs.resolve import customer_from_message
+
+UNIT_BEFORE = re.compile(r"(单价|每台|每套|每个|每把|每件|每年|一台|一套|一个|一把|单台|单套)[是为:：\s]*$")
+UNIT_AFTER = re.compile(r"^\s*(?:元|块)?\s*(?:/|每|一)\s*(?:台|套|个|把|件|年)")
+TOTAL_BEFORE = re.compile(r"(共|总共|一共|合计|总价|总额|总计|整单|总金额)[是为:：\s]*$")
+DISCOUNT = re.compile(r"([1-9](?:\.\d)?|[1-9]{2}|[一二三四五六七八九])\s*折")
+CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+BARE_INT = re.compile(r"^\D{0,4}?(\d{1,7})\s*(?:台|套|个|把|件|年|份)?\s*$")
+LINE = "_line"  # index of the line a quantity/price question is about
+
+
+def _discount(text: str) -> tuple[float, tuple[int, int]] | None:
+    match = DISCOUNT.search(text)
+    if match is None:
+        return None
+    token = match.group(1)
+    value = CN_DIGIT[token] / 10 if token in CN_DIGIT else float(token) / (100 if len(token) == 2 and "." not in token
+                                                                          else 10)
+    return value, match.span()
+
+
+def _products_in_text(turn: Turn) -> list[dict[str, Any]]:
+    """Catalog names or aliases written in the text, as entity-like dicts (when the NLU tagged none)."""
+    found: list[dict[str, Any]] = []
+    for product in orders.active_products(turn.session):
+        for word in sorted([product.name, *(product.aliases or [])], key=len, reverse=True):
+            start = turn.text.find(word)
+            if start >= 0 and not any(f["start"] <= start < f["end"] for f in found):
+                found.append({"entity": "product", "value": word, "start": start, "end": start + len(word)})
+                break
+    return sorted(found, key=lambda e: e["start"])
+
+
+def _amount_kind(turn: Turn, entity: dict[str, Any], line: dict[str, Any]) -> str:
+    before = turn.text[max(0, entity["start"] - 5): entity["start"]]
+    after = turn.text[entity["end"]: entity["end"] + 4]
+    if TOTAL_BEFORE.search(before):
+        return "total"
+    if UNIT_BEFORE.search(before) or UNIT_AFTER.search(after):
+        return "unit"
+    amount = ent.as_decimal(entity.get("value")) or Decimal(0)
+    listed, qty = line.get("list_price"), line.get("quantity")
+    if listed and qty and amount > 0:  # closer to the list price or to list price × quantity?
+        ratio = float(amount) / float(listed)
+        return "unit" if abs(math.log(ratio)) <= abs(math.log(ratio / qty)) else "total"
+    return "total" if (qty or 1) > 1 else "unit"
+
+
+def _per_unit_marker(turn: Turn, entity: dict[str, Any], numbers: list[dict[str, Any]]) -> bool:
+    """一台 / 每套 right after a price (2万一台) says "per unit"; it is not a quantity of 1."""
+    if entity.get("entity") != "quantity" or turn.text[entity["start"]: entity["start"] + 1] not in ("一", "每"):
+        return False
+    return any(
+        other.get("entity") == "amount" and 0 <= entity["start"] - other["end"] <= 1 for other in numbers
+    )
+
+
+def _line_for(slots: Slots, product: Any) -> dict[str, Any]:
+    for line in slots.setdefault("lines", []):
+        if line["product"] == product.name:
+            return line
+    line = {
+        "product": product.name, "unit": product.unit or "个", "quantity": None, "unit_price": None,
+        "total": None, "list_price": str(product.unit_price) if product.unit_price is not None else None,
+    }
+    slots["lines"].append(line)
+    return line
+
+
+def _set_quantity(slots: Slots, line: dict[str, Any], value: Any) -> None:
+    qty = ent.as_int(value)
+    if qty is None or not 0 < qty <= orders.MAX_QUANTITY:
+        slots["_bad_quantity"] = True
+        return
+    slots.pop("_bad_quantity", None)
+    line["quantity"] = qty
+
+
+def _set_amount(turn: Turn, line: dict[str, Any], entity: dict[str, Any]) -> None:
+    amount = ent.as_decimal(entity.get("value"))
+    if amount is None or amount <= 0:
+        return
+    if _amount_kind(turn, entity, line) == "unit":
+        line["unit_price"], line["total"] = str(amount), None
+    else:
+        line["total"], line["unit_price"] = str(amount), None
+
+
+@register
+class SubmitOrder(Job):
+    name = "submit_order"
+    writes = True
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        if awaiting == "customer" or not slots.get("customer") or ent.first(turn.parse, "customer"):
+            customer_from_message(turn, slots, awaiting)
+        discount = _discount(turn.text)
+        skip = discount[1] if discount else (0, 0)
+        if discount:
+            slots["discount"] = discount[0]
+        products = ent.entities(turn.parse, "product") or _products_in_text(turn)
+        if awaiting == "product" and not products:
+            product = orders.match_product(turn.session, turn.text)
+            if product is None:
+                slots["product_unknown"] = turn.text.strip()[:30]
+                return
+            products = [{"value": product.name, "start": 0, "end": 0}]
+        lines: list[tuple[int, dict[str, Any]]] = []
+        for entity in products:
+            product = orders.match_product(turn.session, str(entity.get("value") or entity.get("text")))
+            if product is None:
+                slots["product_unknown"] = str(entity.get("text") or entity.get("value"))[:30]
+                continue
+            slots.pop("product_unknown", None)
+            lines.append((entity["start"], _line_for(slots, product)))
+        numbers = [
+            e for e in turn.parse.get("entities", [])
+            if e.get("entity") in ("quantity", "amount") and not (skip[0] <= e["start"] < skip[1])
+        ]
+        numbers = [e for e in numbers if not _per_unit_marker(turn, e, numbers)]
+        touched: set[tuple[int, str]] = set()
+        for entity in sorted(numbers, key=lambda e: e["start"]):
+            line = self._target(slots, lines, entity, awaiting, touched)
+            if line is None:
+                continue
+            touched.add((id(line), "quantity" if entity["entity"] == "quantity" else "price"))
+            if entity["entity"] == "quantity":
+                _set_quantity(slots, line, entity.get("value"))
+            else:
+                _set_amount(turn, line, entity)
+        if awaiting == "quantity" and not numbers and slots.get("lines"):
+            match = BARE_INT.match(turn.text)
+            target = slots["lines"][slots.get(LINE, 0)]
+            if match:
+                _set_quantity(slots, target, match.group(1))
+            else:
+                slots["_bad_quantity"] = True
+
+    def _target(
+        self, slots: Slots, lines: list[tuple[int, dict[str, Any]]], entity: dict[str, Any], awaiting: str | None,
+        touched: set[tuple[int, str]],
+    ) -> dict[str, Any] | None:
+        """The line a number belongs to: the product before it if that line lacks this kind of number,
+        else the product after it; with no product in the message, the line asked about (or the only one).
+        A second number of the same kind for a line in one message is ignored, never overwrites."""
+        field = "quantity" if entity["entity"] == "quantity" else "price"
+        if lines:
+            before = [line for start, line in lines if start < entity["start"]]
+            after = [line for start, line in lines if start >= entity["start"]]
+            if before and not self._has(before[-1], field):
+                return before[-1]
+            if after and (id(after[0]), field) not in touched:
+                return after[0]
+            if before and (id(before[-1]), field) not in touched:
+                return before[-1]
+            return None
+        existing = slots.get("lines") or []
+        if not existing:
+            return None
+        if awaiting in ("quantity", "price"):
+            return existing[slots.get(LINE, 0)]
+        return existing[-1]
+
+    @staticmethod
+    def _has(line: dict[str, Any], field: str) -> bool:
+        if field == "quantity":
+            return line["quantity"] is not None
+        return line["unit_price"] is not None or line["total"] is not None
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        if not slots.get("customer"):
+            return "customer"
+        if slots.get("product_unknown") or not slots.get("lines"):
+            return "product"
+        for index, line in enumerate(slots["lines"]):
+            if line["quantity"] is None:
+                slots[LINE] = index
+                return "quantity"
+            if line["list_price"] is None and line["unit_price"] is None and line["total"] is None:
+                slots[LINE] = index
+                return "price"
+        return None
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        if slot == "customer":
+            unknown = slots.get("customer_unknown")
+            return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else msg.ASK_ORDER_CUSTOMER
+        if slot == "product":
+            unknown = slots.get("product_unknown")
+            if unknown:
+                options = "、".join(p.name for p in orders.active_products(turn.session))
+                return msg.ORDER_PRODUCT_UNKNOWN.format(name=unknown, options=options)
+            return msg.ASK_ORDER_PRODUCT
+        line = slots["lines"][slots.get(LINE, 0)]
+        if slot == "quantity":
+            prefix = msg.ORDER_QUANTITY_BAD if slots.pop("_bad_quantity", False) else ""
+            return prefix + msg.ASK_ORDER_QUANTITY.format(product=line["product"], unit=line["unit"])
+        return msg.ASK_ORDER_PRICE.format(product=line["product"])
+
+    # --- preview and execution ---
+    def _specs(self, slots: Slots) -> list[orders.LineSpec]:
+        return [(line["product"], line["quantity"], line["unit_price"], line["total"]) for line in slots["lines"]]
+
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        try:
+            self._preview(turn, slots)
+        except CRMError as error:
+            return [Reply(error.message)]
+        return None
+
+    def _preview(self, turn: Turn, slots: Slots) -> tuple[list[orders.PricedLine], Decimal, float | None, list]:
+        priced = orders.price_lines(turn.session, self._specs(slots), slots.get("discount"))
+        total = sum((p.amount for p in priced), Decimal(0))
+        discount = slots.get("discount") or orders.effective_discount(priced)
+        route = orders.approval_route(
+            turn.session, turn.actor.staff_id or 0, total, discount, turn.config.rules.approvals
+        )
+        return priced, total, discount, route
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        priced, total, discount, route = self._preview(turn, slots)
+        lines = "\n".join(
+            msg.ORDER_LINE.format(
+                n=n, product=p.product.name, quantity=p.quantity, unit=p.product.unit or "个",
+                unit_price=msg.money(p.unit_price), amount=msg.money(p.amount),
+            )
+            for n, p in enumerate(priced, start=1)
+        )
+        return msg.ORDER_SUMMARY.format(
+            customer=slots["customer"]["name"], lines=lines, total=msg.money(total),
+            discount=msg.ORDER_DISCOUNT.format(discount=msg.discount_text(discount)) if discount else "",
+            route=" → ".join(approver.name for _, approver in route),
+        )
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        order = orders.create_order(
+            turn.session, turn.actor, slots["customer"]["id"], self._specs(slots),
+            discount=slots.get("discount"), now=turn.now, tz=turn.tz,
+        )
+        order = orders.submit_order(turn.session, turn.actor, order.id, turn.config.rules.approvals, now=turn.now)
+        order = orders.get_order(turn.session, order.id)
+        first = orders.current_step(order)
+        assert first is not None and first.approver is not None
+        turn.notices.append(order_notice(order, first.approver_id))
+        return [Reply(msg.ORDER_SUBMITTED.format(
+            number=order.number, total=msg.money(order.total), approver=first.approver.name
+        ))]
