@@ -8,14 +8,15 @@ scalars, so `true`, `5` and `0.5` get their types.
 from __future__ import annotations
 
 import os
-from datetime import time
+import string
+from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ENV_PREFIX = "CRMBOT_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,22 @@ class TierRule(Section):
     points_per_yuan: float = 1.0
 
 
+class Promotion(Section):
+    """Points multiplier for purchases made on start..end (inclusive, local dates), optionally in some stores."""
+
+    name: str
+    start: date
+    end: date
+    multiplier: float = Field(2.0, gt=0)
+    stores: list[str] = Field(default_factory=list)  # empty: every store
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Promotion:
+        if self.end < self.start:
+            raise ValueError(f"促销 {self.name} 结束日期早于开始日期 / end before start")
+        return self
+
+
 class PointsRules(Section):
     tiers: list[TierRule] = Field(
         default_factory=lambda: [
@@ -102,6 +119,17 @@ class PointsRules(Section):
     # Points earned in year Y expire at the end of year Y + expire_after_years.
     expire_after_years: int = Field(1, ge=0)
     yuan_per_point_redeemed: Decimal = Decimal("0.01")
+    # --- members (issue 6): promotions multiply the tier rate on the days they cover ---
+    promotions: list[Promotion] = Field(default_factory=list)
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers_present(cls, value: list[TierRule]) -> list[TierRule]:
+        if not value:
+            raise ValueError("至少要有一个会员等级 / at least one tier")
+        if len({t.name for t in value}) != len(value):
+            raise ValueError("会员等级名称重复 / duplicate tier names")
+        return sorted(value, key=lambda t: t.min_spent)
 
 
 class ReminderRules(Section):
@@ -110,10 +138,51 @@ class ReminderRules(Section):
     member_expiry_days_before: list[int] = Field(default_factory=lambda: [30, 7, 1])
 
 
+# --- members (issue 6): care message templates and when the scheduler sends them ---
+CARE_FIELDS = frozenset(
+    {"name", "member_no", "tier", "points", "expires", "days", "amount", "earned", "used", "yuan",
+     "expiring_points", "points_expire_on"}
+)
+
+
+def _default_care_templates() -> dict[str, str]:
+    return {
+        "purchase": "{name}您好，您本次消费{amount}，获得{earned}积分，当前积分{points}。感谢光临！回复「退订」不再接收通知。",
+        "tier_upgrade": "恭喜您升级为{tier}会员，以后消费积分更多！",
+        "redeem": "{name}您好，您已使用{used}积分抵扣{yuan}，剩余积分{points}。",
+        "membership_expiry": "{name}您好，您的会员将于{expires}到期（还有{days}天），欢迎到店续期。回复「退订」不再接收通知。",
+        "birthday": "{name}，祝您生日快乐！生日当月到店消费有专属礼遇。回复「退订」不再接收通知。",
+        "points_expiry": "{name}您好，您有{expiring_points}积分将于{points_expire_on}到期（当前积分{points}），记得及时使用。回复「退订」不再接收通知。",
+    }
+
+
+class CareRules(Section):
+    templates: dict[str, str] = Field(default_factory=_default_care_templates)
+    send_hour: int = Field(10, ge=0, le=23)  # local hour scheduled care messages are due
+    birthday: bool = True
+    points_expiry_days_before: list[int] = Field(default_factory=lambda: [30, 7])
+    # membership expiry days: rules.reminders.member_expiry_days_before
+
+    @field_validator("templates")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        merged = {**_default_care_templates(), **value}
+        for kind, template in merged.items():
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+            except ValueError as exc:
+                raise ValueError(f"关怀模板 {kind} 格式有误 / bad template: {exc}") from exc
+            unknown = fields - CARE_FIELDS
+            if unknown:
+                raise ValueError(f"关怀模板 {kind} 含未知字段 / unknown fields: {sorted(unknown)}")
+        return merged
+
+
 class Rules(Section):
     approvals: ApprovalRules = Field(default_factory=ApprovalRules)
     points: PointsRules = Field(default_factory=PointsRules)
     reminders: ReminderRules = Field(default_factory=ReminderRules)
+    care: CareRules = Field(default_factory=CareRules)
 
 
 class TelegramSettings(Section):
@@ -122,6 +191,9 @@ class TelegramSettings(Section):
     webhook_url: str = ""
     webhook_secret: str = ""
     base_url: str = "https://api.telegram.org/bot"
+    # Channels (issue 7): file downloads, and the timeout of one Bot API call.
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    request_timeout_seconds: float = Field(10.0, gt=0)
 
 
 class WeChatSettings(Section):
@@ -130,6 +202,10 @@ class WeChatSettings(Section):
     secret: str = ""
     token: str = ""
     encoding_aes_key: str = ""
+    # Channels (issue 7): API host (a local fake in tests), replay window, passive-reply deadline.
+    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
+    replay_window_seconds: int = Field(300, ge=1)
+    reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
 
 
 class WeComSettings(Section):
@@ -139,6 +215,10 @@ class WeComSettings(Section):
     secret: str = ""
     token: str = ""
     encoding_aes_key: str = ""
+    # Channels (issue 7): see WeChatSettings.
+    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    replay_window_seconds: int = Field(300, ge=1)
+    reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
 
 
 class Channels(Section):
@@ -150,6 +230,10 @@ class Channels(Section):
 class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
+    # Channels (issue 7): callback bodies above this are refused (413); access tokens shared via Redis
+    # (empty = in-process memory, fine for a single process).
+    max_body_bytes: int = Field(65536, ge=1024)
+    token_cache_url: str = "redis://127.0.0.1:6379/0"
 
 
 class SchedulerSettings(Section):
@@ -158,6 +242,25 @@ class SchedulerSettings(Section):
     quiet_end: time = time(8, 0)
     max_attempts: int = Field(5, ge=1)
     missed_grace_minutes: int = Field(120, ge=0)
+    # --- scheduler/outbox (issue 8) ---
+    # Times of day (configured timezone) of the daily jobs; the weekly report runs on Monday.
+    # Member care runs at rules.care.send_hour.
+    digest_time: time = time(8, 30)
+    dormant_time: time = time(9, 0)
+    weekly_report_time: time = time(8, 30)
+    reminder_scan_seconds: int = Field(60, ge=1)
+    escalation_scan_minutes: int = Field(15, ge=1)
+    # Outbox delivery: polling, batch size, back-off (base * 2^(attempt-1), capped) and stale-claim timeout.
+    poll_seconds: float = Field(2.0, gt=0)
+    batch_size: int = Field(50, ge=1)
+    retry_base_seconds: int = Field(60, ge=1)
+    retry_max_seconds: int = Field(3600, ge=1)
+    claim_timeout_seconds: int = Field(300, ge=10)
+    # Token bucket per channel (messages/second); channels not listed use default_rate_per_second.
+    default_rate_per_second: float = Field(20.0, gt=0)
+    rate_per_second: dict[str, float] = Field(default_factory=dict)
+    # Followers try to become leader this often (PostgreSQL advisory lock).
+    leader_retry_seconds: float = Field(5.0, gt=0)
 
 
 class Config(Section):

@@ -11,6 +11,7 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
         reject: [出了点问题]             # none may appear
       - restart: true                  # a new engine over the same database (process restart)
       - as: 陈静                        # switch speaker
+      - as_member: VIP0001              # speak as a member (console id "member:VIP0001", bound to it)
       - say: 确认
         expect: [已记录]
     db:                                 # checked after the last turn
@@ -99,6 +100,8 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
         if "as" in turn:
             speaker = turn["as"]
             bind_console(runtime, speaker, clock())
+        if "as_member" in turn:  # members (issue 6): speak as a member bound to console id "member:VIP0001"
+            speaker = bind_console_member(runtime, str(turn["as_member"]), clock())
         if "wait_minutes" in turn:
             clock.now += timedelta(minutes=turn["wait_minutes"])
         if "say" not in turn:
@@ -119,6 +122,19 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
     return transcript
 
 
+def bind_console_member(runtime: Runtime, member_no: str, now: datetime) -> str:
+    """Bind console identity "member:<no>" to that member (as the channels' member binding would)."""
+    from crm_store.db import transaction
+    from crm_store.services import bind_identity
+
+    external_id = f"member:{member_no}"
+    with transaction(runtime.factory) as session:
+        member_id = session.scalar(select(models.Member.id).where(models.Member.member_no == member_no))
+        assert member_id is not None, f"no member {member_no} in the demo data"
+        bind_identity(session, "console", external_id, member_id=member_id, now=now)
+    return external_id
+
+
 def _render(reply: Reply) -> str:
     prefix = f"[→员工#{reply.to_staff_id}] " if reply.to_staff_id is not None else ""
     return prefix + reply.text + "".join(f" [{b.label}]" for b in reply.buttons)
@@ -128,7 +144,11 @@ def _count(session: Session, check: dict[str, Any]) -> int:
     model = getattr(models, check["model"])
     query = select(func.count()).select_from(model)
     for key, value in (check.get("where") or {}).items():
-        if key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
+        if key == "member" and isinstance(value, str):  # members (issue 6): by member number
+            column = model.member_id if hasattr(model, "member_id") else model.recipient_member_id
+            query = query.where(column == select(models.Member.id).where(models.Member.member_no == value)
+                                .scalar_subquery())
+        elif key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
             target = models.Customer if key == "customer" else models.Staff
             column = getattr(model, f"{key}_id")
             query = query.where(column == select(target.id).where(target.name == value).scalar_subquery())
