@@ -7,10 +7,13 @@ import sys
 import typer
 
 from crmbot.config import ConfigError, load_config
+from crm_store.cli import db_app, demo_app
 from nlu.cli import app as nlu_app
 
 app = typer.Typer(help="销售助手 crmbot", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(nlu_app, name="nlu")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
 
 
 def main() -> None:
