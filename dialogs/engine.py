@@ -24,9 +24,9 @@ from crm_store.errors import CRMError
 from crm_store.models import ConversationState, ProcessedMessage, Staff
 from crm_store.services import outbox
 from crmbot.config import Config
+from dialogs import binding, smalltalk
 from dialogs import entities as ent
 from dialogs import messages as msg
-from dialogs import smalltalk
 from dialogs.base import REGISTRY, Job, Slots, Turn
 from dialogs.reply import Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
@@ -140,8 +140,6 @@ class DialogEngine:
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
     ) -> list[Reply]:
         identity = services.identity_for(session, channel, external_id)
-        from dialogs import binding  # channels (issue 7): 「绑定 …」 / 「解绑」
-
         if identity is None:
             return binding.handle_unknown(session, channel, external_id, text, message_id, now)
         if not text:
@@ -152,7 +150,8 @@ class DialogEngine:
             actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
         else:
             actor = services.Actor(
-                staff_id=None, member_id=identity.member_id, role="member", name="会员",
+                staff_id=None, member_id=identity.member_id, role="member",
+                name=identity.member.name if identity.member else "会员",
                 via_channel=channel, via_message=message_id,
             )
         if binding.is_unbind(text):

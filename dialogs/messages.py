@@ -181,3 +181,98 @@ def when(moment: datetime, *, with_time: bool = True) -> str:
     if with_time and (moment.hour or moment.minute):
         text += f" {moment:%H:%M}"
     return text
+
+# --- binding (channels, issue 7) ---
+BIND_USAGE = (
+    "绑定格式：员工发送「绑定 邀请码」，例如：绑定 K7MQ2XPA；\n"
+    "会员发送「绑定 会员号 手机后四位」，例如：绑定 VIP0023 1234"
+)
+BIND_STAFF_OK = "绑定成功！您好，{name}（{role}）。现在可以直接跟我说事了，比如「今天拜访了华为的李总」。"
+BIND_MEMBER_OK = "绑定成功！{name}您好，之后积分、到期提醒会发到这里。"
+UNBIND_OK = "已解绑。这个账号不再代表您；需要时可重新发送「绑定 …」。"
+
+# --- orders and approvals (issue 5) ---
+ASK_ORDER_CUSTOMER = "给哪个客户下单？"
+ASK_ORDER_PRODUCT = "订什么产品、多少？例如：服务器10台，单价2万"
+ASK_ORDER_QUANTITY = "{product}要多少{unit}？"
+ASK_ORDER_PRICE = "{product}单价多少？（也可以说总价，例如：共15万）"
+ORDER_PRODUCT_UNKNOWN = "没找到产品“{name}”。可选：{options}"
+ORDER_QUANTITY_BAD = "数量要是大于0的整数。"
+ORDER_SUMMARY = "下单：\n客户：{customer}\n{lines}\n合计：{total}{discount}\n审批：{route}"
+ORDER_LINE = "{n}. {product} {quantity}{unit} × {unit_price} = {amount}"
+ORDER_DISCOUNT = "（{discount}）"
+ORDER_SUBMITTED = "订单 {number} 已提交，合计{total}，等待{approver}审批。"
+ORDER_NOTICE = "【待审批】{submitter}提交了订单 {number}{previous}\n客户：{customer}\n{lines}\n合计：{total}{discount}\n回复「同意 {number}」或「驳回 {number} 原因」"
+ORDER_NOTICE_NEXT = "（已通过{previous}审批）"
+APPROVE_BUTTON = "批准"
+REJECT_BUTTON = "驳回"
+APPROVE_REPLY_TEXT = "同意 {number}"
+REJECT_REPLY_TEXT = "驳回 {number}"
+APPROVAL_PICK_QUERY = "待您审批的订单"
+APPROVAL_OPTION_DETAIL = "{customer} {total} {submitter}"
+ASK_REJECT_REASON = "请说一下驳回原因"
+APPROVED_NEXT = "已同意订单 {number}，已转给{next}审批。"
+APPROVED_FINAL = "已批准订单 {number}（{customer}，{total}），已通知{submitter}。"
+REJECTED = "已驳回订单 {number}，原因：{reason}。已通知{submitter}。"
+NOTICE_APPROVED = "您的订单 {number}（{customer}，{total}）已批准。审批人：{approver}"
+NOTICE_PASSED = "您的订单 {number} 已通过{approver}审批，现在等{next}审批。"
+NOTICE_REJECTED = "您的订单 {number}（{customer}，{total}）被{approver}驳回，原因：{reason}"
+APPROVALS_HEADER = "待您审批（{count}）："
+APPROVAL_LINE = "{n}. {number} {customer} {total}（{submitter}，{since}提交）"
+APPROVALS_HINT = "回复「同意 单号」或「驳回 单号 原因」；只有一张时直接回复「同意」。"
+APPROVALS_NONE = "目前没有等您审批的订单。"
+MY_ORDERS_HEADER = "您最近的订单："
+MY_ORDERS_NONE = "您还没有提交过订单。"
+MY_ORDER_LINE = "· {number} {customer} {total} {status}{detail}"
+MY_ORDER_WAITING = "（等{approver}审批）"
+MY_ORDER_REJECTED = "（{approver}：{reason}）"
+
+
+def discount_text(discount: float | None) -> str:
+    """0.85 -> 8.5折; None -> empty."""
+    if discount is None:
+        return ""
+    tenths = f"{discount * 10:.1f}".rstrip("0").rstrip(".")
+    return f"{tenths}折"
+ORDER_STATUS = {"draft": "草稿", "pending": "待审批", "approved": "已批准", "rejected": "已驳回", "cancelled": "已取消"}
+
+# --- members (issue 6) ---
+ASK_MEMBER_LOOKUP = "请提供会员姓名和会员号（例如：查会员 王小明 VIP0023），或完整手机号。"
+MEMBER_NOT_FOUND = "未找到。请核对「姓名 + 会员号」或完整手机号。"
+MEMBER_CARD = "会员：{name}（{member_no}）\n等级：{tier}　积分：{points}\n会员有效期至：{expires}{phone}"
+MEMBER_CARD_PHONE = "\n手机：{phone}"
+ASK_MEMBER_NO = "是哪位会员？请说会员号，例如：VIP0023"
+ASK_PURCHASE_AMOUNT = "消费了多少钱？例如：1288元"
+PURCHASE_SUMMARY = "会员消费：\n会员号：{member_no}\n金额：{amount}\n门店：{store}"
+REDEEM_SUMMARY = "积分抵扣：\n会员号：{member_no}\n抵扣积分：{points}"
+PURCHASE_AMOUNT_INVALID = "消费金额应大于0元且不超过100万元，请重新说一下金额。"
+PURCHASE_SAVED = "已记录：{member_no} 消费{amount}，获得{earned}积分，当前积分{points}。"
+PURCHASE_PROMOTION = "（促销{multiplier}倍积分）"
+PURCHASE_UPGRADED = "\n会员已升级为{tier}！"
+REDEEM_SAVED = "已抵扣：{member_no} 使用{used}积分，抵{yuan}，剩余积分{points}。"
+POINTS_STAFF_HINT = "员工请用「查会员 姓名 会员号」或「查会员 手机号」查看会员积分。"
+POINTS_SUMMARY = "{name}您好，您的积分：{points}分\n等级：{tier}"
+POINTS_EXPIRING = "\n其中{points}分将于{day}到期"
+POINTS_MEMBERSHIP = "\n会员有效期至：{day}"
+UNSUBSCRIBED = "已退订，之后不再给您发送关怀消息。想恢复请回复「订阅」。"
+ALREADY_UNSUBSCRIBED = "您已经退订了。想恢复请回复「订阅」。"
+SUBSCRIBED = "已恢复订阅，之后会继续给您发送积分和会员关怀消息。回复「退订」可随时停止。"
+ALREADY_SUBSCRIBED = "您已在订阅中。回复「退订」可随时停止。"
+MEMBER_SALES_HEADER = "{start}至{end} 各门店会员消费："
+MEMBER_SALES_STORE = "· {store}：{amount}，{purchases}笔，{members}位会员"
+MEMBER_SALES_CLERK = "　- {clerk}：{amount}，{purchases}笔"
+MEMBER_SALES_NONE = "{start}至{end} 没有会员消费记录。"
+UNSET = "未设置"
+
+# --- reports, hand-over, export (issue 9) ---
+REPORT_CHART_FAILED = "（图表暂时生成不了，先看文字版。）"
+REPORT_EXPORTED = "已导出{count}条{what}（{start}至{end}）：\n{path}"
+REPORT_EXPORT_WHAT = {"visits": "拜访记录", "orders": "订单", "customers": "客户", "members": "会员资料"}
+ASK_HANDOVER_TARGET = "转给谁跟进？请说员工姓名，例如：转给李娜"
+ASK_HANDOVER_SOURCE = "转移谁的客户？例如：把张伟的客户都转给李娜，或：华为这个客户转给李娜"
+HANDOVER_STAFF_UNKNOWN = "没找到员工“{name}”。可选：{options}"
+HANDOVER_SUMMARY = (
+    "客户转移：\n从：{source}\n给：{target}\n客户：{count}个（{names}）\n"
+    "进行中的商机：{opportunities}个\n待办提醒：{reminders}条"
+)
+HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个、提醒{reminders}条一并转移），已通知{target}。"

@@ -1,0 +1,216 @@
+"""Binding chat accounts: one-time invite codes for staff, member number + phone digits for members.
+
+Failed attempts are SecurityEvent rows; they count against the chat account (and, for members, the
+member number) so guessing is slow. Every bind, unbind and re-bind writes an AuditLog row.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from crm_store import messages as M
+from crm_store.errors import AlreadyDecided, InvalidInput, NotFound, PermissionDenied, RateLimited
+from crm_store.models import (
+    CHANNELS,
+    BindingCode,
+    ChatIdentity,
+    ConversationState,
+    Member,
+    ProcessedMessage,
+    SecurityEvent,
+    Staff,
+)
+from crm_store.services.common import Actor, audit, require_aware
+
+# No I/L/O/0/1: codes are read aloud and typed on phones.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+CODE_TTL = timedelta(days=7)
+FAILURE_WINDOW = timedelta(hours=1)
+MAX_FAILURES_PER_IDENTITY = 5
+# Many chat accounts guessing one member's digits: limit per member number too.
+MAX_FAILURES_PER_MEMBER = 10
+FAILED_KIND = "bind_failed"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(raw: str) -> str:
+    return re.sub(r"[\s\-_]", "", raw).upper()
+
+
+def create_invite(
+    session: Session, staff_id: int, *, actor: Actor | None, now: datetime, ttl: timedelta = CODE_TTL
+) -> BindingCode:
+    """A one-time code for this staff member. actor None = the local admin at the command line."""
+    require_aware(now)
+    if actor is not None and actor.role != "admin":
+        raise PermissionDenied(M.BIND_ADMIN_ONLY)
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(M.STAFF_NOT_FOUND)
+    if not staff.active:
+        raise InvalidInput(M.BIND_STAFF_INACTIVE)
+    code = new_code()
+    while session.scalar(select(BindingCode.id).where(BindingCode.code == code)) is not None:
+        code = new_code()
+    row = BindingCode(
+        code=code, staff_id=staff.id, created_by_id=actor.staff_id if actor else None,
+        created_at=now, expires_at=now + ttl,
+    )
+    session.add(row)
+    session.flush()
+    # The code itself stays out of the audit trail: whoever reads the log must not be able to use it.
+    audit(session, actor, "binding_code.create", "binding_code", row.id,
+          after={"staff_id": staff.id, "expires_at": row.expires_at}, now=now)
+    return row
+
+
+def failures(session: Session, subject: str, now: datetime) -> int:
+    return session.scalar(
+        select(func.count()).select_from(SecurityEvent).where(
+            SecurityEvent.kind == FAILED_KIND, SecurityEvent.subject == subject,
+            SecurityEvent.at > now - FAILURE_WINDOW,
+        )
+    ) or 0
+
+
+def _fail(session: Session, subjects: list[str], detail: str, now: datetime) -> None:
+    for subject in subjects:
+        session.add(SecurityEvent(kind=FAILED_KIND, subject=subject, detail=detail, at=now))
+    session.flush()
+
+
+def _check_channel(session: Session, channel: str, external_id: str) -> str:
+    if channel not in CHANNELS:
+        raise InvalidInput(M.IDENTITY_CHANNEL_INVALID)
+    subject = f"{channel}:{external_id}"[:200]
+    if _bound(session, channel, external_id) is not None:
+        raise InvalidInput(M.BIND_ALREADY)
+    return subject
+
+
+def _bound(session: Session, channel: str, external_id: str) -> ChatIdentity | None:
+    return session.scalar(
+        select(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.external_id == str(external_id))
+    )
+
+
+def _state(identity: ChatIdentity) -> dict[str, object]:
+    return {
+        "channel": identity.channel, "external_id": identity.external_id,
+        "staff_id": identity.staff_id, "member_id": identity.member_id, "bound_at": identity.bound_at,
+    }
+
+
+def _attach(
+    session: Session, actor: Actor, channel: str, external_id: str, *,
+    staff_id: int | None, member_id: int | None, now: datetime, display_name: str | None,
+) -> ChatIdentity:
+    identity = ChatIdentity(
+        channel=channel, external_id=str(external_id), staff_id=staff_id, member_id=member_id,
+        display_name=display_name, bound_at=now,
+    )
+    session.add(identity)
+    session.flush()
+    audit(session, actor, "identity.bind", "chat_identity", identity.id, after=_state(identity), now=now)
+    return identity
+
+
+def redeem_code(
+    session: Session, channel: str, external_id: str, code: str, *, now: datetime,
+    message_id: str | None = None, display_name: str | None = None,
+) -> ChatIdentity:
+    """Bind this chat account to the staff member the code was made for; the code works once."""
+    require_aware(now)
+    subject = _check_channel(session, channel, external_id)
+    if failures(session, subject, now) >= MAX_FAILURES_PER_IDENTITY:
+        raise RateLimited(M.BIND_TOO_MANY)
+    wanted = normalize_code(code)
+    row = session.scalar(select(BindingCode).where(BindingCode.code == wanted)) if wanted else None
+    if row is None:
+        _fail(session, [subject], "unknown code", now)
+        raise InvalidInput(M.BIND_CODE_INVALID)
+    if row.used_at is not None:
+        _fail(session, [subject], f"used code #{row.id}", now)
+        raise AlreadyDecided(M.BIND_CODE_USED)
+    if row.expires_at <= now:
+        _fail(session, [subject], f"expired code #{row.id}", now)
+        raise InvalidInput(M.BIND_CODE_EXPIRED)
+    staff = session.get(Staff, row.staff_id)
+    if staff is None or not staff.active:
+        raise InvalidInput(M.BIND_STAFF_INACTIVE)
+    # Conditional update: two accounts racing with one code, only one wins.
+    claimed = session.execute(
+        update(BindingCode).where(BindingCode.id == row.id, BindingCode.used_at.is_(None)).values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        raise AlreadyDecided(M.BIND_CODE_USED)
+    actor = Actor(staff_id=staff.id, member_id=None, role=staff.role, name=staff.name, team=staff.team,
+                  store=staff.store, via_channel=channel, via_message=message_id)
+    return _attach(session, actor, channel, external_id, staff_id=staff.id, member_id=None, now=now,
+                   display_name=display_name)
+
+
+def bind_member(
+    session: Session, channel: str, external_id: str, member_no: str, phone_last4: str, *, now: datetime,
+    message_id: str | None = None, display_name: str | None = None,
+) -> ChatIdentity:
+    """Bind a member by member number + last four phone digits. The error never says which part was wrong."""
+    require_aware(now)
+    subject = _check_channel(session, channel, external_id)
+    number = member_no.strip().upper()
+    member_subject = f"member:{number}"[:200]
+    if (failures(session, subject, now) >= MAX_FAILURES_PER_IDENTITY
+            or failures(session, member_subject, now) >= MAX_FAILURES_PER_MEMBER):
+        raise RateLimited(M.BIND_TOO_MANY)
+    member = session.scalar(select(Member).where(Member.member_no == number)) if number else None
+    expected = (member.phone or "")[-4:] if member is not None else ""
+    digits = phone_last4.strip()
+    if member is None or len(expected) != 4 or not hmac.compare_digest(expected.encode(), digits.encode()):
+        _fail(session, [subject, member_subject], "member mismatch", now)
+        raise InvalidInput(M.BIND_MEMBER_MISMATCH)
+    actor = Actor(staff_id=None, member_id=member.id, role="member", name=member.name,
+                  via_channel=channel, via_message=message_id)
+    return _attach(session, actor, channel, external_id, staff_id=None, member_id=member.id, now=now,
+                   display_name=display_name)
+
+
+def unbind(
+    session: Session, channel: str, external_id: str, *, actor: Actor | None, now: datetime
+) -> ChatIdentity:
+    """Remove a binding (the owner themselves, an admin, or None = the local admin CLI)."""
+    require_aware(now)
+    identity = _bound(session, channel, external_id)
+    if identity is None:
+        raise NotFound(M.BIND_NOT_BOUND)
+    own = actor is not None and (
+        (actor.staff_id is not None and actor.staff_id == identity.staff_id)
+        or (actor.member_id is not None and actor.member_id == identity.member_id)
+    )
+    if actor is not None and not own and actor.role != "admin":
+        raise PermissionDenied(M.BIND_ADMIN_ONLY)
+    before = _state(identity)
+    audit(session, actor, "identity.unbind", "chat_identity", identity.id, before=before, now=now)
+    # A half-filled form belongs to the old owner: it must not carry over to whoever binds next.
+    session.execute(delete(ConversationState).where(
+        ConversationState.channel == channel, ConversationState.external_id == str(external_id)))
+    session.delete(identity)
+    session.flush()
+    return identity
+
+
+def processed(session: Session, channel: str, message_key: str) -> bool:
+    """Whether an inbound message key was already handled (adapters skip re-sending a double tap)."""
+    return session.scalar(
+        select(ProcessedMessage.id).where(
+            ProcessedMessage.channel == channel, ProcessedMessage.message_key == message_key)
+    ) is not None
