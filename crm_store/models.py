@@ -11,9 +11,11 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -39,6 +41,8 @@ STAGES = ("initial", "qualified", "proposal", "negotiation", "won", "lost")
 STAGE_PROBABILITY = {"initial": 10, "qualified": 30, "proposal": 50, "negotiation": 70, "won": 100, "lost": 0}
 ORDER_STATUSES = ("draft", "pending", "approved", "rejected", "cancelled")
 CHANNELS = ("console", "telegram", "wechat", "wecom")
+# A reminder stays on the rep's list until a visit closes it; "sent" only means the scheduler reminded them.
+OPEN_REMINDER_STATUSES = ("pending", "sent")
 
 Money = Numeric(14, 2)
 
@@ -434,3 +438,31 @@ class SecurityEvent(Base):
     subject: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- scheduler (issue 8) ------------------------------------------------------------------------
+
+
+class SchedulerNode(Base):
+    """One row per running scheduler process: heartbeat and whether it holds the leader lock (for status)."""
+
+    __tablename__ = "scheduler_node"
+
+    node_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(100))
+    pid: Mapped[int] = mapped_column(Integer)
+    is_leader: Mapped[bool] = mapped_column(Boolean, default=False)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class APSchedulerJob(Base):
+    """APScheduler's SQLAlchemyJobStore table (same columns as the store defines), declared here so the
+    migrations own it: created with the schema, emptied with it, never seen as an unknown table."""
+
+    __tablename__ = "apscheduler_jobs"
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
+    job_state: Mapped[bytes] = mapped_column(LargeBinary)
+

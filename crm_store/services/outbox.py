@@ -1,0 +1,318 @@
+"""The outbox: every outgoing message is a row first; the scheduler's notifier delivers it once."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm_store import messages as M
+from crm_store.errors import InvalidInput, NotFound, PermissionDenied
+from crm_store.models import ChatIdentity, Member, OutboxMessage
+from crm_store.services.common import Actor, audit, require_aware
+
+FAILED_STATUSES = ("dead",)
+
+
+def enqueue(
+    session: Session,
+    *,
+    key: str,
+    kind: str,
+    text: str,
+    due_at: datetime,
+    now: datetime,
+    staff_id: int | None = None,
+    member_id: int | None = None,
+    attachment_path: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> OutboxMessage | None:
+    """Add a message unless one with the same idempotency key exists; returns the new row or None.
+
+    The unique key makes a second enqueue of the same reminder a no-op, also across processes:
+    a concurrent insert of the same key fails the unique constraint inside a savepoint and is ignored.
+    """
+    require_aware(due_at)
+    if (staff_id is None) == (member_id is None):
+        raise InvalidInput("消息必须只有一个收件人。")
+    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
+        return None
+    row = OutboxMessage(
+        idempotency_key=key,
+        kind=kind,
+        recipient_staff_id=staff_id,
+        recipient_member_id=member_id,
+        text=text,
+        attachment_path=attachment_path,
+        payload=payload,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        created_at=now,
+    )
+    savepoint = session.begin_nested()
+    try:
+        session.add(row)
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        return None
+    savepoint.commit()
+    return row
+
+
+# --- bulk enqueue (daily scans over many members) -----------------------------------------------
+
+
+def enqueue_many(session: Session, rows: Iterable[dict[str, Any]], *, now: datetime) -> int:
+    """Insert many messages at once, skipping keys that exist (ON CONFLICT DO NOTHING); returns rows added.
+
+    Each row: key, kind, text, due_at, and staff_id or member_id (optionally payload, attachment_path).
+    """
+    values = []
+    for row in rows:
+        require_aware(row["due_at"])
+        if (row.get("staff_id") is None) == (row.get("member_id") is None):
+            raise InvalidInput("消息必须只有一个收件人。")
+        values.append(
+            {
+                "idempotency_key": row["key"],
+                "kind": row["kind"],
+                "recipient_staff_id": row.get("staff_id"),
+                "recipient_member_id": row.get("member_id"),
+                "text": row["text"],
+                "attachment_path": row.get("attachment_path"),
+                "payload": row.get("payload"),
+                "due_at": row["due_at"],
+                "next_attempt_at": row["due_at"],
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
+    if not values:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    added = 0
+    for start in range(0, len(values), 5000):
+        chunk = values[start : start + 5000]
+        stmt = dialect_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        result = session.execute(stmt.returning(OutboxMessage.id), chunk)
+        added += len(result.all())
+    return added
+
+
+# --- delivery: claim, resolve, record the outcome -----------------------------------------------
+
+
+def claim_due(
+    session: Session, now: datetime, worker_id: str, limit: int, *, claim_timeout: timedelta = timedelta(minutes=5)
+) -> list[OutboxMessage]:
+    """Atomically take up to `limit` due messages for this worker (status -> sending, attempts + 1).
+
+    Due: pending with next_attempt_at <= now, or a claim older than claim_timeout (the worker died between
+    claim and send). PostgreSQL: FOR UPDATE SKIP LOCKED so concurrent workers never take the same row;
+    SQLite: one UPDATE ... RETURNING, which holds the database write lock for its duration.
+    The caller commits right away so the claim is visible before anything is sent.
+    """
+    require_aware(now)
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - claim_timeout),
+    )
+    pick = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        # A materialized CTE locks exactly the picked rows once (a plain IN-subquery may be re-run by the planner).
+        due_ids = pick.with_for_update(skip_locked=True).cte("due_ids").prefix_with("MATERIALIZED")
+    else:
+        due_ids = pick.cte("due_ids")
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(select(due_ids.c.id)))
+        .values(status="sending", claimed_by=worker_id, claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    rows = list(session.scalars(stmt))
+    rows.sort(key=lambda r: (r.next_attempt_at, r.id))
+    return rows
+
+
+@dataclass(frozen=True)
+class Address:
+    channel: str
+    external_id: str
+
+
+def recipient_address(
+    session: Session, *, staff_id: int | None, member_id: int | None, channels: Collection[str]
+) -> Address | None:
+    """The recipient's newest bound chat account on a channel we can send through."""
+    if not channels:
+        return None
+    owner = ChatIdentity.staff_id == staff_id if staff_id is not None else ChatIdentity.member_id == member_id
+    row = session.execute(
+        select(ChatIdentity.channel, ChatIdentity.external_id)
+        .where(owner, ChatIdentity.channel.in_(list(channels)))
+        .order_by(ChatIdentity.bound_at.desc(), ChatIdentity.id.desc())
+        .limit(1)
+    ).first()
+    return Address(row.channel, row.external_id) if row else None
+
+
+def recipient_addresses(
+    session: Session, messages: Iterable[OutboxMessage], channels: Collection[str]
+) -> dict[int, Address]:
+    """recipient_address for a whole batch in one query: message id -> newest usable chat account."""
+    messages = list(messages)
+    staff_ids = {m.recipient_staff_id for m in messages if m.recipient_staff_id is not None}
+    member_ids = {m.recipient_member_id for m in messages if m.recipient_member_id is not None}
+    if not channels or not (staff_ids or member_ids):
+        return {}
+    owners = []
+    if staff_ids:
+        owners.append(ChatIdentity.staff_id.in_(staff_ids))
+    if member_ids:
+        owners.append(ChatIdentity.member_id.in_(member_ids))
+    rows = session.execute(
+        select(ChatIdentity.staff_id, ChatIdentity.member_id, ChatIdentity.channel, ChatIdentity.external_id)
+        .where(or_(*owners), ChatIdentity.channel.in_(list(channels)))
+        .order_by(ChatIdentity.bound_at, ChatIdentity.id)
+    )
+    newest: dict[tuple[str, int], Address] = {}
+    for row in rows:  # ascending, so the newest binding wins
+        if row.staff_id is not None:
+            newest[("staff", row.staff_id)] = Address(row.channel, row.external_id)
+        if row.member_id is not None:
+            newest[("member", row.member_id)] = Address(row.channel, row.external_id)
+    found = {}
+    for m in messages:
+        key = ("staff", m.recipient_staff_id) if m.recipient_staff_id is not None else ("member", m.recipient_member_id)
+        if key in newest:
+            found[m.id] = newest[key]  # type: ignore[index]
+    return found
+
+
+def opted_out_members(session: Session, member_ids: Iterable[int]) -> set[int]:
+    ids = set(member_ids)
+    if not ids:
+        return set()
+    return set(session.scalars(select(Member.id).where(Member.id.in_(ids), Member.opted_out.is_(True))))
+
+
+def member_opted_out(session: Session, member_id: int) -> bool:
+    return bool(session.scalar(select(Member.opted_out).where(Member.id == member_id)))
+
+
+def _finish(session: Session, message_id: int, worker_id: str, **values: Any) -> bool:
+    """Record an outcome only if this worker still holds the claim (a reclaimed row is someone else's)."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.status == "sending", OutboxMessage.claimed_by == worker_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(session: Session, message_id: int, worker_id: str, *, channel: str, now: datetime) -> bool:
+    return _finish(session, message_id, worker_id, status="sent", channel=channel, sent_at=now, last_error=None)
+
+
+def mark_skipped(session: Session, message_id: int, worker_id: str, *, reason: str, now: datetime) -> bool:
+    return _finish(session, message_id, worker_id, status="skipped", last_error=reason, sent_at=None)
+
+
+def mark_dead(session: Session, message_id: int, worker_id: str, *, error: str, now: datetime) -> bool:
+    return _finish(session, message_id, worker_id, status="dead", last_error=error[:2000])
+
+
+def defer(session: Session, message_id: int, worker_id: str, *, until: datetime) -> bool:
+    """Put a claimed message back for later without counting the attempt (quiet hours)."""
+    return _finish(
+        session, message_id, worker_id,
+        status="pending", next_attempt_at=until, attempts=OutboxMessage.attempts - 1, claimed_by=None, claimed_at=None,
+    )
+
+
+def backoff(attempts: int, base_seconds: int, max_seconds: int) -> timedelta:
+    """Exponential back-off after the n-th failed attempt: base, 2*base, 4*base ... capped."""
+    return timedelta(seconds=min(max_seconds, base_seconds * 2 ** max(0, attempts - 1)))
+
+
+def mark_failed(
+    session: Session,
+    message: OutboxMessage,
+    worker_id: str,
+    *,
+    error: str,
+    now: datetime,
+    max_attempts: int,
+    base_seconds: int = 60,
+    max_seconds: int = 3600,
+) -> str:
+    """A send failed: retry later with back-off, or give up (dead) after max_attempts; returns the new status."""
+    if message.attempts >= max_attempts:
+        mark_dead(session, message.id, worker_id, error=error, now=now)
+        return "dead"
+    _finish(
+        session, message.id, worker_id,
+        status="pending", last_error=error[:2000], claimed_by=None, claimed_at=None,
+        next_attempt_at=now + backoff(message.attempts, base_seconds, max_seconds),
+    )
+    return "pending"
+
+
+def expire_stale_claims(session: Session, now: datetime, *, claim_timeout: timedelta, max_attempts: int) -> int:
+    """Claims abandoned again and again (a message that crashes its worker) are given up, not retried forever."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == "sending",
+            OutboxMessage.claimed_at < now - claim_timeout,
+            OutboxMessage.attempts >= max_attempts,
+        )
+        .values(status="dead", last_error=M.OUTBOX_CLAIM_EXPIRED)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# --- admin: list and retry ----------------------------------------------------------------------
+
+
+def list_messages(session: Session, *, failed: bool = False, limit: int = 50) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage)
+    if failed:
+        stmt = stmt.where(OutboxMessage.status.in_(FAILED_STATUSES))
+    return list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def retry(session: Session, actor: Actor | None, message_id: int, *, now: datetime) -> OutboxMessage:
+    """Send a dead-lettered message again (admins; actor None is the local operator's CLI)."""
+    require_aware(now)
+    if actor is not None and actor.role != "admin":
+        raise PermissionDenied(M.OUTBOX_ADMIN_ONLY)
+    row = session.get(OutboxMessage, message_id, with_for_update=True)
+    if row is None:
+        raise NotFound(M.OUTBOX_NOT_FOUND)
+    if row.status not in FAILED_STATUSES:
+        raise InvalidInput(M.OUTBOX_NOT_RETRYABLE)
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.claimed_by = None
+    row.claimed_at = None
+    session.flush()
+    audit(session, actor, "outbox.retry", "outbox", row.id, before=before,
+          after={"status": "pending", "attempts": 0}, now=now)
+    return row

@@ -1,0 +1,200 @@
+"""Outbox delivery: once, retried with back-off, dead-lettered, recovered after a crash, quiet hours, opt-out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_store.db import transaction
+from crm_store.errors import InvalidInput, PermissionDenied
+from crm_store.models import AuditLog, OutboxMessage
+from crm_store.services import outbox
+from crm_store.services.common import Actor
+from scheduler.clock import FakeClock, quiet_until
+from scheduler.notifier import Notifier, TokenBucket
+from tests.scheduler.conftest import NOW, TZ, World
+
+
+def _enqueue(factory: sessionmaker[Session], key: str, *, staff_id=None, member_id=None, text="你好", due=NOW):
+    with transaction(factory) as s:
+        row = outbox.enqueue(s, key=key, kind="test", text=text, due_at=due, now=NOW,
+                             staff_id=staff_id, member_id=member_id)
+        return row.id if row else None
+
+
+def _row(factory: sessionmaker[Session], message_id: int) -> OutboxMessage:
+    with factory() as s:
+        return s.get(OutboxMessage, message_id)
+
+
+def test_enqueued_twice_is_sent_once(world: World, factory, notifier: Notifier, senders) -> None:
+    first = _enqueue(factory, "reminder:1", staff_id=world.rep.id, text="跟进华为")
+    assert _enqueue(factory, "reminder:1", staff_id=world.rep.id, text="跟进华为") is None
+    assert notifier.deliver_once().sent == 1
+    assert notifier.deliver_once().claimed == 0
+    # Newest bound account on a channel we can send through (console cannot be pushed to).
+    assert [(ext, r.text) for ext, r in senders["telegram"].sent] == [("tg-rep", "跟进华为")]
+    row = _row(factory, first)
+    assert (row.status, row.attempts, row.channel) == ("sent", 1, "telegram")
+
+
+def test_not_sent_before_due(world: World, factory, notifier: Notifier, senders, clock: FakeClock) -> None:
+    _enqueue(factory, "later", staff_id=world.rep.id, due=NOW + timedelta(hours=1))
+    assert notifier.deliver_once().claimed == 0
+    clock.advance(timedelta(hours=1))
+    assert notifier.deliver_once().sent == 1
+
+
+def test_failure_retried_with_backoff_then_dead_lettered(
+    world: World, factory, notifier: Notifier, senders, clock: FakeClock
+) -> None:
+    message_id = _enqueue(factory, "k", staff_id=world.rep.id)
+    senders["telegram"].fail_times = -1  # always down
+    assert notifier.deliver_once().retried == 1
+    row = _row(factory, message_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.next_attempt_at == NOW + timedelta(seconds=60)
+    assert "channel down" in row.last_error
+    clock.advance(59)
+    assert notifier.deliver_once().claimed == 0  # back-off respected
+    clock.advance(1)
+    assert notifier.deliver_once().retried == 1
+    assert _row(factory, message_id).next_attempt_at == clock.now() + timedelta(seconds=120)
+    clock.advance(120)
+    assert notifier.deliver_once().dead == 1  # max_attempts = 3
+    row = _row(factory, message_id)
+    assert (row.status, row.attempts) == ("dead", 3)
+    clock.advance(timedelta(days=1))
+    assert notifier.deliver_once().claimed == 0
+    with factory() as s:
+        assert [m.id for m in outbox.list_messages(s, failed=True)] == [message_id]
+    # An admin re-queues it; the channel is back; it goes out once.
+    senders["telegram"].fail_times = 0
+    with transaction(factory) as s:
+        with pytest.raises(PermissionDenied):
+            outbox.retry(s, Actor(staff_id=world.rep.id, member_id=None, role="rep", name="张三"), message_id,
+                         now=clock.now())
+    with transaction(factory) as s:
+        outbox.retry(s, None, message_id, now=clock.now())
+    with factory() as s:
+        assert s.scalar(select(AuditLog.action).where(AuditLog.entity_type == "outbox")) == "outbox.retry"
+    assert notifier.deliver_once().sent == 1
+    assert len(senders["telegram"].sent) == 1
+    with transaction(factory) as s, pytest.raises(InvalidInput):
+        outbox.retry(s, None, message_id, now=clock.now())  # sent rows are not retried
+
+
+def test_crash_between_claim_and_send_is_recovered(
+    world: World, factory, notifier: Notifier, senders, clock: FakeClock
+) -> None:
+    message_id = _enqueue(factory, "k", staff_id=world.rep.id)
+    with transaction(factory) as s:  # a worker claims, commits, then dies before sending
+        claimed = outbox.claim_due(s, NOW, "dead-worker", 10, claim_timeout=timedelta(seconds=300))
+    assert [m.id for m in claimed] == [message_id]
+    clock.advance(299)
+    assert notifier.deliver_once().claimed == 0  # a fresh claim is respected
+    clock.advance(2)
+    assert notifier.deliver_once().sent == 1  # stale claim taken over
+    assert len(senders["telegram"].sent) == 1
+    with transaction(factory) as s:  # the dead worker waking up cannot overwrite the outcome
+        assert outbox.mark_sent(s, message_id, "dead-worker", channel="telegram", now=clock.now()) is False
+    row = _row(factory, message_id)
+    assert (row.status, row.claimed_by, row.attempts) == ("sent", "worker-1", 2)
+
+
+def test_claims_are_exclusive(world: World, factory, engine) -> None:
+    ids = [_enqueue(factory, f"k{i}", staff_id=world.rep.id) for i in range(6)]
+    if engine.dialect.name == "postgresql":  # two open transactions at once: SKIP LOCKED splits the rows
+        with factory() as a, factory() as b:
+            got_a = outbox.claim_due(a, NOW, "a", 4)
+            got_b = outbox.claim_due(b, NOW, "b", 4)
+            a.commit()
+            b.commit()
+    else:  # SQLite serialises writers: the second UPDATE sees the first one's claims
+        with transaction(factory) as a:
+            got_a = outbox.claim_due(a, NOW, "a", 4)
+        with transaction(factory) as b:
+            got_b = outbox.claim_due(b, NOW, "b", 4)
+    a_ids, b_ids = {m.id for m in got_a}, {m.id for m in got_b}
+    assert len(a_ids) == 4 and len(b_ids) == 2
+    assert a_ids | b_ids == set(ids) and not a_ids & b_ids
+
+
+def test_no_channel_is_dead_lettered(world: World, factory, notifier: Notifier) -> None:
+    message_id = _enqueue(factory, "k", member_id=world.other_member.id)
+    assert notifier.deliver_once().dead == 1
+    row = _row(factory, message_id)
+    assert row.status == "dead" and "渠道" in row.last_error
+
+
+def test_quiet_hours_defer_member_care_but_not_staff(
+    world: World, factory, notifier: Notifier, senders, clock: FakeClock
+) -> None:
+    night = NOW.replace(hour=22, minute=30)
+    clock.set(night)
+    care = _enqueue(factory, "care", member_id=world.member.id, due=night)
+    staff = _enqueue(factory, "staff", staff_id=world.rep.id, due=night)
+    stats = notifier.deliver_once()
+    assert (stats.sent, stats.deferred) == (1, 1)
+    row = _row(factory, care)
+    morning = (NOW + timedelta(days=1)).replace(hour=8, minute=0)
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 0, morning)
+    assert _row(factory, staff).status == "sent"
+    clock.set(morning - timedelta(minutes=1))
+    assert notifier.deliver_once().claimed == 0
+    clock.set(morning)
+    assert notifier.deliver_once().sent == 1
+    assert [ext for ext, _ in senders["wechat"].sent] == ["wx-member"]
+
+
+def test_quiet_until_spans_midnight() -> None:
+    from datetime import time
+    q = (time(21), time(8))
+    assert quiet_until(NOW.replace(hour=20, minute=59), TZ, *q) is None
+    assert quiet_until(NOW.replace(hour=21), TZ, *q) == (NOW + timedelta(days=1)).replace(hour=8, minute=0)
+    assert quiet_until(NOW.replace(hour=3), TZ, *q) == NOW.replace(hour=8, minute=0)
+    assert quiet_until(NOW.replace(hour=8), TZ, *q) is None
+
+
+def test_opted_out_member_receives_nothing(world: World, factory, notifier: Notifier, senders) -> None:
+    message_id = _enqueue(factory, "care", member_id=world.member.id)
+    with transaction(factory) as s:  # opts out after the message was queued
+        s.get(type(world.member), world.member.id).opted_out = True
+    assert notifier.deliver_once().skipped == 1
+    assert senders["wechat"].calls == 0
+    assert _row(factory, message_id).status == "skipped"
+
+
+def test_rate_limit_per_channel(world: World, factory, senders, config, clock: FakeClock) -> None:
+    config.scheduler.rate_per_second = {"telegram": 2.0}
+    slow = Notifier(factory, senders, config.scheduler, config.tz, clock=clock, worker_id="w",
+                    monotonic=clock.monotonic, sleep=clock.sleep)
+    for i in range(6):
+        _enqueue(factory, f"k{i}", staff_id=world.rep.id)
+    start = clock.monotonic()
+    assert slow.deliver_once().sent == 6
+    # Burst of 2, then one every half second: 4 more tokens need 2 seconds.
+    assert clock.monotonic() - start == pytest.approx(2.0)
+
+
+def test_token_bucket_refills() -> None:
+    fake = FakeClock(NOW)
+    bucket = TokenBucket(10, 1, monotonic=fake.monotonic, sleep=fake.sleep)
+    assert bucket.acquire() == 0
+    assert bucket.acquire() == pytest.approx(0.1)
+    fake.advance(1)
+    assert bucket.acquire() == 0
+
+
+def test_claim_abandoned_too_often_is_dead(world: World, factory, notifier: Notifier, clock: FakeClock) -> None:
+    message_id = _enqueue(factory, "poison", staff_id=world.rep.id)
+    for _ in range(3):  # three workers crash on it in a row
+        with transaction(factory) as s:
+            assert outbox.claim_due(s, clock.now(), "crasher", 5)
+        clock.advance(301)
+    assert notifier.deliver_once().claimed == 0
+    row = _row(factory, message_id)
+    assert row.status == "dead"
