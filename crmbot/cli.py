@@ -6,14 +6,21 @@ import sys
 
 import typer
 
-from crmbot.config import ConfigError, load_config
+from bot.cli import run_command, staff_app
 from crm_store.cli import db_app, demo_app
+from crmbot.config import ConfigError, load_config
 from nlu.cli import app as nlu_app
+from scheduler.cli import outbox_app, reminders_app, scheduler_app
 
 app = typer.Typer(help="销售助手 crmbot", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(staff_app, name="staff")
+app.command("run")(run_command)
+app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(reminders_app, name="reminders")
+app.add_typer(outbox_app, name="outbox")
 
 
 def main() -> None:

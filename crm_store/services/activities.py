@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from crm_store import messages as M
 from crm_store.errors import Ambiguous, InvalidInput, NotFound
 from crm_store.models import (
+    OPEN_REMINDER_STATUSES,
     STAGE_PROBABILITY,
     STAGES,
     Contact,
@@ -88,6 +89,7 @@ def log_visit(
     if customer.lifecycle in ("target", "dormant", "lost"):
         customer.lifecycle = "prospect"
     customer.updated_at = now
+    closed = _close_due_reminders(session, staff_id, customer.id, now)
     session.flush()
     reminder_id = None
     if next_followup_at is not None:
@@ -119,10 +121,30 @@ def log_visit(
         "next_step": next_step,
         "next_followup_at": next_followup_at,
         "reminder_id": reminder_id,
+        "closed_reminders": closed,
         "customer": _customer_snapshot(customer),
     }
     audit(session, actor, "visit.create", "visit", visit.id, before={"customer": before}, after=after, now=now)
     return visit
+
+
+def _close_due_reminders(session: Session, staff_id: int, customer_id: int, now: datetime) -> dict[str, str]:
+    """A visit is the follow-up: the rep's reminders for this customer that are already due are done.
+
+    Returns {reminder id: previous status} so undo can reopen them."""
+    due = session.scalars(
+        select(Reminder).where(
+            Reminder.staff_id == staff_id,
+            Reminder.customer_id == customer_id,
+            Reminder.status.in_(OPEN_REMINDER_STATUSES),
+            Reminder.due_at <= now,
+        )
+    ).all()
+    closed = {}
+    for reminder in due:
+        closed[str(reminder.id)] = reminder.status
+        reminder.status = "done"
+    return closed
 
 
 # --- opportunities ------------------------------------------------------------------------------
@@ -342,7 +364,7 @@ def list_followups(
     local_today = now.astimezone(tz).date()
     start = datetime.combine(local_today, time(0), tzinfo=tz)
     end = datetime.combine(local_today + timedelta(days=1), time(0), tzinfo=tz)
-    pending = select(Reminder).where(Reminder.staff_id == staff_id, Reminder.status == "pending")
+    pending = select(Reminder).where(Reminder.staff_id == staff_id, Reminder.status.in_(OPEN_REMINDER_STATUSES))
     today = list(
         session.scalars(pending.where(Reminder.due_at >= start, Reminder.due_at < end).order_by(Reminder.due_at, Reminder.id))
     )

@@ -31,7 +31,6 @@ from crm_store.services.common import (
 )
 
 
-
 def _actor_filter(actor: Actor) -> Any:
     if actor.staff_id is not None:
         return AuditLog.actor_staff_id == actor.staff_id
@@ -57,6 +56,10 @@ def _undo_visit(session: Session, row: AuditLog, now: datetime) -> str:
     customer = session.get(Customer, visit.customer_id)
     session.execute(delete(Reminder).where(Reminder.visit_id == visit.id))
     after = row.after or {}
+    for reminder_id, status in (after.get("closed_reminders") or {}).items():
+        reminder = session.get(Reminder, int(reminder_id))
+        if reminder is not None and reminder.status == "done":
+            reminder.status = status
     before = (row.before or {}).get("customer") or {}
     contact_id = visit.contact_id
     session.delete(visit)

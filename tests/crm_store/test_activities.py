@@ -183,7 +183,7 @@ def test_create_reminder(session: Session, org: Org) -> None:
 def test_followups(session: Session, org: Org) -> None:
     day = timedelta(days=1)
     for offset, text, status in [
-        (-2 * day, "两天前", "pending"), (-timedelta(hours=12), "昨晚", "pending"),
+        (-2 * day, "两天前", "pending"), (-timedelta(hours=12), "昨晚", "sent"),
         (-timedelta(hours=1), "今早", "pending"), (timedelta(hours=5), "今天下午", "pending"),
         (timedelta(hours=14, minutes=30), "明天0点半", "pending"), (-3 * day, "已完成", "done"),
     ]:

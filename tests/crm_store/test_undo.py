@@ -109,3 +109,22 @@ def test_undo_window_and_actor(session: Session, org: Org) -> None:
     with pytest.raises(NotFound):
         undo_last_write(session, org.clerk, now=LATER, window_minutes=5)
     assert table_counts(session) == before
+
+
+def test_a_visit_closes_due_reminders_and_undo_reopens_them(session: Session, org: Org) -> None:
+    customer = add_customer(session, "华为技术有限公司", org.rep_a)
+    other = add_customer(session, "万科物业", org.rep_a)
+    due = Reminder(staff_id=org.rep_a.staff_id, customer_id=customer.id, due_at=NOW - timedelta(hours=1),
+                   text="给华为发报价", status="sent")
+    later = Reminder(staff_id=org.rep_a.staff_id, customer_id=customer.id, due_at=NOW + timedelta(days=3),
+                     text="下周再跟", status="pending")
+    elsewhere = Reminder(staff_id=org.rep_a.staff_id, customer_id=other.id, due_at=NOW - timedelta(hours=1),
+                         text="万科的事", status="pending")
+    session.add_all([due, later, elsewhere])
+    session.commit()
+    log_visit(session, org.rep_a, customer.id, summary="送了报价", visited_at=NOW, now=NOW)
+    session.commit()
+    assert (due.status, later.status, elsewhere.status) == ("done", "pending", "pending")
+    undo_last_write(session, org.rep_a, now=LATER, window_minutes=5)
+    session.commit()
+    assert due.status == "sent"
