@@ -1,0 +1,121 @@
+"""LocalParser: runs the pipeline and returns Rasa /model/parse-shaped dicts; never raises."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from nlu.crf import MAX_ENTITY_CHARS, CRFEntityExtractor
+from nlu.gazetteer import GazetteerEntityExtractor
+from nlu.intent import IntentClassifier
+from nlu.normalizers import AmountNormalizer, TimeNormalizer
+from nlu.rules import find_intent_entities, find_rule_entities, overlaps, resolve
+from nlu.tokenizer import JiebaTokenizer
+
+log = logging.getLogger(__name__)
+
+_FROM_AFTER = ("的客户", "的所有", "的全部", "名下", "手上", "手里", "负责的", "离职", "走了", "那", "的单", "的都")
+_FROM_BEFORE = ("从", "把")
+_TO_BEFORE = ("给", "交给", "转给", "转到", "到", "由", "换", "移交", "交接给", "分给")
+_TO_AFTER = ("负责", "来跟", "跟进", "名下", "来负责")
+
+
+def empty_result(text: str) -> dict:
+    return {"text": text, "intent": {"name": "out_of_scope", "confidence": 0.0}, "intent_ranking": [],
+            "entities": []}
+
+
+def _clean(text: str) -> str:
+    """Same length as the input (offsets stay valid), with lone surrogates made harmless."""
+    return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+
+
+def assign_roles(text: str, entities: list[dict], intent: str) -> None:
+    """Staff in a hand-over: the giver is 'from', the receiver 'to'."""
+    if intent != "transfer_customers":
+        return
+    staff = [e for e in entities if e["entity"] == "staff"]
+    for e in staff:
+        before, after = text[max(0, e["start"] - 3) : e["start"]], text[e["end"] : e["end"] + 4]
+        if before.endswith(_TO_BEFORE):
+            e["role"] = "to"
+        elif after.startswith(_FROM_AFTER) or before.endswith(_FROM_BEFORE):
+            e["role"] = "from"
+        elif after.startswith(_TO_AFTER):
+            e["role"] = "to"
+    unresolved = [e for e in staff if "role" not in e]
+    if len(staff) >= 2:
+        for e, role in zip(staff, ("from", "to"), strict=False):
+            e.setdefault("role", role)
+    for e in unresolved:
+        e.setdefault("role", "to")
+
+
+class LocalParser:
+    def __init__(self, model: dict, tz: ZoneInfo, threshold: float, pipeline: list[str]) -> None:
+        self.tz = tz
+        self.pipeline = set(pipeline)
+        self.tokenizer = JiebaTokenizer()
+        self.intent: IntentClassifier = model["intent"]
+        self.intent.threshold = threshold
+        self.crf: CRFEntityExtractor = model["crf"]
+        self.gazetteer = GazetteerEntityExtractor()
+        self.time_norm = TimeNormalizer()
+        self.amount_norm = AmountNormalizer()
+
+    def set_lookup(self, entity: str, names: Iterable[str], source: str = "default") -> None:
+        self.gazetteer.set_lookup(entity, list(names), source)
+
+    def parse(self, text: str, now: datetime | None = None) -> dict:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        try:
+            return self._parse(text, now)
+        except Exception:  # parse must never raise: degrade to out_of_scope
+            log.exception("NLU parse failed")
+            return empty_result(text)
+
+    def _parse(self, text: str, now: datetime | None) -> dict:
+        if now is None:
+            now = datetime.now(self.tz)
+        elif now.tzinfo is None:
+            now = now.replace(tzinfo=self.tz)
+        clean = _clean(text)
+        if not clean.strip():
+            return empty_result(text)
+        msg: dict = {"text": clean, "work_text": clean[:MAX_ENTITY_CHARS], "now": now, "tz": self.tz, "entities": []}
+        work = msg["work_text"]
+        if "JiebaTokenizer" in self.pipeline or "CRFEntityExtractor" in self.pipeline:
+            self.tokenizer.process(msg)
+        rules = resolve(find_rule_entities(work)) if "RuleEntityExtractor" in self.pipeline else []
+        msg["rules"] = rules
+        entities = list(rules)
+        gaz = self.gazetteer.find(work) if "GazetteerEntityExtractor" in self.pipeline else []
+        entities += [g for g in gaz if not any(overlaps(g, e) for e in entities)]
+        if "CRFEntityExtractor" in self.pipeline:
+            crf = self.crf.find(work, msg.get("tokens", []), rules)
+            entities += [c for c in crf if not any(overlaps(c, e) for e in entities)]
+        msg["entities"] = entities
+        if "IntentClassifier" in self.pipeline:
+            self.intent.process(msg)
+        else:
+            msg["intent"], msg["intent_ranking"] = {"name": "out_of_scope", "confidence": 0.0}, []
+        intent = msg["intent"]["name"]
+        # Below the threshold the reply is out_of_scope, but the best guess still decides intent-only rules.
+        intent_for_rules = msg["intent_ranking"][0]["name"] if msg["intent_ranking"] else intent
+        if "RuleEntityExtractor" in self.pipeline:
+            extra = find_intent_entities(work, intent_for_rules, rules)
+            # Stage words / bare order numbers beat CRF/gazetteer guesses on overlap.
+            entities = [e for e in entities if not any(overlaps(e, x) for x in extra)] + extra
+        entities.sort(key=lambda e: e["start"])
+        assign_roles(work, entities, intent_for_rules)
+        msg["entities"] = entities
+        if "TimeNormalizer" in self.pipeline:
+            self.time_norm.process(msg)
+        if "AmountNormalizer" in self.pipeline:
+            self.amount_norm.process(msg)
+        for e in entities:  # offsets index the caller's original string
+            e["text"] = text[e["start"] : e["end"]]
+        return {"text": text, "intent": msg["intent"], "intent_ranking": msg["intent_ranking"], "entities": entities}

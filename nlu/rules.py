@@ -1,0 +1,121 @@
+"""Regex / rule entity extractors: time spans, amount, quantity, phone, ids, probability, points, stage."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_N = r"(?:\d{1,4}|[零一二三四五六七八九十两]{1,3})"
+_CLOCK_AR = r"\d{1,2}(?:点|:|：)(?:半|一刻|三刻|\d{1,2}分?|[零一二三四五六七八九十]{1,3}分?)?"
+_CLOCK = rf"{_N}(?:点|:|：)(?:半|一刻|三刻|\d{{1,2}}分?|[零一二三四五六七八九十]{{1,3}}分?)?"
+_DAYWORD = r"(?:大后天|后天|明天|今天|昨天|前天|今日|明日|今早|明早|今晚|明晚|昨晚|今儿|明儿|当天)"
+_WEEK = (r"(?:(?:上上|下下|上|下|本|这个|这)(?:个)?(?:周|星期|礼拜)(?:[一二三四五六日天1-7])?"
+         r"|(?:周|星期|礼拜)[一二三四五六日天1-7])")
+_MONTH = rf"(?:(?:上上个|下下个|上个|下个|这个|本|上|下|当)月(?:底|末|初|{_N}[号日])?|月底|月末|月初)"
+_DATE = rf"(?:(?:\d{{4}}年)?{_N}月{_N}[日号]?|{_N}[号日](?![子期]))"
+_YEAR = r"(?:今年|去年|明年|前年|年底|年初|年末)"
+_RECENT = rf"(?:(?:最近|近|过去)的?{_N}?(?:天|日|周|个星期|个月))"
+_AFTER = rf"(?:{_N}(?:天|周|个星期|个月)(?:后|以后|之后))"
+_TOD = r"(?:早上|早晨|上午|中午|下午|傍晚|晚上|凌晨|夜里)"
+TIME_RE = re.compile(
+    rf"(?:{_DAYWORD}|{_WEEK}|{_MONTH}|{_DATE}|{_YEAR})(?:{_DAYWORD}|{_WEEK}|{_DATE})?{_TOD}?(?:{_CLOCK})?"
+    rf"|{_TOD}{_CLOCK}|{_CLOCK_AR}|{_RECENT}|{_AFTER}"
+)
+
+_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二三四五六七八九十两壹贰叁肆伍陆柒捌玖拾][零〇一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟点]*)"
+_RANGE = rf"{_NUM}(?:\s*(?:到|至|-|~)\s*{_NUM})?"
+MEASURE = "台套个张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间"
+_NOT_AFTER = r"(?![0-9.月日号天年周点%个台套张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间分])"
+AMOUNT_RE = re.compile(
+    rf"{_RANGE}\s*(?:万|亿|千|[wWkK])?\s*(?:块钱|块|元)"
+    rf"|[零一二三四五六七八九十两][零一二三四五六七八九十百两]*(?:万|亿|千)[零一二三四五六七八九十百千两]*万?{_NOT_AFTER}"
+    rf"|{_RANGE}\s*(?:万|亿|[wW])(?!元|块)"
+    rf"|\d+(?:\.\d+)?[kK千](?![a-zA-Z])"
+)
+AMOUNT_TRIGGER_RE = re.compile(rf"(?:金额|总价|总额|总共|一共|合计|共|消费了?|花了|预算|报价|单价|刷卡|刷了|买了)\s*({_NUM}){_NOT_AFTER}")
+QUANTITY_RE = re.compile(rf"(\d+|[一二三四五六七八九十百千两]+)([{MEASURE}])(?!月|人|小时|星期|礼拜|客户|工作日|门店|销售|公司|准|复|示|评|注)")
+PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
+ORDER_RE = re.compile(r"#\s?([A-Za-z0-9]+)|(?<![A-Za-z])([A-Z]{2}\d{6,})")
+BARE_ID_RE = re.compile(r"(?<![\d.#])(\d{3,8})(?![\d.%万千亿元块wWkK号点月日年天台套个张分积])")
+MEMBER_ID_RE = re.compile(r"(?i)(?<![a-z])(vip\d+)|(?:卡号|会员号|会员卡号|会员卡)\s*[:：]?\s*(\d{4,12})")
+PROB_RE = re.compile(r"\d{1,3}(?:\.\d+)?\s*[%％]|百分之[零一二三四五六七八九十百]+|[一二三四五六七八九十]成(?![交功本员立])")
+POINTS_RE = re.compile(r"(?:积分|抵扣|兑换)\s*(?:抵扣|兑换)?\s*(\d+)(?![\d元块万.])|(\d+)\s*(?:个)?积分")
+STAGES = {
+    "won": ["签下来了", "签合同了", "签约了", "拿下了", "成交了", "赢单了", "搞定了", "签了", "拿下", "签约", "赢单"],
+    "lost": ["没戏了", "丢单了", "被抢了", "输单了", "黄了", "丢了", "输了", "输单"],
+    "negotiation": ["商务谈判", "进入谈判", "谈判阶段", "谈判"],
+    "proposal": ["方案阶段", "报价阶段", "出方案", "方案报价"],
+    "qualified": ["需求确认", "确认需求", "需求阶段"],
+    "initial": ["初步接触", "初次接触", "刚接触"],
+}
+_STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
+STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
+ORDER_INTENTS = {"approve", "reject", "list_approvals"}
+
+
+def _ent(entity: str, start: int, end: int, text: str, value: object = None) -> dict:
+    return {"entity": entity, "start": start, "end": end, "text": text[start:end],
+            "value": text[start:end] if value is None else value, "extractor": "RuleEntityExtractor",
+            "confidence": 1.0}
+
+
+def find_rule_entities(text: str) -> list[dict]:
+    """Intent-independent candidates; overlaps are resolved by the caller (earlier label wins)."""
+    out: list[dict] = []
+    for m in PHONE_RE.finditer(text):
+        out.append(_ent("phone", m.start(), m.end(), text, re.sub(r"[\s-]", "", m[0])))
+    for m in MEMBER_ID_RE.finditer(text):
+        g = 1 if m[1] else 2
+        out.append(_ent("member_id", m.start(g), m.end(g), text))
+    for m in ORDER_RE.finditer(text):
+        if m[1] and m[1].upper().startswith("VIP"):
+            continue
+        out.append(_ent("order_id", m.start(), m.end(), text, m[1] or m[2]))
+    for m in PROB_RE.finditer(text):
+        out.append(_ent("probability", m.start(), m.end(), text))
+    for m in POINTS_RE.finditer(text):
+        g = 1 if m[1] else 2
+        out.append(_ent("points", m.start(g), m.end(g), text, int(m[g])))
+    for m in AMOUNT_RE.finditer(text):
+        s, e = m.start(), m.end()
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        out.append(_ent("amount", s, e, text))
+    for m in AMOUNT_TRIGGER_RE.finditer(text):
+        out.append(_ent("amount", m.start(1), m.end(1), text))
+    for m in TIME_RE.finditer(text):
+        out.append(_ent("time", m.start(), m.end(), text))
+    for m in QUANTITY_RE.finditer(text):
+        if m[2] == "个" and m[1] == "一":
+            continue
+        out.append(_ent("quantity", m.start(), m.end(), text))
+    return out
+
+
+def find_intent_entities(text: str, intent: str, taken: Iterable[dict]) -> list[dict]:
+    """Candidates that only make sense for some intents: stage words, bare order numbers."""
+    out: list[dict] = []
+    if intent == "update_opportunity":
+        for m in STAGE_RE.finditer(text):
+            out.append(_ent("stage", m.start(), m.end(), text, _STAGE_OF[m[0]]))
+    if intent in ORDER_INTENTS:
+        for m in BARE_ID_RE.finditer(text):
+            out.append(_ent("order_id", m.start(1), m.end(1), text))
+    return [e for e in out if not any(overlaps(e, t) for t in taken)]
+
+
+def overlaps(a: dict, b: dict) -> bool:
+    return a["start"] < b["end"] and b["start"] < a["end"]
+
+
+def resolve(candidates: list[dict]) -> list[dict]:
+    """Greedy: keep candidates in priority order (list order), longer first within a label, no overlaps."""
+    chosen: list[dict] = []
+    for cand in sorted(candidates, key=lambda c: (_PRIORITY.get(c["entity"], 99), c["start"] - c["end"])):
+        if not any(overlaps(cand, c) for c in chosen):
+            chosen.append(cand)
+    return sorted(chosen, key=lambda c: c["start"])
+
+
+_PRIORITY = {"phone": 0, "member_id": 1, "order_id": 2, "probability": 3, "points": 4, "time": 5, "amount": 6,
+             "quantity": 7}

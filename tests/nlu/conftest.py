@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from crmbot.config import NLUSettings
+from nlu import load_parser
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=TZ)  # a Friday
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> str:
+    return str(tmp_path_factory.mktemp("nlu") / "model.pkl")
+
+
+@pytest.fixture(scope="session")
+def parser(model_path):
+    """Trained once per session (load_parser trains and saves when the model file is missing)."""
+    return load_parser(NLUSettings(model_path=model_path), TZ)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import yaml
+
+from nlu.data_io import load_examples, load_training
+from nlu.data_io import test_file as heldout_file
+from nlu.evaluate import evaluate
+from nlu.export_rasa import ENTITIES, INTENTS, export
+
+
+def test_heldout_meets_targets(parser):
+    test = load_examples(heldout_file())
+    train_texts = {ex.text for ex in load_training(None)}
+    assert not train_texts & {ex.text for ex in test}, "held-out examples leaked into training"
+    counts = {i: sum(ex.intent == i for ex in test) for i in INTENTS}
+    assert min(counts.values()) >= 15
+    report = evaluate(parser, test)
+    assert report["intent_accuracy"] >= 0.95, report["intent_accuracy"]
+    assert report["entity_f1"] >= 0.92, report["entity_f1"]
+    assert report["value_accuracy"] >= 0.95
+
+
+def test_training_data_size():
+    train = load_training(None)
+    counts = {i: sum(ex.intent == i for ex in train) for i in INTENTS}
+    assert min(counts.values()) >= 60, counts
+
+
+def test_export_rasa(tmp_path):
+    files = export(tmp_path)
+    assert all(f.exists() for f in files)
+    config = yaml.safe_load((tmp_path / "config.yml").read_text(encoding="utf-8"))
+    assert config["language"] == "zh"
+    names = [c["name"] for c in config["pipeline"]]
+    assert names[0] == "JiebaTokenizer" and "DIETClassifier" in names and "FallbackClassifier" in names
+    jieba_cfg = config["pipeline"][0]
+    assert (tmp_path / jieba_cfg["dictionary_path"] / "userdict.txt").exists()
+    regex = next(c for c in config["pipeline"] if c["name"] == "RegexEntityExtractor")
+    assert regex["use_word_boundaries"] is False
+    assert any(c.get("analyzer") == "char_wb" and c.get("max_ngram") == 4 for c in config["pipeline"])
+    assert next(c for c in config["pipeline"] if c["name"] == "DIETClassifier")["epochs"] == 100
+    nlu = yaml.safe_load((tmp_path / "data" / "nlu.yml").read_text(encoding="utf-8"))
+    assert nlu["version"].startswith("3")
+    assert {b["intent"] for b in nlu["nlu"] if "intent" in b} == set(INTENTS)
+    assert {b["lookup"] for b in nlu["nlu"] if "lookup" in b} >= {"customer", "contact", "product"}
+    assert {b["regex"] for b in nlu["nlu"] if "regex" in b} >= {"phone", "order_id", "member_id"}
+    first = next(b for b in nlu["nlu"] if "intent" in b)["examples"]
+    assert first.startswith("- ") and "](" in first
+    domain = yaml.safe_load((tmp_path / "domain.yml").read_text(encoding="utf-8"))
+    assert domain["intents"] == INTENTS
+    assert {"staff": {"roles": ["from", "to"]}} in domain["entities"]
+    assert len(domain["entities"]) == len(ENTITIES)
+    userdict = (tmp_path / "jieba_userdict" / "userdict.txt").read_text(encoding="utf-8").splitlines()
+    assert "华为" in userdict and all(" " not in line for line in userdict)
