@@ -8,6 +8,7 @@ import typer
 
 from bot.cli import run_command, staff_app
 from crm_store.cli import db_app, demo_app
+from crm_store.io_cli import export_app, import_app
 from crmbot.config import ConfigError, load_config
 from nlu.cli import app as nlu_app
 from scheduler.cli import outbox_app, reminders_app, scheduler_app
@@ -21,6 +22,8 @@ app.command("run")(run_command)
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 def main() -> None:
@@ -67,9 +70,11 @@ def chat(
     from datetime import datetime
 
     from bot import console
+    from crmbot.logging_setup import install_redaction
     from crmbot.wiring import bind_console, build_dialogs, open_database, seed_demo_if_empty
 
     config = load_config()
+    install_redaction(config)  # issue 10: no phone number or secret in any log line
     fixed_now = _parse_now(now, config)
     clock = (lambda: fixed_now) if fixed_now else (lambda: datetime.now(config.tz))
     runtime = open_database(config)

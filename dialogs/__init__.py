@@ -1,6 +1,16 @@
 """Conversations: one module per job; importing this package registers them all."""
 
-from dialogs import customer, opportunity, reminder, visit  # noqa: F401  (registration)
+from dialogs import (  # noqa: F401  (importing a job module registers it)
+    approval,
+    customer,
+    handover,
+    member,
+    opportunity,
+    order,
+    reminder,
+    report,
+    visit,
+)
 from dialogs.engine import DialogEngine
 from dialogs.reply import Button, Reply
 

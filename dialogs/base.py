@@ -53,6 +53,8 @@ class Job:
     name: ClassVar[str]
     roles: ClassVar[frozenset[str]] = SALES_ROLES
     writes: ClassVar[bool] = False
+    # Whether 撤销 can revert what execute() wrote (the engine only offers undo when it can).
+    undoable: ClassVar[bool] = True
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         """Update slots from this message; `awaiting` is the slot the bot asked for, if any."""

@@ -316,7 +316,7 @@ class DialogEngine:
         if job.writes:
             self.names_changed()
             minutes = self.config.dialogs.undo_minutes
-            if minutes and replies:
+            if minutes and replies and job.undoable:
                 last = replies[-1]
                 replies[-1] = Reply(last.text + msg.SAVED_UNDO_HINT.format(minutes=minutes), last.buttons,
                                     last.image_path, last.to_staff_id, last.to_member_id)

@@ -1,0 +1,220 @@
+"""Customer hand-over (客户资源转移): a leaving rep's customers, or one customer, to another person.
+
+Customers, their open opportunities and pending reminders change owner in the caller's one transaction,
+with an audit row for every changed row and one for the hand-over itself. A staff member who still owns
+customers cannot be deactivated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm_store import messages as M
+from crm_store.errors import InvalidInput, NotFound, PermissionDenied
+from crm_store.models import Customer, Opportunity, Reminder, Staff
+from crm_store.services.common import CUSTOMER_ROLES, Actor, audit, require_aware, team_ids
+from crm_store.services.customers import customer_history
+from crm_store.services.reports import fmt_money
+
+HANDOVER_ROLES = ("manager", "director", "admin")
+OPEN_STAGES = ("initial", "qualified", "proposal", "negotiation")
+NOTICE_DETAIL_LIMIT = 10
+
+
+@dataclass
+class HandoverPlan:
+    target_id: int
+    target_name: str
+    source_names: list[str]
+    customer_ids: list[int] = field(default_factory=list)
+    customer_names: list[str] = field(default_factory=list)
+    opportunity_ids: list[int] = field(default_factory=list)
+    reminder_ids: list[int] = field(default_factory=list)
+
+
+def _require_role(actor: Actor) -> int:
+    if actor.staff_id is None or actor.role not in HANDOVER_ROLES:
+        raise PermissionDenied(M.HANDOVER_NO_PERMISSION)
+    return actor.staff_id
+
+
+def _manageable(session: Session, actor: Actor) -> set[int] | None:
+    """Staff whose customers the actor may move; None means anyone."""
+    staff_id = _require_role(actor)
+    if actor.role in ("director", "admin"):
+        return None
+    return team_ids(session, staff_id) | {staff_id}
+
+
+def _check_staff(allowed: set[int] | None, staff: Staff) -> None:
+    if allowed is not None and staff.id not in allowed:
+        raise PermissionDenied(M.HANDOVER_NOT_YOUR_TEAM.format(name=staff.name))
+
+
+def plan_handover(
+    session: Session, actor: Actor, *, target_id: int, source_id: int | None = None,
+    customer_ids: list[int] | None = None, lock: bool = False,
+) -> HandoverPlan:
+    """What a hand-over would move: all of `source_id`'s customers, or the given customers."""
+    allowed = _manageable(session, actor)
+    target = session.get(Staff, target_id)
+    if target is None:
+        raise NotFound(M.STAFF_NOT_FOUND)
+    if not target.active:
+        raise InvalidInput(M.HANDOVER_TARGET_INVALID.format(name=target.name, reason=M.HANDOVER_TARGET_INACTIVE))
+    if target.role not in CUSTOMER_ROLES or target.role == "admin":
+        raise InvalidInput(M.HANDOVER_TARGET_INVALID.format(name=target.name, reason=M.HANDOVER_TARGET_ROLE))
+    _check_staff(allowed, target)
+
+    stmt = select(Customer).order_by(Customer.id)
+    if customer_ids:
+        stmt = stmt.where(Customer.id.in_(customer_ids))
+    elif source_id is not None:
+        source = session.get(Staff, source_id)
+        if source is None:
+            raise NotFound(M.STAFF_NOT_FOUND)
+        _check_staff(allowed, source)
+        if source.id == target.id:
+            raise InvalidInput(M.HANDOVER_SAME_PERSON.format(name=target.name))
+        stmt = stmt.where(Customer.owner_id == source.id)
+    else:
+        raise InvalidInput(M.HANDOVER_NO_SOURCE)
+    if lock:
+        stmt = stmt.with_for_update()
+    customers = list(session.scalars(stmt))
+    if customer_ids and len(customers) != len(set(customer_ids)):
+        raise NotFound(M.CUSTOMER_NOT_FOUND)
+    owners = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_({c.owner_id for c in customers})))}
+    for customer in customers:
+        _check_staff(allowed, owners[customer.owner_id])
+    moving = [c for c in customers if c.owner_id != target.id]
+    if not moving:
+        if customers:
+            raise InvalidInput(M.HANDOVER_SAME_PERSON.format(name=target.name))
+        name = session.get(Staff, source_id).name if source_id else ""
+        raise InvalidInput(M.HANDOVER_NOTHING.format(name=name))
+
+    ids = [c.id for c in moving]
+    old_owners = sorted({c.owner_id for c in moving})
+    opp_stmt = select(Opportunity.id).where(
+        Opportunity.customer_id.in_(ids), Opportunity.stage.in_(OPEN_STAGES), Opportunity.owner_id.in_(old_owners)
+    ).order_by(Opportunity.id)
+    reminder_stmt = select(Reminder.id).where(
+        Reminder.customer_id.in_(ids), Reminder.status == "pending", Reminder.staff_id.in_(old_owners)
+    ).order_by(Reminder.id)
+    return HandoverPlan(
+        target_id=target.id,
+        target_name=target.name,
+        source_names=[owners[o].name for o in old_owners],
+        customer_ids=ids,
+        customer_names=[c.name for c in moving],
+        opportunity_ids=list(session.scalars(opp_stmt)),
+        reminder_ids=list(session.scalars(reminder_stmt)),
+    )
+
+
+@dataclass
+class HandoverResult:
+    plan: HandoverPlan
+    notice: str  # for the receiving person: each customer's history so far
+
+
+def transfer_customers(
+    session: Session, actor: Actor, *, target_id: int, source_id: int | None = None,
+    customer_ids: list[int] | None = None, expected_ids: list[int] | None = None, now: datetime,
+    tz: tzinfo | None = None,
+) -> HandoverResult:
+    """Move customers, their open opportunities and pending reminders to `target_id`. Flushes only.
+
+    `expected_ids`: the customers the user confirmed in the preview; if the set changed since, refuse.
+    """
+    require_aware(now)
+    plan = plan_handover(session, actor, target_id=target_id, source_id=source_id, customer_ids=customer_ids,
+                         lock=True)
+    if expected_ids is not None and sorted(expected_ids) != sorted(plan.customer_ids):
+        raise InvalidInput(M.HANDOVER_CHANGED)
+    target = plan.target_id
+    for customer in session.scalars(select(Customer).where(Customer.id.in_(plan.customer_ids))):
+        before = customer.owner_id
+        customer.owner_id = target
+        customer.updated_at = now
+        audit(session, actor, "customer.transfer", "customer", customer.id,
+              before={"owner_id": before}, after={"owner_id": target}, now=now)
+    for opp in session.scalars(select(Opportunity).where(Opportunity.id.in_(plan.opportunity_ids))):
+        before = opp.owner_id
+        opp.owner_id = target
+        opp.updated_at = now
+        audit(session, actor, "opportunity.transfer", "opportunity", opp.id,
+              before={"owner_id": before}, after={"owner_id": target}, now=now)
+    for reminder in session.scalars(select(Reminder).where(Reminder.id.in_(plan.reminder_ids))):
+        before = reminder.staff_id
+        reminder.staff_id = target
+        audit(session, actor, "reminder.transfer", "reminder", reminder.id,
+              before={"staff_id": before}, after={"staff_id": target}, now=now)
+    audit(session, actor, "customers.handover", "staff", target, after={
+        "from": plan.source_names, "customer_ids": plan.customer_ids,
+        "opportunity_ids": plan.opportunity_ids, "reminder_ids": plan.reminder_ids,
+    }, now=now)
+    session.flush()
+    return HandoverResult(plan, handover_notice(session, actor, plan, tz or ZoneInfo("Asia/Shanghai")))
+
+
+def handover_notice(session: Session, actor: Actor, plan: HandoverPlan, tz: tzinfo) -> str:
+    """What the receiving person needs to pick the customers up: stage, last contact, deals, recent history."""
+    lines = [M.HANDOVER_NOTICE_HEAD.format(actor=actor.name, count=len(plan.customer_ids),
+                                           source="、".join(plan.source_names))]
+    shown = plan.customer_ids[:NOTICE_DETAIL_LIMIT]
+    customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(shown)))}
+    for customer_id in shown:
+        customer = customers[customer_id]
+        last = customer.last_contact_at.astimezone(tz).strftime("%Y-%m-%d") if customer.last_contact_at else \
+            M.HANDOVER_NEVER
+        lines.append(M.HANDOVER_NOTICE_CUSTOMER.format(
+            name=customer.name, lifecycle=M.LIFECYCLE_NAMES.get(customer.lifecycle, customer.lifecycle), last=last))
+        opps = session.scalars(select(Opportunity).where(
+            Opportunity.customer_id == customer_id, Opportunity.stage.in_(OPEN_STAGES)).order_by(Opportunity.id))
+        lines.extend(
+            M.HANDOVER_NOTICE_OPP.format(title=o.title, stage=M.STAGE_NAMES[o.stage],
+                                         amount=fmt_money(o.amount) if o.amount is not None else "")
+            for o in opps
+        )
+        pending = session.scalar(select(func.count(Reminder.id)).where(
+            Reminder.customer_id == customer_id, Reminder.status == "pending", Reminder.staff_id == plan.target_id))
+        if pending:
+            lines.append(M.HANDOVER_NOTICE_REMINDERS.format(count=pending))
+        items, _total = customer_history(session, actor, customer_id, limit=2)
+        lines.extend(
+            M.HANDOVER_NOTICE_HISTORY.format(day=item.at.astimezone(tz).strftime("%m-%d"), text=item.text)
+            for item in items
+        )
+    rest = len(plan.customer_ids) - len(shown)
+    if rest > 0:
+        lines.append(M.HANDOVER_NOTICE_MORE.format(count=rest, name=plan.customer_names[len(shown)]))
+    return "\n".join(lines)
+
+
+def deactivate_staff(session: Session, actor: Actor, staff_id: int, now: datetime) -> Staff:
+    """Turn a staff account off; refused while they still own customers (hand them over first)."""
+    require_aware(now)
+    if actor.staff_id is None or actor.role not in ("admin", "director", "manager"):
+        raise PermissionDenied(M.STAFF_DEACTIVATE_NO_PERMISSION)
+    staff = session.get(Staff, staff_id, with_for_update=True)
+    if staff is None:
+        raise NotFound(M.STAFF_NOT_FOUND)
+    if actor.role == "manager" and staff.manager_id != actor.staff_id:
+        raise PermissionDenied(M.STAFF_DEACTIVATE_NO_PERMISSION)
+    if not staff.active:
+        raise InvalidInput(M.STAFF_ALREADY_INACTIVE.format(name=staff.name))
+    owned = session.scalar(select(func.count(Customer.id)).where(Customer.owner_id == staff_id)) or 0
+    if owned:
+        raise InvalidInput(M.STAFF_STILL_OWNS.format(name=staff.name, count=owned))
+    staff.active = False
+    session.flush()
+    audit(session, actor, "staff.deactivate", "staff", staff.id, before={"active": True}, after={"active": False},
+          now=now)
+    return staff
