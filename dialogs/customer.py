@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from crm_store import services
 from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import customer_from_message
+
+# When the tagger misses a brand-new name, take what follows the 'new customer' words.
+_NEW_CUSTOMER_NAME = re.compile(
+    r"(?:新建|新增|添加|增加|录入|建个|建一个|加个|加一个)(?:一个)?(?:新)?客户(?:档案|资料)?[:：\s，,]*"
+    r"(?:叫|是|名叫|名称是|名字是)?[:：\s]*([^\s，,。；;:：]{2,40}?)(?=$|[\s，,。；;]|联系人|电话|手机)"
+)
+
+
+def new_customer_name(text: str) -> str | None:
+    match = _NEW_CUSTOMER_NAME.search(text)
+    return match.group(1) if match else None
 
 
 class _NeedsCustomer(Job):
@@ -33,6 +46,8 @@ class AddCustomer(Job):
         name = ent.text_of(turn.parse, "customer")
         if name is None and awaiting == "name":
             name = turn.text.strip()
+        elif name is None and awaiting is None:
+            name = new_customer_name(turn.text)
         if name:
             slots["name"] = name
         contact = ent.first(turn.parse, "contact")
