@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from crm_store import messages as store_messages
+
 WEEKDAYS = "一二三四五六日"
 
-LIFECYCLE = {
-    "target": "目标客户",
-    "prospect": "潜在客户",
-    "opportunity": "当前机会",
-    "customer": "成交客户",
-    "dormant": "休眠",
-    "lost": "流失",
-}
-STAGE = {
-    "initial": "初步接触",
-    "qualified": "需求确认",
-    "proposal": "方案/报价",
-    "negotiation": "商务谈判",
-    "won": "赢单",
-    "lost": "输单",
-}
+# Lifecycle and stage names live in the store's message table, so both packages say the same thing.
+LIFECYCLE = store_messages.LIFECYCLE_NAMES
+STAGE = store_messages.STAGE_NAMES
 ROLE = {"rep": "销售", "manager": "销售经理", "director": "销售总监", "clerk": "店员", "admin": "管理员", "member": "会员"}
 
 # --- engine ---
@@ -82,9 +71,10 @@ HELP_EXAMPLES = {
     "rep": [
         "今天下午拜访了华为张总，聊了新项目，下周三报价",
         "新建客户 华润置地 联系人高经理 13600001111",
-        "万科物业的电话是多少",
-        "长城汽车最近怎么样了",
-        "长城汽车的项目到商务谈判了 金额60万",
+        "华为的电话是多少",
+        "华为最近怎么样了",
+        "华润医药的项目到商务谈判了 金额60万",
+        "给华为下单，服务器10台，单价2万",
         "后天上午10点提醒我给林总发合同",
         "今天该联系谁",
         "撤销（撤回刚才保存的内容）",
