@@ -15,14 +15,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_store import services
 from crm_store.errors import CRMError
-from crm_store.models import ConversationState, ProcessedMessage, Staff
-from crm_store.services import outbox
+from crm_store.services import conversations, outbox
 from crmbot.config import Config
 from dialogs import binding, smalltalk
 from dialogs import entities as ent
@@ -110,16 +108,9 @@ class DialogEngine:
     ) -> list[Reply]:
         with self.factory() as session:
             if message_id is not None:
-                seen = session.scalar(
-                    select(ProcessedMessage).where(
-                        ProcessedMessage.channel == channel, ProcessedMessage.message_key == message_id
-                    )
-                )
-                if seen is not None:
-                    return [Reply.from_dict(r) for r in (seen.reply or {}).get("replies", [])]
-                mark = ProcessedMessage(channel=channel, message_key=message_id, processed_at=now)
-                session.add(mark)
-                session.flush()
+                if conversations.processed_message(session, channel, message_id) is not None:
+                    return [Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)]
+                mark = conversations.mark_processed(session, channel, message_id, now)
             replies = self._respond(session, channel, external_id, text, message_id, now)
             if message_id is not None:
                 mark.reply = {"replies": [r.to_dict() for r in replies]}
@@ -128,13 +119,7 @@ class DialogEngine:
 
     def _stored_reply(self, channel: str, message_id: str) -> list[Reply]:
         with self.factory() as session:
-            seen = session.scalar(
-                select(ProcessedMessage).where(
-                    ProcessedMessage.channel == channel, ProcessedMessage.message_key == message_id
-                )
-            )
-            stored = (seen.reply or {}).get("replies", []) if seen else []
-            return [Reply.from_dict(r) for r in stored]
+            return [Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)]
 
     def _respond(
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
@@ -147,7 +132,10 @@ class DialogEngine:
         if len(text) > MAX_TEXT:
             return [Reply(msg.TOO_LONG.format(limit=MAX_TEXT))]
         if identity.staff_id is not None:
-            actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
+            try:
+                actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
+            except CRMError as error:  # a deactivated account: say so, no traceback
+                return [Reply(error.message)]
         else:
             actor = services.Actor(
                 staff_id=None, member_id=identity.member_id, role="member",
@@ -157,7 +145,7 @@ class DialogEngine:
         if binding.is_unbind(text):
             return binding.handle_unbind(session, actor, channel, external_id, now)
         self._refresh_names(session)
-        state_row = self._state_row(session, channel, external_id, now)
+        state_row = conversations.state_for(session, channel, external_id, now)
         state = copy.deepcopy(state_row.state or {})
         turn = Turn(session, actor, now, self.config, text, self.parser.parse(text, now=now), state)
         replies = self._dispatch(turn)
@@ -182,17 +170,6 @@ class DialogEngine:
                 attachment_path=notice.image_path,
                 payload={"buttons": [[b.label, b.reply_text] for b in notice.buttons]} if notice.buttons else None,
             )
-
-    def _state_row(self, session: Session, channel: str, external_id: str, now: datetime) -> ConversationState:
-        row = session.scalar(
-            select(ConversationState).where(
-                ConversationState.channel == channel, ConversationState.external_id == external_id
-            )
-        )
-        if row is None:
-            row = ConversationState(channel=channel, external_id=external_id, state={}, updated_at=now)
-            session.add(row)
-        return row
 
     def _refresh_names(self, session: Session) -> None:
         """Feed CRM names to the NLU gazetteer when they changed (checked at most every 2 s)."""
@@ -329,8 +306,7 @@ class DialogEngine:
         settings = self.config.dialogs
         if not settings.confirm_writes or turn.actor.name in settings.trusted_staff:
             return False
-        staff = turn.session.get(Staff, turn.actor.staff_id) if turn.actor.staff_id else None
-        return not (staff is not None and staff.skip_confirm)
+        return not conversations.skips_confirmation(turn.session, turn.actor.staff_id)
 
     def _undo(self, turn: Turn) -> list[Reply]:
         savepoint = turn.session.begin_nested()

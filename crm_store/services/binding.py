@@ -22,10 +22,10 @@ from crm_store.models import (
     ChatIdentity,
     ConversationState,
     Member,
-    ProcessedMessage,
     SecurityEvent,
     Staff,
 )
+from crm_store.services import conversations
 from crm_store.services.common import Actor, audit, require_aware
 
 # No I/L/O/0/1: codes are read aloud and typed on phones.
@@ -210,7 +210,4 @@ def unbind(
 
 def processed(session: Session, channel: str, message_key: str) -> bool:
     """Whether an inbound message key was already handled (adapters skip re-sending a double tap)."""
-    return session.scalar(
-        select(ProcessedMessage.id).where(
-            ProcessedMessage.channel == channel, ProcessedMessage.message_key == message_key)
-    ) is not None
+    return conversations.processed_message(session, channel, message_key) is not None
