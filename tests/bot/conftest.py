@@ -18,8 +18,7 @@ from crm_store.services import binding, find_staff
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine
 from tests.bot.fakes import FakeAPI, ServerThread
-from tests.dialogs.conftest import *  # noqa: F403  (nlu_parser, demo_runtime_for and what they need)
-from tests.dialogs.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW
 
 
 @pytest.fixture

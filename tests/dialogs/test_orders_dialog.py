@@ -13,7 +13,7 @@ from crmbot.wiring import Runtime
 from dialogs.approval import Reject, _reason, _ref
 from dialogs.base import Turn
 from dialogs.order import SubmitOrder, _discount
-from tests.dialogs.conftest import DEMO_NOW
+from tests.conftest import DEMO_NOW
 
 
 def _entities(text: str, *specs: tuple[str, str, Any]) -> list[dict[str, Any]]:

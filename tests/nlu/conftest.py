@@ -13,8 +13,9 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=TZ)  # a Friday
 
 
 @pytest.fixture(scope="session")
-def model_path(tmp_path_factory) -> str:
-    return str(tmp_path_factory.mktemp("nlu") / "model.pkl")
+def model_path(nlu_model_path) -> str:
+    """The suite's one trained model file (tests/conftest.py); parsers here are separate instances."""
+    return str(nlu_model_path)
 
 
 @pytest.fixture(scope="session")
