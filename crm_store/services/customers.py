@@ -6,9 +6,23 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from crm_store import messages as M
@@ -324,67 +338,90 @@ def _money(amount: Any) -> str:
 def customer_history(
     session: Session, actor: Actor, customer_id: int, *, offset: int = 0, limit: int = 5
 ) -> tuple[list[HistoryItem], int]:
-    """Newest first over visits, opportunity stage changes and orders; (page, total)."""
-    customer = get_customer(session, actor, customer_id)
-    offset = max(offset, 0)
-    need = offset + max(limit, 0)
-    items: list[HistoryItem] = []
+    """Newest first over visits, opportunity stage changes and orders; (page, total).
 
-    visits = session.execute(
-        select(Visit, Contact.name)
+    Three statements whatever the page: visibility, one UNION ALL page (each branch index-ordered and cut
+    at offset + limit before merging), one row with the three counts."""
+    customer = get_customer(session, actor, customer_id)
+    offset, limit = max(offset, 0), max(limit, 0)
+    page, totals = _history_statements()
+    params = {"customer_id": customer.id, "need": offset + limit, "skip": offset, "take": limit}
+    rows = session.execute(page, params).all()
+    return [_history_item(row) for row in rows], sum(session.execute(totals, params).one())
+
+
+@cache
+def _history_statements() -> tuple[Select[Any], Select[Any]]:
+    """Built once with bound parameters: composing the UNION costs more CPU than running it."""
+    customer_id, need = bindparam("customer_id"), bindparam("need")
+    # Typed NULLs: PostgreSQL must see the same column types in every UNION branch.
+    no_text = cast(null(), String())
+    no_amount = cast(null(), Numeric(14, 2))
+    visits = (
+        select(
+            literal("visit").label("kind"), Visit.visited_at.label("at"), Visit.id.label("sort_id"),
+            Visit.id.label("ref_id"), Visit.summary.label("a"), Contact.name.label("b"), no_text.label("c"),
+            no_amount.label("amount"),
+        )
         .outerjoin(Contact, Contact.id == Visit.contact_id)
-        .where(Visit.customer_id == customer.id)
+        .where(Visit.customer_id == customer_id)
         .order_by(Visit.visited_at.desc(), Visit.id.desc())
         .limit(need)
-    ).all()
-    for visit, contact_name in visits:
-        text = (
-            M.HISTORY_VISIT.format(contact=contact_name, summary=_short(visit.summary))
-            if contact_name
-            else M.HISTORY_VISIT_NO_CONTACT.format(summary=_short(visit.summary))
+    )
+    changes = (
+        select(
+            literal("opportunity"), OpportunityStageChange.changed_at, OpportunityStageChange.id,
+            OpportunityStageChange.opportunity_id, Opportunity.title, OpportunityStageChange.from_stage,
+            OpportunityStageChange.to_stage, OpportunityStageChange.amount,
         )
-        items.append(HistoryItem("visit", visit.visited_at, text, visit.id))
-
-    changes = session.execute(
-        select(OpportunityStageChange, Opportunity.title)
         .join(Opportunity, Opportunity.id == OpportunityStageChange.opportunity_id)
-        .where(Opportunity.customer_id == customer.id)
+        .where(Opportunity.customer_id == customer_id)
         .order_by(OpportunityStageChange.changed_at.desc(), OpportunityStageChange.id.desc())
         .limit(need)
-    ).all()
-    for change, title in changes:
-        to = M.STAGE_NAMES.get(change.to_stage, change.to_stage)
-        if change.from_stage is None:
-            text = M.HISTORY_OPP_NEW.format(title=title, to=to)
-        else:
-            text = M.HISTORY_OPP_CHANGE.format(
-                title=title, from_=M.STAGE_NAMES.get(change.from_stage, change.from_stage), to=to
-            )
-        if change.amount is not None:
-            text += M.HISTORY_AMOUNT.format(amount=_money(change.amount))
-        items.append(HistoryItem("opportunity", change.changed_at, text, change.opportunity_id))
-
-    orders = session.scalars(
-        select(Order).where(Order.customer_id == customer.id).order_by(Order.created_at.desc(), Order.id.desc()).limit(need)
-    ).all()
-    for order in orders:
-        text = M.HISTORY_ORDER.format(
-            number=order.number, total=_money(order.total), status=M.ORDER_STATUS_NAMES.get(order.status, order.status)
-        )
-        items.append(HistoryItem("order", order.created_at, text, order.id))
-
-    total = (
-        (session.scalar(select(func.count()).select_from(Visit).where(Visit.customer_id == customer.id)) or 0)
-        + (
-            session.scalar(
-                select(func.count())
-                .select_from(OpportunityStageChange)
-                .join(Opportunity, Opportunity.id == OpportunityStageChange.opportunity_id)
-                .where(Opportunity.customer_id == customer.id)
-            )
-            or 0
-        )
-        + (session.scalar(select(func.count()).select_from(Order).where(Order.customer_id == customer.id)) or 0)
     )
-    items.sort(key=lambda item: (item.at, item.id), reverse=True)
-    return items[offset:need], total
+    orders = (
+        select(literal("order"), Order.created_at, Order.id, Order.id, Order.number, Order.status, no_text, Order.total)
+        .where(Order.customer_id == customer_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
+        .limit(need)
+    )
+    merged = union_all(*(select(branch.subquery()) for branch in (visits, changes, orders))).subquery()
+    page = (
+        select(merged)
+        .order_by(merged.c.at.desc(), merged.c.sort_id.desc())
+        .offset(bindparam("skip"))
+        .limit(bindparam("take"))
+    )
+    count_visits = select(func.count()).select_from(Visit).where(Visit.customer_id == customer_id)
+    count_changes = (
+        select(func.count())
+        .select_from(OpportunityStageChange)
+        .join(Opportunity, Opportunity.id == OpportunityStageChange.opportunity_id)
+        .where(Opportunity.customer_id == customer_id)
+    )
+    count_orders = select(func.count()).select_from(Order).where(Order.customer_id == customer_id)
+    totals = select(count_visits.scalar_subquery(), count_changes.scalar_subquery(), count_orders.scalar_subquery())
+    return page, totals
+
+
+def _history_item(row: Any) -> HistoryItem:
+    if row.kind == "visit":
+        summary = _short(row.a)
+        text = (
+            M.HISTORY_VISIT.format(contact=row.b, summary=summary)
+            if row.b
+            else M.HISTORY_VISIT_NO_CONTACT.format(summary=summary)
+        )
+    elif row.kind == "opportunity":
+        to = M.STAGE_NAMES.get(row.c, row.c)
+        if row.b is None:
+            text = M.HISTORY_OPP_NEW.format(title=row.a, to=to)
+        else:
+            text = M.HISTORY_OPP_CHANGE.format(title=row.a, from_=M.STAGE_NAMES.get(row.b, row.b), to=to)
+        if row.amount is not None:
+            text += M.HISTORY_AMOUNT.format(amount=_money(row.amount))
+    else:
+        text = M.HISTORY_ORDER.format(
+            number=row.a, total=_money(row.amount), status=M.ORDER_STATUS_NAMES.get(row.b, row.b)
+        )
+    return HistoryItem(row.kind, row.at, text, row.ref_id)
