@@ -9,6 +9,7 @@ import typer
 from bot.cli import run_command, staff_app
 from crm_store.cli import db_app, demo_app
 from crm_store.io_cli import export_app, import_app
+from crmbot.bench_cli import BENCH_CONTEXT, bench_command
 from crmbot.config import ConfigError, load_config
 from nlu.cli import app as nlu_app
 from scheduler.cli import outbox_app, reminders_app, scheduler_app
@@ -24,6 +25,7 @@ app.add_typer(reminders_app, name="reminders")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.command("bench", context_settings=BENCH_CONTEXT)(bench_command)
 
 
 def main() -> None:

@@ -1,0 +1,59 @@
+"""`crmbot bench [NAME|all]`: run the benchmarks under bench/ as subprocesses and show their output.
+
+Mounted by crmbot.cli:
+    from crmbot.bench_cli import BENCH_CONTEXT, bench_command
+    app.command("bench", context_settings=BENCH_CONTEXT)(bench_command)
+Not run by the test suite (minutes of CPU; figures belong in bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+# name -> (script, arguments for --quick)
+BENCHES: dict[str, tuple[str, list[str]]] = {
+    "nlu": ("bench/nlu_bench.py", ["--n", "2000"]),
+    "e2e": ("bench/e2e_bench.py", ["--quick"]),
+    "history": ("bench/history_bench.py", ["--visits", "100000", "--queries", "500"]),
+    "scheduler": ("bench/scheduler_bench.py", ["--members", "100000"]),
+    "scale": ("bench/scale_out.py", ["--users", "5", "--rounds", "2", "--reminders", "6"]),
+}
+UNKNOWN = "未知的基准测试 / unknown benchmark: {name}（可选 / choose: {names}, all）"
+HEADER = "=== {name}: {command}"
+FOOTER = "=== {name}: {status} in {seconds:.0f}s"
+
+
+def bench_command(
+    ctx: typer.Context,
+    name: str = typer.Argument("all", help="nlu | e2e | history | scheduler | scale | all"),
+    quick: bool = typer.Option(False, "--quick", help="smaller sizes, for a smoke run (figures not comparable)"),
+) -> None:
+    """运行性能基准（输出含机器信息与负载）/ run the benchmarks and print their figures.
+
+    Extra arguments go to the script, e.g. `crmbot bench e2e --senders 1,4`.
+    """
+    names = list(BENCHES) if name == "all" else [name]
+    if any(n not in BENCHES for n in names):
+        typer.echo(UNKNOWN.format(name=name, names=", ".join(BENCHES)), err=True)
+        raise typer.Exit(2)
+    failed = []
+    for bench in names:
+        script, quick_args = BENCHES[bench]
+        command = [sys.executable, script, *(quick_args if quick else []), *ctx.args]
+        typer.echo(HEADER.format(name=bench, command=" ".join(["python", *command[1:]])))
+        started = time.monotonic()
+        code = subprocess.call(command, cwd=REPO)  # output goes straight to the terminal
+        status = "OK" if code == 0 else f"exit {code}"
+        typer.echo(FOOTER.format(name=bench, status=status, seconds=time.monotonic() - started))
+        if code != 0:
+            failed.append(bench)
+    if failed:
+        raise typer.Exit(1)
