@@ -174,6 +174,9 @@ def build_server(config: Config) -> tuple[uvicorn.Server, list[str]]:
 def run(config: Config) -> None:
     """Serve every configured channel plus the scheduler until SIGTERM/SIGINT (uvicorn's handlers
     stop accepting, finish requests in flight, then run the shutdown hooks)."""
+    from crmbot.logging_setup import install_redaction
+
+    install_redaction(config)  # issue 10: no phone number or secret in any log line
     server, names = build_server(config)
     typer.echo(BM.RUN_STARTED.format(host=config.server.host, port=config.server.port,
                                      channels="、".join(names) or "-"))

@@ -42,6 +42,39 @@ MAX_UPDATE_BYTES = 1024 * 1024
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _user_ok(user: object) -> bool:
+    return isinstance(user, dict) and _int(user.get("id")) and isinstance(user.get("is_bot"), bool)
+
+
+def _message_ok(message: object) -> bool:
+    if not isinstance(message, dict) or not _int(message.get("message_id")) or not _int(message.get("date")):
+        return False
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not _int(chat.get("id")) or not isinstance(chat.get("type"), str):
+        return False
+    if "from" in message and not _user_ok(message["from"]):
+        return False
+    return all(isinstance(message[k], str) for k in ("text", "caption") if message.get(k) is not None)
+
+
+def well_formed(data: dict[str, object]) -> bool:
+    """The fields our handlers read have the types Telegram sends; PTB's de_json does not check them
+    (a number as text, a dict as chat id ... would crash a handler after we answered 200)."""
+    for key in ("message", "edited_message"):
+        if key in data and not _message_ok(data[key]):
+            return False
+    query = data.get("callback_query")
+    if query is None:
+        return True
+    return (isinstance(query, dict) and isinstance(query.get("id"), str) and _user_ok(query.get("from"))
+            and isinstance(query.get("data", ""), str)
+            and ("message" not in query or _message_ok(query["message"])))
+
+
 def markup(reply_buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
     if not reply_buttons:
         return None
@@ -110,6 +143,8 @@ class TelegramChannel:
             data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
+            if not well_formed(data):
+                raise ValueError("fields of the wrong type")
             update = Update.de_json(data, self.application.bot)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             log.warning("bad telegram update: %s", exc)

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from bot.cli import run_command, staff_app
+from crm_store.backup_cli import backup_command, restore_command
 from crm_store.cli import db_app, demo_app
 from crm_store.io_cli import export_app, import_app
 from crmbot.bench_cli import BENCH_CONTEXT, bench_command
@@ -26,6 +27,8 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.command("bench", context_settings=BENCH_CONTEXT)(bench_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 
 
 def main() -> None:

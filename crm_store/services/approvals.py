@@ -98,7 +98,9 @@ def check_step(session: Session, actor: Actor, order: Order) -> ApprovalStep:
 
 
 def _may_stand_in(session: Session, actor: Actor, step: ApprovalStep) -> bool:
-    """An admin may decide any step; the next level may decide a step escalated to them."""
+    """An admin may decide any step; the next level may decide a step escalated to them. Never one's own order."""
+    if step.order.submitter_id == actor.staff_id:
+        return False
     if actor.role == "admin":
         return True
     if step.escalated_at is None:

@@ -1,0 +1,53 @@
+"""`crmbot backup` and `crmbot restore` (the lead mounts them in crmbot.cli):
+
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime
+from pathlib import Path
+
+import typer
+
+from crm_store.backup import BackupError, backup, default_backup_path, restore
+from crmbot.config import load_config
+
+BACKED_UP = "已备份到 {path}（{size} 字节）"
+RESTORED = "已恢复，数据库版本 {revision}"
+RUN_BY_HAND = "请在有 PostgreSQL 客户端工具的机器上执行：\n{command}"
+
+
+def backup_command(
+    out: Path | None = typer.Option(None, "--out", help="备份文件路径（默认 <数据目录>/backups/crmbot-时间.db|.dump）"),
+) -> None:
+    """备份数据库（SQLite 在线备份；PostgreSQL 用 pg_dump -Fc）/ back up the database."""
+    config = load_config()
+    url = config.database.url
+    target = out or default_backup_path(url, datetime.now(config.tz))
+    try:
+        result = backup(url, target)
+    except BackupError as exc:
+        typer.echo(exc.message, err=True)
+        if exc.command:
+            typer.echo(RUN_BY_HAND.format(command=shlex.join(exc.command)))
+        raise typer.Exit(1) from exc
+    typer.echo(BACKED_UP.format(path=result.path, size=result.bytes))
+
+
+def restore_command(
+    file: Path = typer.Argument(..., help="备份文件（crmbot backup 生成的 .db 或 .dump）"),
+    force: bool = typer.Option(False, "--force", help="目标数据库已有数据时仍然覆盖"),
+) -> None:
+    """从备份恢复数据库并迁移到最新版本 / restore a backup and migrate it to head."""
+    config = load_config()
+    try:
+        result = restore(config.database.url, file, force=force)
+    except BackupError as exc:
+        typer.echo(exc.message, err=True)
+        if exc.command:
+            typer.echo(RUN_BY_HAND.format(command=shlex.join(exc.command)))
+        raise typer.Exit(1) from exc
+    typer.echo(RESTORED.format(revision=result.revision))
