@@ -20,6 +20,8 @@ def render(reply: Reply) -> str:
         text += "\n" + "  ".join(f"[{b.label}]" for b in reply.buttons)
     if reply.image_path:
         text += f"\n（图片：{reply.image_path}）"
+    if reply.file_path:
+        text += f"\n（文件：{reply.file_path}）"
     if reply.to_staff_id is not None or reply.to_member_id is not None:
         who = f"员工#{reply.to_staff_id}" if reply.to_staff_id is not None else f"会员#{reply.to_member_id}"
         text = f"[通知 → {who}] {text}"

@@ -19,6 +19,7 @@ from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 
 from bot import buttons
+from bot import messages as BM
 from bot.render import as_plain_text, split_text, utf8_len
 from crmbot.config import Config, TelegramSettings, WeChatSettings, WeComSettings
 from dialogs.reply import Reply
@@ -91,18 +92,23 @@ class _TencentSender:
                 self._send_image(external_id, reply.image_path)
             for part in split_text(as_plain_text(reply), WECHAT_LIMIT_BYTES, measure=utf8_len):
                 self._send_text(external_id, part)
+            if reply.file_path:
+                self._send_file(external_id, reply.file_path)
         except (WeChatClientException, OSError, ValueError) as exc:
             raise DeliveryError(f"{self.channel} send to {external_id} failed: {exc}") from exc
 
-    def _upload(self, path: str) -> str:
-        with Path(path).open("rb") as image:
-            result = self.client.media.upload("image", image)
+    def _upload(self, path: str, kind: str = "image") -> str:
+        with Path(path).open("rb") as media:
+            result = self.client.media.upload(kind, media)
         return str(result["media_id"])
 
     def _send_text(self, user: str, text: str) -> None:
         raise NotImplementedError
 
     def _send_image(self, user: str, path: str) -> None:
+        raise NotImplementedError
+
+    def _send_file(self, user: str, path: str) -> None:
         raise NotImplementedError
 
 
@@ -121,6 +127,10 @@ class WeChatSender(_TencentSender):
     def _send_image(self, user: str, path: str) -> None:
         self.client.message.send_image(user, self._upload(path))
 
+    def _send_file(self, user: str, path: str) -> None:
+        # Customer-service messages cannot carry files on an Official Account: say where to get it.
+        self.client.message.send_text(user, BM.FILE_NOT_SUPPORTED.format(name=Path(path).name))
+
 
 class WeComSender(_TencentSender):
     """WeCom self-built app messages."""
@@ -137,6 +147,9 @@ class WeComSender(_TencentSender):
 
     def _send_image(self, user: str, path: str) -> None:
         self.client.message.send_image(self.agent_id, user, self._upload(path))
+
+    def _send_file(self, user: str, path: str) -> None:
+        self.client.message.send_file(self.agent_id, user, self._upload(path, "file"))
 
 
 # --- Telegram ---------------------------------------------------------------------------------
@@ -181,6 +194,12 @@ class TelegramSender:
             if markup and number == len(parts) - 1:
                 payload["reply_markup"] = markup
             self._call("sendMessage", json=payload)
+        if reply.file_path:
+            try:
+                with Path(reply.file_path).open("rb") as document:
+                    self._call("sendDocument", data={"chat_id": external_id}, files={"document": document})
+            except OSError as exc:
+                raise DeliveryError(f"cannot read {reply.file_path}: {exc}") from exc
 
 
 class ConsoleSender:

@@ -218,4 +218,7 @@ class TelegramChannel:
             for number, part in enumerate(parts):
                 last = number == len(parts) - 1
                 await bot.send_message(chat_id, part, reply_markup=keyboard if last else None)
+            if reply.file_path and Path(reply.file_path).is_file():
+                with Path(reply.file_path).open("rb") as document:
+                    await bot.send_document(chat_id, document, filename=Path(reply.file_path).name)
 

@@ -209,8 +209,8 @@ class TencentChannel:
         if not replies:
             return PlainTextResponse("success")
         text = "\n\n".join(as_plain_text(r) for r in replies)
-        images = [r for r in replies if r.image_path]
-        if utf8_len(text) > WECHAT_LIMIT_BYTES or images:
+        attachments = [r for r in replies if r.image_path or r.file_path]
+        if utf8_len(text) > WECHAT_LIMIT_BYTES or attachments:
             # One passive message cannot carry this: push it all through the API instead.
             self._spawn_push(inbound.user, replies)
             return PlainTextResponse("success")

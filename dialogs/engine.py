@@ -7,6 +7,7 @@ conversation state commit together or not at all.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
 import time
@@ -295,8 +296,7 @@ class DialogEngine:
             minutes = self.config.dialogs.undo_minutes
             if minutes and replies and job.undoable:
                 last = replies[-1]
-                replies[-1] = Reply(last.text + msg.SAVED_UNDO_HINT.format(minutes=minutes), last.buttons,
-                                    last.image_path, last.to_staff_id, last.to_member_id)
+                replies[-1] = dataclasses.replace(last, text=last.text + msg.SAVED_UNDO_HINT.format(minutes=minutes))
         return replies
 
     def _save_form(self, turn: Turn, job: Job, slots: Slots, awaiting: str) -> None:

@@ -256,7 +256,7 @@ UNSET = "未设置"
 
 # --- reports, hand-over, export (issue 9) ---
 REPORT_CHART_FAILED = "（图表暂时生成不了，先看文字版。）"
-REPORT_EXPORTED = "已导出{count}条{what}（{start}至{end}）：\n{path}"
+REPORT_EXPORTED = "已导出{count}条{what}（{start}至{end}），文件：{name}"
 REPORT_EXPORT_WHAT = {"visits": "拜访记录", "orders": "订单", "customers": "客户", "members": "会员资料"}
 ASK_HANDOVER_TARGET = "转给谁跟进？请说员工姓名，例如：转给李娜"
 ASK_HANDOVER_SOURCE = "转移谁的客户？例如：把张伟的客户都转给李娜，或：华为这个客户转给李娜"

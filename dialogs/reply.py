@@ -17,6 +17,8 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = field(default_factory=tuple)
     image_path: str | None = None
+    # A document to deliver with the text (an Excel export); channels that cannot send files say so.
+    file_path: str | None = None
     # Who the message is for when it is not the sender (e.g. the approver of a new order): a staff id.
     to_staff_id: int | None = None
     to_member_id: int | None = None
@@ -26,6 +28,7 @@ class Reply:
             "text": self.text,
             "buttons": [[b.label, b.reply_text] for b in self.buttons],
             "image_path": self.image_path,
+            "file_path": self.file_path,
             "to_staff_id": self.to_staff_id,
             "to_member_id": self.to_member_id,
         }
@@ -36,6 +39,7 @@ class Reply:
             text=data["text"],
             buttons=tuple(Button(label, reply) for label, reply in data.get("buttons", [])),
             image_path=data.get("image_path"),
+            file_path=data.get("file_path"),
             to_staff_id=data.get("to_staff_id"),
             to_member_id=data.get("to_member_id"),
         )

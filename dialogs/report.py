@@ -133,5 +133,5 @@ class SalesReportJob(Job):
         last = period.end - timedelta(seconds=1)
         return [Reply(msg.REPORT_EXPORTED.format(
             count=count, what=msg.REPORT_EXPORT_WHAT[kind], start=reports.fmt_day(period.start, turn.tz),
-            end=reports.fmt_day(last, turn.tz), path=path,
-        ))]
+            end=reports.fmt_day(last, turn.tz), name=Path(path).name,
+        ), file_path=str(path))]

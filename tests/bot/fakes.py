@@ -136,7 +136,7 @@ class FakeAPI:
             if not pending:
                 time.sleep(0.05)
             return pending
-        if method in ("sendMessage", "sendPhoto", "editMessageText"):
+        if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             with self.lock:
                 self._message_id += 1
                 message_id = int(params.get("message_id") or self._message_id)
@@ -147,6 +147,8 @@ class FakeAPI:
             if method == "sendPhoto":
                 message["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}]
                 message["caption"] = params.get("caption", "")
+            elif method == "sendDocument":
+                message["document"] = {"file_id": "d1", "file_unique_id": "u2"}
             else:
                 message["text"] = params.get("text", "")
             return message

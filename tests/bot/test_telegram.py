@@ -227,3 +227,7 @@ def test_sync_sender_splits_and_sends_photos(fresh_api: tuple[FakeAPI, str], tmp
     assert [len(c.params["text"]) for c in sent] == [4096, 904]
     assert "reply_markup" not in sent[0].params and sent[1].params["reply_markup"]["inline_keyboard"]
     assert api.named("/sendPhoto")[0].files["photo"] == b"\x89PNG...."
+    export = tmp_path / "visits-202611.xlsx"
+    export.write_bytes(b"PK\x03\x04 xlsx")
+    sender.send(str(REP), Reply("已导出3条拜访记录", file_path=str(export)))
+    assert api.named("/sendDocument")[0].files["document"] == b"PK\x03\x04 xlsx"

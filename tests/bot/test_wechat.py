@@ -329,3 +329,26 @@ def test_retries_racing_on_two_servers_are_processed_once(
     with runtime.factory() as session:
         assert identity_for(session, "wechat", "o-wq") is not None
     assert counts["processed_message"] == 1 and counts["chat_identity"] == 1
+
+
+@pytest.mark.parametrize("kind", ["wechat", "wecom"])
+def test_exported_files_reach_wecom_and_are_explained_on_wechat(
+    kind: str, fresh_api: tuple[FakeAPI, str], tmp_path: Path
+) -> None:
+    api, url = fresh_api
+    export = tmp_path / "visits-202611.xlsx"
+    export.write_bytes(b"PK\x03\x04 xlsx")
+    storage = token_storage("")
+    if kind == "wechat":
+        sender: WeChatSender | WeComSender = WeChatSender(_oa_settings(api_base_url=f"{url}/cgi-bin/"), storage)
+    else:
+        sender = WeComSender(WeComSettings(enabled=True, corp_id="ww1", agent_id="1000002", secret="sec",
+                                           api_base_url=f"{url}/cgi-bin/"), storage)
+    sender.send("u-1", Reply("已导出3条拜访记录", file_path=str(export)))
+    sent = [c.params for c in api.named("/message/custom/send" if kind == "wechat" else "/message/send")]
+    if kind == "wecom":
+        assert api.named("/media/upload") and sent[-1]["msgtype"] == "file"
+        assert sent[-1]["file"]["media_id"] == "MEDIA-1"
+    else:
+        assert not api.named("/media/upload")
+        assert "visits-202611.xlsx" in sent[-1]["text"]["content"] and "公众号不能发送文件" in sent[-1]["text"]["content"]

@@ -34,11 +34,11 @@ import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.console import render
 from crm_store import models
 from crmbot.config import Config
 from crmbot.wiring import Runtime, bind_console
 from dialogs import DialogEngine
-from dialogs.reply import Reply
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "conversations"
 DEFAULT_NOW = "2026-11-27T10:00:00+08:00"
@@ -107,7 +107,7 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
         if "say" not in turn:
             continue
         replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
-        answer = "\n".join(_render(r) for r in replies)
+        answer = "\n".join(render(r) for r in replies)
         transcript.append(f"{speaker}> {turn['say']}\n{answer}")
         where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
         for needle in turn.get("expect", []):
@@ -133,11 +133,6 @@ def bind_console_member(runtime: Runtime, member_no: str, now: datetime) -> str:
         assert member_id is not None, f"no member {member_no} in the demo data"
         bind_identity(session, "console", external_id, member_id=member_id, now=now)
     return external_id
-
-
-def _render(reply: Reply) -> str:
-    prefix = f"[→员工#{reply.to_staff_id}] " if reply.to_staff_id is not None else ""
-    return prefix + reply.text + "".join(f" [{b.label}]" for b in reply.buttons)
 
 
 def _count(session: Session, check: dict[str, Any]) -> int:

@@ -42,8 +42,10 @@ def test_report_comes_with_a_png_chart(demo, text: str, tmp_path: Path) -> None:
 def test_export_by_message_writes_the_managers_file(demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     _runtime, engine = demo
     reply = engine.handle("console", "陈静", "导出本月拜访记录")[0]
-    path = Path(reply.text.splitlines()[-1])
+    assert reply.file_path is not None
+    path = Path(reply.file_path)
     assert path.is_relative_to(tmp_path / "var" / "exports") and path.suffix == ".xlsx"
+    assert path.name in reply.text
     header, rows = transfer_io.read_table(path)
     assert header == transfer_io.HEADERS["visits"]
     assert f"已导出{len(rows)}条拜访记录" in reply.text and rows
