@@ -17,21 +17,12 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import cpu_model  # noqa: E402
 from nlu.data_io import load_examples, load_training, test_file  # noqa: E402
 from nlu.evaluate import REFERENCE_NOW  # noqa: E402
 from nlu.model import train_model  # noqa: E402
 from nlu.parser import LocalParser  # noqa: E402
 from nlu.timeparse import warm_up  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import cpu_model, load_average  # noqa: E402
 from crm_store.db import make_engine, session_factory, transaction, upgrade  # noqa: E402
 from crm_store.services import member_care  # noqa: E402
 from crmbot.config import Config  # noqa: E402
@@ -61,21 +62,15 @@ def fill(conn: psycopg.Connection, members: int) -> None:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     mem = ""
     try:
         total = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
         mem = f", {int(total.split()[1]) // 1024 // 1024} GiB RAM"
     except (OSError, StopIteration):
         pass
-    return f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} cores{mem}, "
+            f"Python {platform.python_version()}, load average {load_average()}")
 
 
 def main() -> None:
