@@ -196,29 +196,27 @@ class TelegramSettings(Section):
     request_timeout_seconds: float = Field(10.0, gt=0)
 
 
-class WeChatSettings(Section):
+class _TencentCallbackSettings(Section):
+    """What WeChat Official Accounts and WeCom apps share: callback crypto, API host, timing."""
+
     enabled: bool = False
-    app_id: str = ""
     secret: str = ""
     token: str = ""
     encoding_aes_key: str = ""
-    # Channels (issue 7): API host (a local fake in tests), replay window, passive-reply deadline.
-    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"
     replay_window_seconds: int = Field(300, ge=1)
+    # WeChat waits 5 s for a passive reply; slower answers are pushed through the API instead.
     reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
 
 
-class WeComSettings(Section):
-    enabled: bool = False
+class WeChatSettings(_TencentCallbackSettings):
+    app_id: str = ""
+    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"  # a local fake in tests
+
+
+class WeComSettings(_TencentCallbackSettings):
     corp_id: str = ""
     agent_id: str = ""
-    secret: str = ""
-    token: str = ""
-    encoding_aes_key: str = ""
-    # Channels (issue 7): see WeChatSettings.
     api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
-    replay_window_seconds: int = Field(300, ge=1)
-    reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
 
 
 class Channels(Section):
