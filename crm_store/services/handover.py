@@ -7,8 +7,10 @@ customers cannot be deactivated.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -124,6 +126,19 @@ class HandoverResult:
     notice: str  # for the receiving person: each customer's history so far
 
 
+def _reassign(
+    session: Session, actor: Actor, rows: Iterable[Any], column: str, kind: str, target: int, now: datetime
+) -> None:
+    """Point each row's owner column at the new person, one audit row per change."""
+    for row in rows:
+        before = getattr(row, column)
+        setattr(row, column, target)
+        if hasattr(row, "updated_at"):
+            row.updated_at = now
+        audit(session, actor, f"{kind}.transfer", kind, row.id,
+              before={column: before}, after={column: target}, now=now)
+
+
 def transfer_customers(
     session: Session, actor: Actor, *, target_id: int, source_id: int | None = None,
     customer_ids: list[int] | None = None, expected_ids: list[int] | None = None, now: datetime,
@@ -139,23 +154,12 @@ def transfer_customers(
     if expected_ids is not None and sorted(expected_ids) != sorted(plan.customer_ids):
         raise InvalidInput(M.HANDOVER_CHANGED)
     target = plan.target_id
-    for customer in session.scalars(select(Customer).where(Customer.id.in_(plan.customer_ids))):
-        before = customer.owner_id
-        customer.owner_id = target
-        customer.updated_at = now
-        audit(session, actor, "customer.transfer", "customer", customer.id,
-              before={"owner_id": before}, after={"owner_id": target}, now=now)
-    for opp in session.scalars(select(Opportunity).where(Opportunity.id.in_(plan.opportunity_ids))):
-        before = opp.owner_id
-        opp.owner_id = target
-        opp.updated_at = now
-        audit(session, actor, "opportunity.transfer", "opportunity", opp.id,
-              before={"owner_id": before}, after={"owner_id": target}, now=now)
-    for reminder in session.scalars(select(Reminder).where(Reminder.id.in_(plan.reminder_ids))):
-        before = reminder.staff_id
-        reminder.staff_id = target
-        audit(session, actor, "reminder.transfer", "reminder", reminder.id,
-              before={"staff_id": before}, after={"staff_id": target}, now=now)
+    customers = session.scalars(select(Customer).where(Customer.id.in_(plan.customer_ids)))
+    _reassign(session, actor, customers, "owner_id", "customer", target, now)
+    opportunities = session.scalars(select(Opportunity).where(Opportunity.id.in_(plan.opportunity_ids)))
+    _reassign(session, actor, opportunities, "owner_id", "opportunity", target, now)
+    reminders = session.scalars(select(Reminder).where(Reminder.id.in_(plan.reminder_ids)))
+    _reassign(session, actor, reminders, "staff_id", "reminder", target, now)
     audit(session, actor, "customers.handover", "staff", target, after={
         "from": plan.source_names, "customer_ids": plan.customer_ids,
         "opportunity_ids": plan.opportunity_ids, "reminder_ids": plan.reminder_ids,
