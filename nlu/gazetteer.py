@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from nlu import tokenizer
+from collections.abc import Callable, Iterable
 
 LOOKUP_ENTITIES = ("customer", "contact", "product", "staff", "member")
 
@@ -12,7 +10,9 @@ LOOKUP_ENTITIES = ("customer", "contact", "product", "staff", "member")
 class GazetteerEntityExtractor:
     name = "GazetteerEntityExtractor"
 
-    def __init__(self) -> None:
+    def __init__(self, add_words: Callable[[Iterable[str]], None] | None = None) -> None:
+        # The parser's tokenizer learns the same names, so they stay whole words for the CRF.
+        self._add_words = add_words
         self.sources: dict[tuple[str, str], set[str]] = {}
         self._index: dict[str, str] = {}
         self._lengths: list[int] = []
@@ -20,7 +20,8 @@ class GazetteerEntityExtractor:
     def set_lookup(self, entity: str, names: Iterable[str], source: str = "default") -> None:
         clean = {n.strip() for n in names if isinstance(n, str) and n.strip()}
         self.sources[(entity, source)] = clean
-        tokenizer.add_words(clean)
+        if self._add_words is not None:
+            self._add_words(clean)
         index: dict[str, str] = {}
         for (ent, _src), group in sorted(self.sources.items()):
             for name in group:

@@ -61,7 +61,7 @@ class LocalParser:
         self.intent: IntentClassifier = model["intent"]
         self.intent.threshold = threshold
         self.crf: CRFEntityExtractor = model["crf"]
-        self.gazetteer = GazetteerEntityExtractor()
+        self.gazetteer = GazetteerEntityExtractor(self.tokenizer.add_words)
         self.time_norm = TimeNormalizer()
         self.amount_norm = AmountNormalizer()
 
