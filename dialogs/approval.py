@@ -97,6 +97,7 @@ def _option(order: Order) -> dict[str, Any]:
 class Decide(Job):
     roles = STAFF_ROLES  # a rep or clerk asking gets 您没有审批权限 from the service, not a generic refusal
     approve: bool = True
+    free_text_slots = frozenset({"reason"})
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         if awaiting == "reason":

@@ -55,6 +55,8 @@ class Job:
     writes: ClassVar[bool] = False
     # Whether 撤销 can revert what execute() wrote (the engine only offers undo when it can).
     undoable: ClassVar[bool] = True
+    # Slots whose answer is free text taken as written (a rejection reason): never read as a new job.
+    free_text_slots: ClassVar[frozenset[str]] = frozenset()
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         """Update slots from this message; `awaiting` is the slot the bot asked for, if any."""

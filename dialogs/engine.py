@@ -239,7 +239,7 @@ class DialogEngine:
             if plain in DENY_WORDS or turn.intent in ("deny", "reject"):
                 turn.state.pop("form", None)
                 return [Reply(msg.CANCELLED)]
-        if self._switches_job(turn, job):
+        if awaiting not in job.free_text_slots and self._switches_job(turn, job):
             turn.state.pop("form", None)
             return self._start(turn, prefix=msg.DROPPED_FORM.format(job=msg.JOB_TITLES.get(job.name, job.name)))
         if awaiting == "pick":

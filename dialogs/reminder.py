@@ -31,6 +31,7 @@ def reminder_text(text: str, spans: list[tuple[int, int]]) -> str:
 class SetReminder(Job):
     name = "set_reminder"
     writes = True
+    free_text_slots = frozenset({"text"})
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         times = ent.entities(turn.parse, "time")
