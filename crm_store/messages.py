@@ -258,3 +258,11 @@ EXPORT_KIND_UNKNOWN = "不支持导出{kind}（可选：customers、visits、ord
 EXPORT_FORMAT_UNKNOWN = "导出格式只能是 xlsx 或 csv。"
 EXPORT_NO_PERMISSION = "只有经理、总监或管理员可以导出数据。"
 EXPORT_MEMBERS_NO_PERMISSION = "只有总监或管理员可以导出会员资料。"
+
+
+def money(amount: object, unit: str = "元") -> str:
+    """Money as people say it: 60万 for large round figures, 1,299 otherwise; `unit` follows the number."""
+    value = float(str(amount))
+    if value >= 10000 and value % 100 == 0:
+        return f"{value / 10000:g}万{unit}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") + unit

@@ -153,13 +153,7 @@ UNDO_NOTHING = "没有可以撤销的操作。"
 
 def money(amount: object) -> str:
     """50万 style for large round figures, plain yuan otherwise."""
-    if amount is None:
-        return "未定"
-    value = float(str(amount))
-    if value >= 10000 and value % 100 == 0:
-        wan = value / 10000
-        return f"{wan:g}万元"
-    return f"{value:,.2f}".rstrip("0").rstrip(".") + "元"
+    return "未定" if amount is None else store_messages.money(amount)
 
 
 def day(value: date) -> str:

@@ -185,6 +185,11 @@ def normalize_phone(raw: str | None) -> str | None:
     raise InvalidInput(M.PHONE_INVALID)
 
 
+def money_value(value: Any) -> Decimal:
+    """A database sum (possibly NULL) as yuan with two decimals."""
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
 def to_decimal(value: Any) -> Decimal | None:
     if value is None:
         return None

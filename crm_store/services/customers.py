@@ -328,13 +328,6 @@ def _short(text: str, size: int = 60) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
 
 
-def _money(amount: Any) -> str:
-    value = float(amount)
-    if value >= 10000 and value % 100 == 0:
-        return f"{value / 10000:g}万"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
 def customer_history(
     session: Session, actor: Actor, customer_id: int, *, offset: int = 0, limit: int = 5
 ) -> tuple[list[HistoryItem], int]:
@@ -419,9 +412,9 @@ def _history_item(row: Any) -> HistoryItem:
         else:
             text = M.HISTORY_OPP_CHANGE.format(title=row.a, from_=M.STAGE_NAMES.get(row.b, row.b), to=to)
         if row.amount is not None:
-            text += M.HISTORY_AMOUNT.format(amount=_money(row.amount))
+            text += M.HISTORY_AMOUNT.format(amount=M.money(row.amount, unit=""))
     else:
         text = M.HISTORY_ORDER.format(
-            number=row.a, total=_money(row.amount), status=M.ORDER_STATUS_NAMES.get(row.b, row.b)
+            number=row.a, total=M.money(row.amount, unit=""), status=M.ORDER_STATUS_NAMES.get(row.b, row.b)
         )
     return HistoryItem(row.kind, row.at, text, row.ref_id)

@@ -23,7 +23,7 @@ from crm_store import messages as M
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm_store.models import AuditLog, Member, OutboxMessage, PointsLedger, Purchase, SecurityEvent, Staff
 from crm_store.services import outbox
-from crm_store.services.common import Actor, audit, normalize_phone, require_aware, to_decimal
+from crm_store.services.common import Actor, audit, money_value, normalize_phone, require_aware, to_decimal
 from crmbot.config import Config, PointsRules, TierRule
 
 LOOKUP_ROLES = ("clerk", "manager", "director", "admin")
@@ -535,10 +535,6 @@ def _span(actor: Actor, start: datetime, end: datetime) -> None:
         raise InvalidInput(M.SPAN_INVALID)
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
 def store_sales(session: Session, actor: Actor, start: datetime, end: datetime) -> list[StoreSales]:
     """Member purchases per store in [start, end), largest first."""
     _span(actor, start, end)
@@ -551,7 +547,7 @@ def store_sales(session: Session, actor: Actor, start: datetime, end: datetime) 
         .group_by(Purchase.store)
     ).all()
     result = [
-        StoreSales(store or M.NO_STORE, int(count), _money(amount), int(members), int(points or 0))
+        StoreSales(store or M.NO_STORE, int(count), money_value(amount), int(members), int(points or 0))
         for store, count, amount, members, points in rows
     ]
     return sorted(result, key=lambda s: (-s.amount, s.store))
@@ -571,7 +567,7 @@ def clerk_sales(
     if store is not None:
         stmt = stmt.where(Purchase.store == store)
     result = [
-        ClerkSales(clerk_id, name or M.NO_CLERK, shop or M.NO_STORE, int(count), _money(amount))
+        ClerkSales(clerk_id, name or M.NO_CLERK, shop or M.NO_STORE, int(count), money_value(amount))
         for clerk_id, name, shop, count, amount in session.execute(stmt).all()
     ]
     return sorted(result, key=lambda c: (-c.amount, c.store, c.clerk))

@@ -19,7 +19,7 @@ from crm_store import charts
 from crm_store import messages as M
 from crm_store.errors import InvalidInput, PermissionDenied
 from crm_store.models import STAGE_PROBABILITY, Customer, Opportunity, Order, Staff, Visit
-from crm_store.services.common import ALL_CUSTOMERS_ROLES, Actor, actor_for_staff, require_aware
+from crm_store.services.common import ALL_CUSTOMERS_ROLES, Actor, actor_for_staff, money_value, require_aware
 
 REPORT_ROLES = ("rep", "manager", "director", "admin")
 OPEN_STAGES = ("initial", "qualified", "proposal", "negotiation")
@@ -154,10 +154,6 @@ class SalesReport:
         return total.quantize(Decimal("0.01"))
 
 
-def _money(value: Any) -> Decimal:
-    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-
-
 def measure(session: Session, ids: set[int] | None, period: Period) -> Figures:
     figures = Figures(period)
     start, end = period.start, period.end
@@ -180,14 +176,14 @@ def measure(session: Session, ids: set[int] | None, period: Period) -> Figures:
             )
         ).one()
         setattr(figures, f"{stage}_count", int(count or 0))
-        setattr(figures, f"{stage}_amount", _money(amount))
+        setattr(figures, f"{stage}_amount", money_value(amount))
     count, amount = session.execute(
         select(func.count(Order.id), func.sum(Order.total)).where(
             Order.status == "approved", Order.decided_at >= start, Order.decided_at < end,
             _in_scope(Order.submitter_id, ids),
         )
     ).one()
-    figures.orders_count, figures.orders_amount = int(count or 0), _money(amount)
+    figures.orders_count, figures.orders_amount = int(count or 0), money_value(amount)
     return figures
 
 
@@ -197,7 +193,7 @@ def open_pipeline(session: Session, ids: set[int] | None) -> list[StageFigure]:
         .where(Opportunity.stage.in_(OPEN_STAGES), _in_scope(Opportunity.owner_id, ids))
         .group_by(Opportunity.stage)
     ).all()
-    found = {stage: (int(count), _money(amount)) for stage, count, amount in rows}
+    found = {stage: (int(count), money_value(amount)) for stage, count, amount in rows}
     return [StageFigure(s, *found.get(s, (0, Decimal("0.00")))) for s in OPEN_STAGES]
 
 
