@@ -9,7 +9,7 @@ from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
-from dialogs.resolve import customer_from_message
+from dialogs.resolve import customer_from_message, customer_question
 
 # When the tagger misses a brand-new name, take what follows the 'new customer' words.
 _NEW_CUSTOMER_NAME = re.compile(
@@ -33,8 +33,7 @@ class _NeedsCustomer(Job):
         return None if slots.get("customer") else "customer"
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        unknown = slots.get("customer_unknown")
-        return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else msg.ASK_CUSTOMER
+        return customer_question(slots)
 
 
 @register

@@ -11,7 +11,7 @@ from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
-from dialogs.resolve import PICK, customer_from_message
+from dialogs.resolve import PICK, customer_from_message, customer_question
 
 CHANGE_SLOTS = ("stage", "amount", "probability", "close")
 
@@ -69,8 +69,7 @@ class UpdateOpportunity(Job):
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "customer":
-            unknown = slots.get("customer_unknown")
-            return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else msg.ASK_CUSTOMER
+            return customer_question(slots)
         return msg.ASK_OPPORTUNITY_CHANGE
 
     def summary(self, turn: Turn, slots: Slots) -> str:

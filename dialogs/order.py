@@ -15,7 +15,7 @@ from dialogs import messages as msg
 from dialogs.approval import order_notice
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
-from dialogs.resolve import customer_from_message
+from dialogs.resolve import customer_from_message, customer_question
 
 UNIT_BEFORE = re.compile(r"(单价|每台|每套|每个|每把|每件|每年|一台|一套|一个|一把|单台|单套)[是为:：\s]*$")
 UNIT_AFTER = re.compile(r"^\s*(?:元|块)?\s*(?:/|每|一)\s*(?:台|套|个|把|件|年)")
@@ -200,8 +200,7 @@ class SubmitOrder(Job):
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "customer":
-            unknown = slots.get("customer_unknown")
-            return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else msg.ASK_ORDER_CUSTOMER
+            return customer_question(slots, msg.ASK_ORDER_CUSTOMER)
         if slot == "product":
             unknown = slots.get("product_unknown")
             if unknown:

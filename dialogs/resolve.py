@@ -44,6 +44,12 @@ def customer_from_message(turn: Turn, slots: Slots, awaiting: str | None) -> Non
         resolve_customer(turn, slots, name)
 
 
+def customer_question(slots: Slots, ask: str = msg.ASK_CUSTOMER) -> str:
+    """Ask for the customer again, saying so when the name given last matched nothing."""
+    unknown = slots.get("customer_unknown")
+    return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else ask
+
+
 def pick_prompt(slots: Slots) -> str:
     pick = slots[PICK]
     lines = [
