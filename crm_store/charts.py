@@ -14,14 +14,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import font_manager  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ft2font import FT2Font  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 PREFERRED_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "Noto Sans SC", "SimHei")
@@ -35,15 +32,30 @@ class FontMissing(RuntimeError):
 
 
 @lru_cache(maxsize=1)
+def _matplotlib() -> ModuleType:
+    """matplotlib on the Agg backend, loaded on the first chart: every `crmbot` command imports this module,
+    and matplotlib costs half a second that only report charts need."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.figure
+    import matplotlib.font_manager
+    import matplotlib.ft2font
+
+    return matplotlib
+
+
+@lru_cache(maxsize=1)
 def cjk_font() -> tuple[str, str]:
     """(family name, file) of a font that has Simplified Chinese glyphs; registered with matplotlib."""
     try:
         import noto_cjk_sans_otc
 
         path = str(noto_cjk_sans_otc.FONT_PATH)
-        font_manager.fontManager.addfont(path)
+        _matplotlib().font_manager.fontManager.addfont(path)
     except ImportError:  # fall back to what the system has
         pass
+    font_manager = _matplotlib().font_manager
     for family in PREFERRED_FAMILIES:
         for entry in font_manager.fontManager.ttflist:
             if entry.name == family and not _missing(entry.fname, PROBE):
@@ -56,7 +68,7 @@ def cjk_font() -> tuple[str, str]:
 
 def _missing(font_file: str, text: str) -> set[str]:
     try:
-        font = FT2Font(font_file)
+        font = _matplotlib().ft2font.FT2Font(font_file)
     except Exception:  # unreadable or unsupported font file
         return set(text)
     return {ch for ch in text if not ch.isspace() and font.get_char_index(ord(ch)) == 0}
@@ -85,7 +97,7 @@ def _glyph_watch() -> Iterator[None]:
 
 
 def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    return _matplotlib().figure.Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
 def _save(fig: Figure, path: Path) -> Path:
@@ -118,7 +130,7 @@ def render_sales_chart(
     amount_label: str = "",
 ) -> Path:
     """Left: visits per person, this period against the previous one. Right: open pipeline by stage."""
-    with _LOCK, matplotlib.rc_context(_style()), _glyph_watch():
+    with _LOCK, _matplotlib().rc_context(_style()), _glyph_watch():
         fig = _figure(10, 4.6)
         fig.suptitle(title, fontsize=14)
         left, right = fig.subplots(1, 2)
@@ -148,7 +160,7 @@ def render_bars(
     horizontal: bool = False, color: str = "#1e88e5", axis_label: str = "",
 ) -> Path:
     """One series of bars with a label on each (a ranking, a funnel)."""
-    with _LOCK, matplotlib.rc_context(_style()), _glyph_watch():
+    with _LOCK, _matplotlib().rc_context(_style()), _glyph_watch():
         fig = _figure(8, max(3.2, 0.5 * len(labels) + 1.6) if horizontal else 4.2)
         ax = fig.subplots()
         ax.set_title(title, fontsize=13)
