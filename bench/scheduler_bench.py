@@ -40,7 +40,7 @@ class NullSender:
         self.count = 0
         self._lock = threading.Lock()
 
-    def send(self, external_id: str, reply: Reply) -> None:
+    def send(self, external_id: str, reply: Reply, options: dict | None = None) -> None:
         with self._lock:
             self.count += 1
 

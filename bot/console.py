@@ -52,3 +52,15 @@ def run(
             out.write(PROMPT)
         out.flush()
     return handled
+
+
+class ConsoleSender:
+    """Outbox messages to console identities (the demo's local users) are printed."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out
+
+    def send(self, external_id: str, reply: Reply, options: dict | None = None) -> None:
+        out = self.out or sys.stdout
+        out.write(f"[→ {external_id}] {render(reply)}\n")
+        out.flush()

@@ -368,7 +368,10 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(30))
     recipient_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     recipient_member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    # Set at enqueue for a reply to the chat account that wrote (it may be bound to nobody yet);
+    # otherwise the channel the staff/member recipient was reached on, recorded when sent.
     channel: Mapped[str | None] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
     attachment_path: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict[str, Any] | None]
@@ -425,6 +428,40 @@ class ProcessedMessage(Base):
     message_key: Mapped[str] = mapped_column(String(200))
     reply: Mapped[dict[str, Any] | None]
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboxMessage(Base):
+    """A verified inbound chat message, committed before the platform gets its answer (durable intake).
+
+    Keyed by the platform's own message id, so a retry or a second copy is the same row. Workers claim
+    rows atomically and process each once (the `done` update is part of the dialog's transaction).
+    `delivery` says how the reply travels: NULL = passively, in the HTTP answer that is waiting for it;
+    `push` = through the outbox (Telegram always; WeChat/WeCom when the passive window ran out).
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "message_key", name="uq_inbox_channel_message_key"),
+        Index("ix_inbox_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_inbox_sender_status", "channel", "external_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    message_key: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None]
+    received_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending/processing/done/dead
+    delivery: Mapped[str | None] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[datetime | None]
+    processed_at: Mapped[datetime | None]
+    replies: Mapped[dict[str, Any] | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class SecurityEvent(Base):

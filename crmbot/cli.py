@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from bot.cli import run_command, staff_app
+from bot.cli import inbox_app, run_command, staff_app
 from crm_store.backup_cli import backup_command, restore_command
 from crm_store.cli import db_app, demo_app
 from crm_store.io_cli import export_app, import_app
@@ -24,6 +24,7 @@ app.command("run")(run_command)
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(inbox_app, name="inbox")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.command("bench", context_settings=BENCH_CONTEXT)(bench_command)
@@ -50,7 +51,12 @@ def version() -> None:
 @app.command("config-check")
 def config_check() -> None:
     """校验 config.yml 与环境变量覆盖"""
+    from crmbot.serve import channel_problems
+
     config = load_config()
+    problems = channel_problems(config)
+    if problems:
+        raise ConfigError("配置有误 / invalid configuration: " + "; ".join(problems))
     typer.echo(f"配置有效 / config OK (database: {config.database.url.split('://')[0]})")
 
 

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.settings import InboxSettings
+
 ENV_PREFIX = "CRMBOT_"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = REPO_ROOT / "config.yml"
@@ -185,44 +187,17 @@ class Rules(Section):
     care: CareRules = Field(default_factory=CareRules)
 
 
-class TelegramSettings(Section):
-    enabled: bool = False
-    token: str = ""
-    webhook_url: str = ""
-    webhook_secret: str = ""
-    base_url: str = "https://api.telegram.org/bot"
-    # Channels (issue 7): file downloads, and the timeout of one Bot API call.
-    base_file_url: str = "https://api.telegram.org/file/bot"
-    request_timeout_seconds: float = Field(10.0, gt=0)
+def _channels_model() -> type[BaseModel]:
+    """`channels:` has one section per platform module in bot/channels (each brings its settings model)."""
+    from pydantic import create_model
+
+    from bot.channels import settings_models
+
+    fields: dict[str, Any] = {name: (model, Field(default_factory=model)) for name, model in settings_models().items()}
+    return create_model("Channels", __base__=Section, **fields)
 
 
-class _TencentCallbackSettings(Section):
-    """What WeChat Official Accounts and WeCom apps share: callback crypto, API host, timing."""
-
-    enabled: bool = False
-    secret: str = ""
-    token: str = ""
-    encoding_aes_key: str = ""
-    replay_window_seconds: int = Field(300, ge=1)
-    # WeChat waits 5 s for a passive reply; slower answers are pushed through the API instead.
-    reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
-
-
-class WeChatSettings(_TencentCallbackSettings):
-    app_id: str = ""
-    api_base_url: str = "https://api.weixin.qq.com/cgi-bin/"  # a local fake in tests
-
-
-class WeComSettings(_TencentCallbackSettings):
-    corp_id: str = ""
-    agent_id: str = ""
-    api_base_url: str = "https://qyapi.weixin.qq.com/cgi-bin/"
-
-
-class Channels(Section):
-    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
-    wechat: WeChatSettings = Field(default_factory=WeChatSettings)
-    wecom: WeComSettings = Field(default_factory=WeComSettings)
+Channels = _channels_model()
 
 
 class ServerSettings(Section):
@@ -265,6 +240,7 @@ class Config(Section):
     timezone: str = "Asia/Shanghai"
     data_dir: str = "var"
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    inbox: InboxSettings = Field(default_factory=InboxSettings)
     nlu: NLUSettings = Field(default_factory=NLUSettings)
     dialogs: DialogSettings = Field(default_factory=DialogSettings)
     rules: Rules = Field(default_factory=Rules)

@@ -30,12 +30,7 @@ def mask_phones(text: str) -> str:
 
 def config_secrets(config: Config) -> list[str]:
     """Every secret the configuration holds: bot tokens, app secrets, AES keys, the database password."""
-    channels = config.channels
-    values = [
-        channels.telegram.token, channels.telegram.webhook_secret,
-        channels.wechat.secret, channels.wechat.token, channels.wechat.encoding_aes_key,
-        channels.wecom.secret, channels.wecom.token, channels.wecom.encoding_aes_key,
-    ]
+    values = [secret for _, settings in config.channels for secret in settings.secrets()]
     try:
         password = make_url(config.database.url).password
     except ArgumentError:

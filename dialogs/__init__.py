@@ -1,17 +1,21 @@
-"""Conversations: one module per job; importing this package registers them all."""
+"""Conversations: one module per job. The engine imports the job modules (which registers them);
+`dialogs.reply` stays light, so channels can speak in Replies without loading the dialog stack."""
 
-from dialogs import (  # noqa: F401  (importing a job module registers it)
-    approval,
-    customer,
-    handover,
-    member,
-    opportunity,
-    order,
-    reminder,
-    report,
-    visit,
-)
-from dialogs.engine import DialogEngine
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from dialogs.reply import Button, Reply
 
+if TYPE_CHECKING:
+    from dialogs.engine import DialogEngine
+
 __all__ = ["DialogEngine", "Reply", "Button"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "DialogEngine":
+        from dialogs.engine import DialogEngine
+
+        return DialogEngine
+    raise AttributeError(f"module 'dialogs' has no attribute {name!r}")

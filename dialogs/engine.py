@@ -23,7 +23,19 @@ from crm_store import services
 from crm_store.errors import CRMError
 from crm_store.services import conversations, outbox
 from crmbot.config import Config
-from dialogs import binding, smalltalk
+from dialogs import (  # noqa: F401  (importing a job module registers it)
+    approval,
+    binding,
+    customer,
+    handover,
+    member,
+    opportunity,
+    order,
+    reminder,
+    report,
+    smalltalk,
+    visit,
+)
 from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import REGISTRY, Job, Slots, Turn
@@ -44,6 +56,10 @@ DENY_WORDS = {"不", "不是", "否", "不对", "no", "n"}
 UNDO_WORDS = {"撤销", "撤回", "撤销刚才", "撤回刚才那条", "撤销上一条", "撤销刚才那条"}
 MORE_WORDS = {"更多", "下一页", "还有吗", "继续", "more"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+Finish = Callable[[Session, list[Reply]], None]
+INTEGRITY_ATTEMPTS = 3
 
 
 class Parser(Protocol):
@@ -91,30 +107,58 @@ class DialogEngine:
         message_id: str | None = None,
         now: datetime | None = None,
     ) -> list[Reply]:
-        now = (now or self.clock()).astimezone(self.config.tz)
-        text = clean_text(text or "")
+        """One message in, replies out; never raises (a failure is answered and nothing is written)."""
         try:
-            return self._handle(channel, external_id, text, message_id, now)
-        except IntegrityError:
-            # A concurrent duplicate of the same message won the race: answer what it answered.
-            if message_id is None:
-                raise
-            return self._stored_reply(channel, message_id)
+            return self.process(channel, external_id, text, message_id=message_id, now=now)
         except Exception:
             log.exception("dialog failed for %s:%s", channel, external_id)
             return [Reply(msg.INTERNAL_ERROR)]
 
+    def process(
+        self,
+        channel: str,
+        external_id: str,
+        text: str,
+        *,
+        message_id: str | None = None,
+        now: datetime | None = None,
+        finish: Finish | None = None,
+    ) -> list[Reply]:
+        """Like handle, but raises when the message could not be processed (nothing is written then).
+
+        `finish(session, replies)` runs inside the message's transaction just before it commits: the inbox
+        marks its row done there, so the message's effects and "processed" are one commit. With `finish`
+        the caller owns deduplication; without it a `message_id` is deduplicated here.
+        An integrity error other than a duplicate message id (a concurrent first contact, a race on a
+        unique name) is not a duplicate: the message is tried again from the start.
+        """
+        now = (now or self.clock()).astimezone(self.config.tz)
+        text = clean_text(text or "")
+        for attempt in range(1, INTEGRITY_ATTEMPTS + 1):
+            try:
+                return self._handle(channel, external_id, text, message_id, now, finish)
+            except IntegrityError:
+                if attempt == INTEGRITY_ATTEMPTS:
+                    raise
+                log.warning("integrity conflict for %s:%s, trying again (%d)", channel, external_id, attempt)
+        raise AssertionError("unreachable")
+
     def _handle(
-        self, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
+        self, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
+        finish: Finish | None,
     ) -> list[Reply]:
         with self.factory() as session:
-            if message_id is not None:
-                if conversations.processed_message(session, channel, message_id) is not None:
-                    return [Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)]
-                mark = conversations.mark_processed(session, channel, message_id, now)
+            mark = None
+            if message_id is not None and finish is None:
+                mark = conversations.claim_message(session, channel, message_id, now)
+                if mark is None:  # processed before (or just now, by a concurrent copy): same answer
+                    session.rollback()
+                    return self._stored_reply(channel, message_id)
             replies = self._respond(session, channel, external_id, text, message_id, now)
-            if message_id is not None:
-                mark.reply = {"replies": [r.to_dict() for r in replies]}
+            if mark is not None:
+                conversations.store_replies(session, mark, [r.to_dict() for r in replies])
+            if finish is not None:
+                finish(session, replies)
             session.commit()
             return replies
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,11 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class Sender(Protocol):
-    """What bot.senders provides per channel; send raises (bot.senders.DeliveryError) on failure."""
+    """What each chat channel provides (bot.channels.Channel.send); raises on failure, the outbox retries.
+    `options` are the channel's own delivery details stored with the message (e.g. edit a message)."""
 
-    channel: str
-
-    def send(self, external_id: str, reply: Reply) -> None: ...
+    def send(self, external_id: str, reply: Reply, options: dict[str, Any] | None = None) -> None: ...
 
 
 class TokenBucket:
@@ -79,9 +78,16 @@ class DeliveryStats:
     deferred: int = 0
 
 
-def reply_for(message: OutboxMessage) -> Reply:
-    buttons = tuple(Button(label, text) for label, text in (message.payload or {}).get("buttons", []) or [])
-    return Reply(text=message.text, buttons=buttons, image_path=message.attachment_path)
+_REPLY_KEYS = ("buttons", "file_path")
+
+
+def reply_for(message: OutboxMessage) -> tuple[Reply, dict[str, Any]]:
+    """The Reply an outbox row carries, and the channel options stored beside it."""
+    payload = message.payload or {}
+    buttons = tuple(Button(label, text) for label, text in payload.get("buttons", []) or [])
+    reply = Reply(text=message.text, buttons=buttons, image_path=message.attachment_path,
+                  file_path=payload.get("file_path"))
+    return reply, {k: v for k, v in payload.items() if k not in _REPLY_KEYS}
 
 
 class Notifier:
@@ -103,11 +109,17 @@ class Notifier:
         self.tz = tz
         self.clock = clock
         self.worker_id = worker_id
-        self.buckets = {
-            channel: TokenBucket(settings.rate_per_second.get(channel, settings.default_rate_per_second),
-                                 monotonic=monotonic, sleep=sleep)
-            for channel in self.senders
-        }
+        self._wake = threading.Event()
+        self._monotonic, self._sleep = monotonic, sleep
+        self.buckets: dict[str, TokenBucket] = {}
+        self.add_buckets()
+
+    def add_buckets(self) -> None:
+        """A token bucket for every sender's channel (also for senders added after construction)."""
+        for channel in self.senders:
+            if channel not in self.buckets:
+                rate = self.settings.rate_per_second.get(channel, self.settings.default_rate_per_second)
+                self.buckets[channel] = TokenBucket(rate, monotonic=self._monotonic, sleep=self._sleep)
 
     @property
     def claim_timeout(self) -> timedelta:
@@ -183,7 +195,8 @@ class Notifier:
     def _send(self, session: Session, message: OutboxMessage, address: outbox.Address, stats: DeliveryStats) -> None:
         self.buckets[address.channel].acquire()
         try:
-            self.senders[address.channel].send(address.external_id, reply_for(message))
+            reply, options = reply_for(message)
+            self.senders[address.channel].send(address.external_id, reply, options)
         except Exception as exc:  # any channel failure is retried; the sender's own errors carry the reason
             log.warning("outbox %s via %s failed: %s", message.id, address.channel, exc)
             error = f"{type(exc).__name__}: {exc}"
@@ -212,6 +225,10 @@ class Notifier:
             session.rollback()
             raise
 
+    def wake(self) -> None:
+        """Something was just queued (a chat reply): deliver now instead of at the next poll."""
+        self._wake.set()
+
     def run(self, stop_event: threading.Event) -> None:
         """Deliver until stopped; a full batch is followed at once by the next, an idle poll waits."""
         while not stop_event.is_set():
@@ -221,4 +238,5 @@ class Notifier:
                 log.exception("outbox delivery failed")
                 stats = DeliveryStats()
             if stats.claimed < self.settings.batch_size:
-                stop_event.wait(self.settings.poll_seconds)
+                self._wake.wait(self.settings.poll_seconds)
+                self._wake.clear()

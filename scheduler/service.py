@@ -77,6 +77,7 @@ class SchedulerService:
 
     def shutdown(self, wait: bool = True) -> None:
         self._stop.set()
+        self.notifier.wake()
         for thread in self._threads:
             thread.join(timeout=30 if wait else 0.1)
         self._step_down()

@@ -16,6 +16,16 @@ from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import AuditLog, Customer, CustomerShare, Staff
 
 CUSTOMER_ROLES = ("rep", "manager", "director", "admin")
+
+
+def dialect_insert(session: Session) -> Any:
+    """The dialect's INSERT construct (ON CONFLICT ... for PostgreSQL and SQLite alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
 ALL_CUSTOMERS_ROLES = ("director", "admin")
 
 

@@ -12,8 +12,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from crm_store import messages as M
@@ -23,6 +21,7 @@ from crm_store.services.common import (
     Actor,
     audit,
     customer_for_write,
+    dialect_insert,
     name_key,
     require_aware,
     require_customer_role,
@@ -80,8 +79,7 @@ def next_order_number(session: Session, day: date) -> str:
     On PostgreSQL the upsert locks the day's row until the transaction ends: the next submitter waits
     and then reads the incremented value. SQLite serializes writers.
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     table = OrderSequence.__table__
     stmt = (
         insert(table)

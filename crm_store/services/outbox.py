@@ -14,9 +14,15 @@ from sqlalchemy.orm import Session
 from crm_store import messages as M
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ChatIdentity, Member, OutboxMessage
-from crm_store.services.common import Actor, audit, require_aware
+from crm_store.services.common import Actor, audit, dialect_insert, require_aware
 
 FAILED_STATUSES = ("dead",)
+
+
+@dataclass(frozen=True)
+class Address:
+    channel: str
+    external_id: str
 
 
 def enqueue(
@@ -29,17 +35,20 @@ def enqueue(
     now: datetime,
     staff_id: int | None = None,
     member_id: int | None = None,
+    address: Address | None = None,
     attachment_path: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> OutboxMessage | None:
     """Add a message unless one with the same idempotency key exists; returns the new row or None.
 
+    The recipient is a staff member or a member (reached on their newest bound chat account), or a
+    chat account itself (`address`: a reply to whoever wrote, bound or not).
     The unique key makes a second enqueue of the same reminder a no-op, also across processes:
     a concurrent insert of the same key fails the unique constraint inside a savepoint and is ignored.
     """
     require_aware(due_at)
-    if (staff_id is None) == (member_id is None):
-        raise InvalidInput("消息必须只有一个收件人。")
+    if [staff_id, member_id, address].count(None) != 2:
+        raise InvalidInput(M.OUTBOX_ONE_RECIPIENT)
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
         return None
     row = OutboxMessage(
@@ -47,6 +56,8 @@ def enqueue(
         kind=kind,
         recipient_staff_id=staff_id,
         recipient_member_id=member_id,
+        channel=address.channel if address else None,
+        external_id=address.external_id if address else None,
         text=text,
         attachment_path=attachment_path,
         payload=payload,
@@ -77,7 +88,7 @@ def enqueue_many(session: Session, rows: Iterable[dict[str, Any]], *, now: datet
     for row in rows:
         require_aware(row["due_at"])
         if (row.get("staff_id") is None) == (row.get("member_id") is None):
-            raise InvalidInput("消息必须只有一个收件人。")
+            raise InvalidInput(M.OUTBOX_ONE_RECIPIENT)
         values.append(
             {
                 "idempotency_key": row["key"],
@@ -96,15 +107,11 @@ def enqueue_many(session: Session, rows: Iterable[dict[str, Any]], *, now: datet
         )
     if not values:
         return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    insert = dialect_insert(session)
     added = 0
     for start in range(0, len(values), 5000):
         chunk = values[start : start + 5000]
-        stmt = dialect_insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        stmt = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
         result = session.execute(stmt.returning(OutboxMessage.id), chunk)
         added += len(result.all())
     return added
@@ -146,12 +153,6 @@ def claim_due(
     return rows
 
 
-@dataclass(frozen=True)
-class Address:
-    channel: str
-    external_id: str
-
-
 def recipient_address(
     session: Session, *, staff_id: int | None, member_id: int | None, channels: Collection[str]
 ) -> Address | None:
@@ -173,10 +174,12 @@ def recipient_addresses(
 ) -> dict[int, Address]:
     """recipient_address for a whole batch in one query: message id -> newest usable chat account."""
     messages = list(messages)
+    found = {m.id: Address(m.channel, m.external_id) for m in messages
+             if m.external_id is not None and m.channel in channels}
     staff_ids = {m.recipient_staff_id for m in messages if m.recipient_staff_id is not None}
     member_ids = {m.recipient_member_id for m in messages if m.recipient_member_id is not None}
     if not channels or not (staff_ids or member_ids):
-        return {}
+        return found
     owners = []
     if staff_ids:
         owners.append(ChatIdentity.staff_id.in_(staff_ids))
@@ -193,8 +196,9 @@ def recipient_addresses(
             newest[("staff", row.staff_id)] = Address(row.channel, row.external_id)
         if row.member_id is not None:
             newest[("member", row.member_id)] = Address(row.channel, row.external_id)
-    found = {}
     for m in messages:
+        if m.external_id is not None:
+            continue
         key = ("staff", m.recipient_staff_id) if m.recipient_staff_id is not None else ("member", m.recipient_member_id)
         if key in newest:
             found[m.id] = newest[key]  # type: ignore[index]

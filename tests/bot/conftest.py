@@ -1,24 +1,28 @@
-"""Channel test fixtures: the real dialogs over a seeded demo database, Tencent request builders."""
+"""Channel test fixtures: the real dialogs over a seeded demo database, the whole `crmbot run` server
+(channels, inbox workers, outbox) on a real socket, and the platform fakes from bot.fakes."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import os
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-import xmltodict
-from wechatpy.crypto import WeChatCrypto
+from sqlalchemy import func, select
 
+from bot.fakes import FakeAPI, ServerThread
 from crm_store.db import transaction
 from crm_store.services import binding, find_staff
+from crmbot.config import Config
+from crmbot.serve import Served, bind, build_server
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine
-from tests.bot.fakes import FakeAPI, ServerThread
 from tests.conftest import DEMO_NOW
+from tests.crm_store.helpers import table_counts
+
+__all__ = ["DEMO_NOW", "Live", "counts", "invite", "serve"]
 
 
 @pytest.fixture
@@ -44,6 +48,7 @@ def fresh_api(fake_api: tuple[FakeAPI, str]) -> tuple[FakeAPI, str]:
     with api.lock:
         api.calls.clear()
         api.updates.clear()
+        api.overrides.clear()
     return api, url
 
 
@@ -54,41 +59,47 @@ def invite(runtime: Runtime, name: str) -> str:
         return binding.create_invite(session, staff.id, actor=None, now=DEMO_NOW).code
 
 
-def new_aes_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()[:-1]
+def counts(runtime: Runtime) -> dict[str, int]:
+    with runtime.factory() as session:
+        return table_counts(session)
+
+
+def count(runtime: Runtime, model: type, *where: Any) -> int:
+    with runtime.factory() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 @dataclass
-class Tencent:
-    """Builds callbacks exactly as Tencent sends them (safe mode) and opens our encrypted replies."""
-
-    crypto: WeChatCrypto
-    to_user: str
-    token: str
-
-    def callback(self, inner_xml: str, *, timestamp: int | None = None, nonce: str = "1320562132",
-                 forge: bool = False) -> tuple[dict[str, str], bytes]:
-        stamp = str(timestamp if timestamp is not None else int(time.time()))
-        sealed = xmltodict.parse(self.crypto.encrypt_message(inner_xml, nonce, stamp))["xml"]
-        signature = sealed["MsgSignature"]
-        if forge:
-            signature = hashlib.sha1(b"forged" + stamp.encode()).hexdigest()
-        body = (f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName>"
-                f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>").encode()
-        plain_signature = hashlib.sha1("".join(sorted([self.token, stamp, nonce])).encode()).hexdigest()
-        query = {"signature": plain_signature, "timestamp": stamp, "nonce": nonce, "openid": "x",
-                 "encrypt_type": "aes", "msg_signature": signature}
-        return query, body
-
-    def open_reply(self, body: str) -> dict[str, str]:
-        sealed = xmltodict.parse(body)["xml"]
-        plaintext = self.crypto.decrypt_message(body, sealed["MsgSignature"], sealed["TimeStamp"], sealed["Nonce"])
-        return xmltodict.parse(plaintext)["xml"]
+class Live:
+    served: Served
+    url: str
+    runtime: Runtime
 
 
-def text_message(user: str, to: str, content: str, msg_id: int, *, agent: str | None = None,
-                 create_time: int = 1700000000) -> str:
-    extra = f"<AgentID>{agent}</AgentID>" if agent else ""
-    return (f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>{extra}</xml>")
+def test_config(runtime: Runtime, channels: dict[str, dict[str, Any]], **sections: Any) -> Config:
+    data: dict[str, Any] = {
+        "database": {"url": runtime.config.database.url},
+        "channels": channels,
+        "server": {"token_cache_url": ""},
+        "scheduler": {"enabled": False, "poll_seconds": 0.2, "retry_base_seconds": 1},
+        "inbox": {"poll_seconds": 0.2, "claim_timeout_seconds": 5},
+    }
+    for name, values in sections.items():
+        data[name] = {**data.get(name, {}), **values}
+    return Config.model_validate(data)
+
+
+@contextlib.contextmanager
+def serve(runtime: Runtime, dialogs: Any, channels: dict[str, dict[str, Any]], *, node_id: str = "test-node",
+          **sections: Any) -> Iterator[Live]:
+    """The whole `crmbot run` server (channels, inbox workers, outbox delivery) on a real socket."""
+    config = test_config(runtime, channels, **sections)
+    served = build_server(config, sock=bind("127.0.0.1", 0), dialogs=dialogs, node_id=node_id,
+                          announce=lambda line: None, clock=lambda: DEMO_NOW)
+    with ServerThread(server=served.server, sockets=[served.sock]) as thread:
+        served.intake._ready.wait(10)
+        starter = served.app.state.channels
+        deadline = time.monotonic() + 20
+        while "starting" in starter.status.values() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        yield Live(served, thread.url, runtime)

@@ -28,7 +28,7 @@ class FakeSender:
         self.fail_times = 0
         self.calls = 0
 
-    def send(self, external_id: str, reply: Reply) -> None:
+    def send(self, external_id: str, reply: Reply, options: dict | None = None) -> None:
         self.calls += 1
         if self.fail_times:
             self.fail_times -= 1

@@ -22,7 +22,7 @@ class FileSender:
     def __init__(self, path: str) -> None:
         self.path = path
 
-    def send(self, external_id: str, reply: Reply) -> None:
+    def send(self, external_id: str, reply: Reply, options: dict | None = None) -> None:
         line = f"{os.getpid()}\t{external_id}\t{reply.text.splitlines()[0]}\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:

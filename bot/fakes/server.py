@@ -1,12 +1,17 @@
-"""Real servers on 127.0.0.1 for the channel tests: a fake Telegram Bot API + Tencent API that records
-every call (in the style of opsdroid's ExternalAPIMockServer), and a uvicorn-in-a-thread runner."""
+"""Real servers on 127.0.0.1 for channel tests and benchmarks: one fake platform API server that records
+every call (in the style of opsdroid's ExternalAPIMockServer), and a uvicorn-in-a-thread runner.
+
+Each platform's fake lives beside it (bot/fakes/<platform>.py) and registers the path prefix it answers.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import email.parser
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,16 +22,31 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-BOT_USER = {"id": 777000, "is_bot": True, "first_name": "销售助手", "username": "crm_test_bot"}
+# path prefix -> handler(api, path, params) returning the JSON answer (dict) of that platform
+HANDLERS: dict[str, Callable[[FakeAPI, str, dict[str, Any]], Any]] = {}
+
+
+def fake_platform(prefix: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(handler: Callable[..., Any]) -> Callable[..., Any]:
+        HANDLERS[prefix] = handler
+        return handler
+
+    return register
 
 
 class ServerThread:
-    """Run an ASGI app with uvicorn on a free port in a background thread."""
+    """Run an ASGI app (or a prepared uvicorn.Server on its own sockets) on 127.0.0.1 in a background thread."""
 
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+    def __init__(self, app: Any = None, *, server: uvicorn.Server | None = None, sockets: list[Any] | None = None
+                 ) -> None:
+        if server is None:
+            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+        self.server = server
+        self.sockets = sockets
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        self.server.run(sockets=self.sockets)
 
     def __enter__(self) -> ServerThread:
         self.thread.start()
@@ -39,7 +59,8 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        port = self.server.servers[0].sockets[0].getsockname()[1]
+        sock = self.sockets[0] if self.sockets else self.server.servers[0].sockets[0]
+        port = sock.getsockname()[1]
         return f"http://127.0.0.1:{port}"
 
     def __exit__(self, *exc: object) -> None:
@@ -90,14 +111,15 @@ async def _params(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
 
 
 class FakeAPI:
-    """Telegram under /bot<token>/<method>, Tencent under /cgi-bin/..."""
+    """Every registered platform fake under its own path prefix (Telegram /bot<token>/, Tencent /cgi-bin/)."""
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self._message_id = 5000
-        self._token = 0
+        self.counters: dict[str, int] = {}
+        # Tests make a platform misbehave: path suffix -> JSON answer returned instead (e.g. no media_id).
+        self.overrides: dict[str, Any] = {}
         self.app = Starlette(routes=[Route("/{path:path}", self.handle, methods=["GET", "POST"])])
 
     def named(self, suffix: str) -> list[Call]:
@@ -113,53 +135,27 @@ class FakeAPI:
             time.sleep(0.02)
         raise AssertionError(f"expected {count} call(s) to {suffix}, got {self.named(suffix)}")
 
+    def next(self, counter: str, start: int = 0) -> int:
+        with self.lock:
+            self.counters[counter] = self.counters.get(counter, start) + 1
+            return self.counters[counter]
+
     async def handle(self, request: Request) -> JSONResponse:
+        from bot import fakes
+
+        fakes.load_all()
         params, files = await _params(request)
         path = "/" + request.path_params["path"]
         call = Call(path, request.method, dict(request.query_params), params, files)
-        if path.startswith("/bot"):
-            call.result = self._telegram(path.rsplit("/", 1)[-1], params)
-            answer = {"ok": True, "result": call.result}
+        override = next((v for k, v in self.overrides.items() if path.endswith(k)), None)
+        handler = next((h for prefix, h in HANDLERS.items() if path.startswith(prefix)), None)
+        if override is not None:
+            answer = override
+        elif handler is None:
+            answer = {"ok": False, "error": f"no fake for {path}"}
         else:
-            answer = call.result = self._tencent(path)
+            answer = await asyncio.to_thread(handler, self, path, params)
+        call.result = answer.get("result", answer) if isinstance(answer, dict) else answer
         with self.lock:
             self.calls.append(call)
         return JSONResponse(answer)
-
-    def _telegram(self, method: str, params: dict[str, Any]) -> Any:
-        if method == "getMe":
-            return BOT_USER
-        if method == "getUpdates":
-            with self.lock:
-                offset = int(params.get("offset") or 0)
-                pending = [u for u in self.updates if u["update_id"] >= offset]
-            if not pending:
-                time.sleep(0.05)
-            return pending
-        if method in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
-            with self.lock:
-                self._message_id += 1
-                message_id = int(params.get("message_id") or self._message_id)
-            message: dict[str, Any] = {
-                "message_id": message_id, "date": int(time.time()),
-                "chat": {"id": int(params.get("chat_id") or 0), "type": "private"}, "from": BOT_USER,
-            }
-            if method == "sendPhoto":
-                message["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}]
-                message["caption"] = params.get("caption", "")
-            elif method == "sendDocument":
-                message["document"] = {"file_id": "d1", "file_unique_id": "u2"}
-            else:
-                message["text"] = params.get("text", "")
-            return message
-        return True  # answerCallbackQuery, setWebhook, deleteWebhook, ...
-
-    def _tencent(self, path: str) -> dict[str, Any]:
-        if path.endswith("/token") or path.endswith("/gettoken"):
-            with self.lock:
-                self._token += 1
-                token = f"TOKEN-{self._token}"
-            return {"errcode": 0, "access_token": token, "expires_in": 7200}
-        if path.endswith("/media/upload"):
-            return {"errcode": 0, "type": "image", "media_id": "MEDIA-1"}
-        return {"errcode": 0, "errmsg": "ok"}

@@ -1,0 +1,271 @@
+"""Durable intake: a verified message is committed to the inbox before the platform hears "got it",
+then processed once from there, and its reply goes back passively or through the outbox.
+
+Two ways a row gets processed:
+- at once, by the process that received it (the row is born claimed by this node), so a WeChat reply can
+  still travel in the HTTP answer when it is ready within the platform's window;
+- by the workers (threads in every `crmbot run` process), which claim due rows atomically: rows whose
+  first try failed (back-off), rows of a process that died (claim timeout, or at once when the same node
+  starts again), rows that arrived while the NLU was still loading.
+Processing and "done" commit together (the dialog engine's `finish` hook), guarded by the claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import messages as BM
+from bot.channels.base import Channel, Inbound, Outgoing
+from bot.render import own
+from bot.settings import InboxSettings
+from crm_store.db import transaction
+from crm_store.services import inbox, outbox
+from dialogs.reply import Reply
+
+if TYPE_CHECKING:
+    from dialogs import DialogEngine
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        worker_id: str,
+        settings: InboxSettings | None = None,
+        clock: Callable[[], datetime],
+        wake_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.factory = factory
+        self.worker_id = worker_id
+        self.settings = settings or InboxSettings()
+        self.clock = clock
+        self.wake_outbox = wake_outbox
+        self.channels: dict[str, Channel] = {}
+        self._dialogs: DialogEngine | None = None
+        self._ready = threading.Event()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._inline: set[asyncio.Task[Any]] = set()
+
+    # --- wiring ---------------------------------------------------------------------------------
+    def attach(self, channels: Mapping[str, Channel]) -> None:
+        self.channels.update(channels)
+
+    def set_dialogs(self, dialogs: DialogEngine) -> None:
+        """The dialogs are ready (the NLU loads after the webhooks already answer)."""
+        self._dialogs = dialogs
+        self._ready.set()
+        self._wake.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    # --- receiving (called by channels, on the event loop) --------------------------------------
+    async def enqueue(self, message: Inbound) -> bool:
+        """Commit a message whose replies are always pushed (Telegram); False for a copy already here."""
+        accepted = await asyncio.to_thread(self._accept, message, claim=False, delivery=inbox.PUSH)
+        if accepted.new:
+            self._wake.set()
+        return accepted.new
+
+    async def receive(self, message: Inbound, window: float) -> list[Reply] | None:
+        """Commit a message and wait up to `window` seconds for its replies (WeChat's passive answer).
+
+        Returns the replies to answer with, or None: the window ran out (or processing failed and will be
+        tried again), the reply goes through the outbox, and the platform is told only "received".
+        """
+        deadline = time.monotonic() + window
+        accepted = await asyncio.to_thread(self._accept, message, claim=self.ready, delivery=None)
+        if accepted.new and self.ready:
+            work = asyncio.ensure_future(asyncio.to_thread(self._process, accepted.id, message, background=False))
+            self._inline.add(work)
+            work.add_done_callback(self._inline.discard)
+            try:
+                replies = await asyncio.wait_for(asyncio.shield(work), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                replies = None
+            if replies is not None:
+                return replies
+        elif accepted.new:
+            self._wake.set()  # the workers take it as soon as the dialogs are ready
+        else:
+            replies = await self._wait_done(accepted.id, deadline)
+            if replies is not None:
+                return replies
+        return await asyncio.to_thread(self._hand_over, accepted.id)
+
+    def _accept(self, message: Inbound, *, claim: bool, delivery: str | None) -> inbox.Accepted:
+        with transaction(self.factory) as session:
+            return inbox.accept(
+                session, channel=message.channel, message_key=message.message_key,
+                external_id=message.external_id, text=message.text, payload=message.payload or None,
+                now=self.clock(), delivery=delivery, claimed_by=self.worker_id if claim else None,
+            )
+
+    async def _wait_done(self, message_id: int, deadline: float) -> list[Reply] | None:
+        """A copy of a message already in the inbox (a platform retry): answer with its replies if it is
+        (or gets) done in time and nobody pushed them; else None."""
+        while True:
+            row = await asyncio.to_thread(self._row, message_id)
+            if row is not None and row[0] == "done":
+                return None if row[1] == inbox.PUSH else row[2]
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(0.05)
+
+    def _row(self, message_id: int) -> tuple[str, str | None, list[Reply]] | None:
+        with self.factory() as session:
+            row = inbox.get(session, message_id)
+            if row is None:
+                return None
+            return row.status, row.delivery, [Reply.from_dict(r) for r in inbox.stored_replies(row)]
+
+    def _hand_over(self, message_id: int) -> list[Reply] | None:
+        """The window is over: from now on the reply is pushed, unless processing finished meanwhile (then
+        it still goes back passively). One UPDATE decides, serialized with the `done` update."""
+        with transaction(self.factory) as session:
+            if inbox.hand_to_outbox(session, message_id):
+                return None
+            row = inbox.get(session, message_id)
+            if row is None or row.delivery == inbox.PUSH:
+                return None
+            return [Reply.from_dict(r) for r in inbox.stored_replies(row)]
+
+    def push(self, message: Inbound, replies: list[Reply]) -> None:
+        """Replies that cannot travel passively (too long, pictures, files): through the outbox instead."""
+        with transaction(self.factory) as session:
+            self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
+                                  message.payload, replies)
+        self.wake_outbox()
+
+    # --- processing -----------------------------------------------------------------------------
+    def _process(self, message_id: int, message: Inbound, *, background: bool,
+                 received_at: datetime | None = None) -> list[Reply] | None:
+        """Run the dialogs for a row this worker has claimed; the replies, or None if it failed (then it
+        is retried with back-off) or another worker owns it now."""
+        dialogs = self._dialogs
+        assert dialogs is not None
+        pushed = False
+
+        def finish(session: Session, replies: list[Reply]) -> None:
+            nonlocal pushed
+            mine = own(replies)
+            delivery = inbox.complete(session, message_id, self.worker_id, replies=[r.to_dict() for r in mine],
+                                      now=self.clock(), push_if_undecided=background)
+            if delivery == inbox.PUSH:
+                self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
+                                      message.payload, mine)
+                pushed = True
+
+        try:
+            replies = dialogs.process(message.channel, message.external_id, message.text,
+                                      message_id=message.message_key, now=received_at, finish=finish)
+        except inbox.ClaimLost:
+            log.warning("inbox %s was taken over by another worker; its result is theirs", message_id)
+            return None
+        except Exception as exc:
+            log.exception("inbox %s (%s) failed", message_id, message.channel)
+            self._failed(message_id, message, exc)
+            return None
+        if pushed:
+            self.wake_outbox()
+        return own(replies)
+
+    def _failed(self, message_id: int, message: Inbound, exc: Exception) -> None:
+        settings = self.settings
+        try:
+            with transaction(self.factory) as session:
+                status = inbox.fail(session, message_id, self.worker_id, error=f"{type(exc).__name__}: {exc}",
+                                    now=self.clock(), max_attempts=settings.max_attempts,
+                                    base_seconds=settings.retry_base_seconds, max_seconds=settings.retry_max_seconds)
+                if status == "dead":
+                    # Tell the sender: an acknowledged message that will not be acted on must not vanish.
+                    self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
+                                          message.payload, [Reply(BM.INBOX_GAVE_UP.format(text=message.text[:40]))])
+                    inbox.hand_to_outbox(session, message_id)
+        except Exception:
+            log.exception("could not record the failure of inbox %s; its claim will time out", message_id)
+            return
+        if status == "dead":
+            self.wake_outbox()
+
+    def _enqueue_replies(self, session: Session, channel: str, external_id: str, message_key: str,
+                         payload: dict[str, Any] | None, replies: list[Reply]) -> None:
+        target = self.channels.get(channel)
+        outgoing = target.outgoing(payload or {}, replies) if target else [Outgoing(r) for r in replies]
+        now = self.clock()
+        for number, item in enumerate(outgoing):
+            reply = item.reply
+            extra: dict[str, Any] = dict(item.options)
+            if reply.buttons:
+                extra["buttons"] = [[b.label, b.reply_text] for b in reply.buttons]
+            if reply.file_path:
+                extra["file_path"] = reply.file_path
+            outbox.enqueue(
+                session, key=f"reply:{channel}:{message_key}:{number}", kind="reply", text=reply.text,
+                due_at=now, now=now, address=outbox.Address(channel, external_id),
+                attachment_path=reply.image_path, payload=extra or None,
+            )
+
+    # --- workers --------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Take back this node's own unfinished claims (it died), then start the worker threads."""
+        try:
+            with transaction(self.factory) as session:
+                taken = inbox.reclaim_own(session, self.worker_id, self.clock())
+            if taken:
+                log.warning("inbox: %d message(s) left unfinished by the previous run are processed again", taken)
+        except Exception:
+            log.exception("inbox: could not take back unfinished messages; their claims will time out")
+        for number in range(self.settings.workers):
+            thread = threading.Thread(target=self._work, name=f"inbox-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout)
+
+    async def drain(self) -> None:
+        """Wait for messages being processed for a waiting HTTP answer (shutdown, tests)."""
+        while self._inline:
+            await asyncio.gather(*list(self._inline), return_exceptions=True)
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            handled = 0
+            if self._ready.is_set():
+                try:
+                    handled = self.run_once()
+                except Exception:  # the database may be briefly away: keep the worker alive
+                    log.exception("inbox worker round failed")
+            if handled < self.settings.batch_size:
+                self._wake.wait(self.settings.poll_seconds)
+                self._wake.clear()
+
+    def run_once(self) -> int:
+        """Claim one batch of due rows and process them; returns how many were claimed."""
+        now = self.clock()
+        with transaction(self.factory) as session:
+            rows = inbox.claim_due(session, now, self.worker_id, self.settings.batch_size,
+                                   claim_timeout=timedelta(seconds=self.settings.claim_timeout_seconds))
+            claimed = [(row.id, Inbound(row.channel, row.external_id, row.message_key, row.text, row.payload or {}),
+                        row.received_at) for row in rows]
+        for message_id, message, received_at in claimed:
+            self._process(message_id, message, background=True, received_at=received_at)
+        return len(claimed)

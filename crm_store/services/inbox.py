@@ -1,0 +1,227 @@
+"""The inbox: every verified inbound chat message is a row before the platform gets its answer.
+
+Life of a row: `accept` (INSERT … ON CONFLICT DO NOTHING on the platform's message id: a retry or a second
+copy is the same row) → claimed (`processing`, by the receiving process at once or by any worker later)
+→ `complete` inside the dialog's own transaction (guarded by the claim, so a message is processed once)
+→ `done`. A failure puts the row back with back-off; after `max_attempts` it is `dead` (listed by
+`crmbot inbox list --failed`, sent again by `inbox retry ID`). Claims of a process that died are taken
+over after `claim_timeout`, or at once by the same node when it starts again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased
+
+from crm_store import messages as M
+from crm_store.errors import InvalidInput, NotFound, PermissionDenied
+from crm_store.models import InboxMessage
+from crm_store.services.common import Actor, audit, dialect_insert, require_aware
+
+PUSH = "push"  # the reply travels through the outbox
+FAILED_STATUSES = ("dead",)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    id: int
+    new: bool  # False: this platform message id was already in the inbox (a retry or a copy)
+
+
+def accept(
+    session: Session,
+    *,
+    channel: str,
+    message_key: str,
+    external_id: str,
+    text: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+    delivery: str | None = None,
+    claimed_by: str | None = None,
+) -> Accepted:
+    """Record an inbound message once. With `claimed_by` a new row is born claimed by that worker
+    (the receiving process handles it at once; if it dies, the claim times out like any other)."""
+    require_aware(now)
+    table = InboxMessage.__table__
+    values = {
+        "channel": channel, "message_key": message_key, "external_id": external_id, "text": text,
+        "payload": payload, "received_at": now, "delivery": delivery, "attempts": 1 if claimed_by else 0,
+        "status": "processing" if claimed_by else "pending", "next_attempt_at": now,
+        "claimed_by": claimed_by, "claimed_at": now if claimed_by else None,
+    }
+    stmt = (dialect_insert(session)(table).values(**values)
+            .on_conflict_do_nothing(index_elements=[table.c.channel, table.c.message_key])
+            .returning(table.c.id))
+    new_id = session.execute(stmt).scalar()
+    if new_id is not None:
+        return Accepted(int(new_id), True)
+    existing = session.scalar(select(InboxMessage.id).where(
+        InboxMessage.channel == channel, InboxMessage.message_key == message_key))
+    assert existing is not None  # the conflicting row is committed (PostgreSQL waited for it)
+    return Accepted(int(existing), False)
+
+
+def _due(now: datetime, claim_timeout: timedelta) -> Any:
+    return or_(
+        and_(InboxMessage.status == "pending", InboxMessage.next_attempt_at <= now),
+        and_(InboxMessage.status == "processing", InboxMessage.claimed_at < now - claim_timeout),
+    )
+
+
+def claim_due(
+    session: Session, now: datetime, worker_id: str, limit: int, *, claim_timeout: timedelta
+) -> list[InboxMessage]:
+    """Atomically take up to `limit` due rows, the oldest unfinished one per sender only, so one person's
+    messages are handled in the order they came (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer)."""
+    require_aware(now)
+    earlier = aliased(InboxMessage)
+    busy_or_older = exists().where(
+        earlier.channel == InboxMessage.channel,
+        earlier.external_id == InboxMessage.external_id,
+        earlier.id != InboxMessage.id,
+        or_(
+            and_(earlier.status == "processing", earlier.claimed_at >= now - claim_timeout),
+            and_(earlier.status.in_(("pending", "processing")), earlier.id < InboxMessage.id),
+        ),
+    )
+    pick = (select(InboxMessage.id).where(_due(now, claim_timeout), ~busy_or_older)
+            .order_by(InboxMessage.id).limit(limit))
+    if session.get_bind().dialect.name == "postgresql":
+        due_ids = pick.with_for_update(skip_locked=True, of=InboxMessage).cte("due_ids").prefix_with("MATERIALIZED")
+    else:
+        due_ids = pick.cte("due_ids")
+    stmt = (
+        update(InboxMessage)
+        .where(InboxMessage.id.in_(select(due_ids.c.id)), _due(now, claim_timeout))
+        .values(status="processing", claimed_by=worker_id, claimed_at=now, attempts=InboxMessage.attempts + 1)
+        .returning(InboxMessage)
+        .execution_options(populate_existing=True, synchronize_session=False)
+    )
+    return sorted(session.scalars(stmt), key=lambda row: row.id)
+
+
+def reclaim_own(session: Session, worker_id: str, now: datetime) -> int:
+    """At start: rows this node had claimed before it died are due again now (same node id, same port)."""
+    result = session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.status == "processing", InboxMessage.claimed_by == worker_id)
+        .values(status="pending", next_attempt_at=now, claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def complete(
+    session: Session, message_id: int, worker_id: str, *, replies: list[dict[str, Any]], now: datetime,
+    push_if_undecided: bool,
+) -> str | None:
+    """Mark a claimed row done, inside the transaction that wrote its effects; returns its delivery.
+
+    Raises ClaimLost when this worker no longer holds the claim (it timed out and another worker took the
+    row): the caller's transaction must roll back, so the message's effects are written once.
+    `push_if_undecided`: nobody waits for a passive answer (a background worker), so the reply is pushed.
+    """
+    values: dict[str, Any] = {"status": "done", "processed_at": now, "replies": {"replies": replies},
+                              "last_error": None}
+    if push_if_undecided:
+        values["delivery"] = PUSH
+    stmt = (
+        update(InboxMessage)
+        .where(InboxMessage.id == message_id, InboxMessage.status == "processing",
+               InboxMessage.claimed_by == worker_id)
+        .values(**values)
+        .returning(InboxMessage.delivery)
+        .execution_options(synchronize_session=False)
+    )
+    row = session.execute(stmt).first()
+    if row is None:
+        raise ClaimLost(message_id)
+    return row.delivery
+
+
+class ClaimLost(Exception):
+    """Another worker took this inbox row over; whatever this worker did must be rolled back."""
+
+
+def hand_to_outbox(session: Session, message_id: int) -> bool:
+    """The passive window ran out: the reply must be pushed. False when the row is already done (and its
+    reply can still go back passively) — the UPDATE waits for a concurrent `complete`, so exactly one of
+    the two decides."""
+    result = session.execute(
+        update(InboxMessage)
+        .where(InboxMessage.id == message_id, InboxMessage.status != "done")
+        .values(delivery=PUSH)
+        .execution_options(synchronize_session=False)
+    )
+    return (result.rowcount or 0) == 1
+
+
+def fail(
+    session: Session, message_id: int, worker_id: str, *, error: str, now: datetime, max_attempts: int,
+    base_seconds: float, max_seconds: float,
+) -> str | None:
+    """Processing raised: back off and try again, or give up (`dead`) after max_attempts.
+    Returns the new status, or None when the claim was lost meanwhile."""
+    row = session.scalar(select(InboxMessage).where(
+        InboxMessage.id == message_id, InboxMessage.claimed_by == worker_id, InboxMessage.status == "processing"))
+    if row is None:
+        return None
+    row.last_error = error[:2000]
+    row.claimed_by = None
+    row.claimed_at = None
+    if row.attempts >= max_attempts:
+        row.status = "dead"
+    else:
+        row.status = "pending"
+        delay = min(max_seconds, base_seconds * 2 ** max(0, row.attempts - 1))
+        row.next_attempt_at = now + timedelta(seconds=delay)
+    session.flush()
+    return row.status
+
+
+def get(session: Session, message_id: int) -> InboxMessage | None:
+    return session.get(InboxMessage, message_id)
+
+
+def stored_replies(row: InboxMessage) -> list[dict[str, Any]]:
+    return list((row.replies or {}).get("replies", []))
+
+
+def list_messages(session: Session, *, failed: bool = False, limit: int = 50) -> list[InboxMessage]:
+    stmt = select(InboxMessage)
+    if failed:
+        stmt = stmt.where(InboxMessage.status.in_(FAILED_STATUSES))
+    return list(session.scalars(stmt.order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def counts(session: Session) -> dict[str, int]:
+    from sqlalchemy import func
+
+    rows = session.execute(select(InboxMessage.status, func.count()).group_by(InboxMessage.status))
+    return {status: int(n) for status, n in rows}
+
+
+def retry(session: Session, actor: Actor | None, message_id: int, *, now: datetime) -> InboxMessage:
+    """Process a dead-lettered message again (admins; actor None is the local operator's CLI)."""
+    require_aware(now)
+    if actor is not None and actor.role != "admin":
+        raise PermissionDenied(M.INBOX_ADMIN_ONLY)
+    row = session.get(InboxMessage, message_id, with_for_update=True)
+    if row is None:
+        raise NotFound(M.INBOX_NOT_FOUND)
+    if row.status not in FAILED_STATUSES:
+        raise InvalidInput(M.INBOX_NOT_RETRYABLE)
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = now
+    row.delivery = PUSH  # nobody waits for a passive answer any more
+    session.flush()
+    audit(session, actor, "inbox.retry", "inbox", row.id, before=before,
+          after={"status": "pending", "attempts": 0}, now=now)
+    return row
