@@ -22,7 +22,7 @@ from dialogs import DialogEngine
 from tests.conftest import DEMO_NOW
 from tests.crm_store.helpers import table_counts
 
-__all__ = ["DEMO_NOW", "Live", "counts", "invite", "serve"]
+__all__ = ["DEMO_NOW", "Live", "count", "counts", "dialogs", "fake_api", "fresh_api", "invite", "runtime", "serve"]
 
 
 @pytest.fixture
