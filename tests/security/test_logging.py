@@ -6,17 +6,17 @@ import logging
 import re
 from collections.abc import Iterator
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 from wechatpy.crypto import WeChatCrypto
 
-from bot.http import build_app
-from bot.wechat import WeChatChannel
+from bot.fakes import FakeAPI
+from bot.fakes.tencent import Tencent, new_aes_key, text_message
 from crmbot.config import Config, load_config
 from crmbot.logging_setup import RedactingFilter, install_redaction, mask_phones, uninstall_redaction
 from crmbot.wiring import Runtime, bind_console
 from dialogs import DialogEngine
-from tests.bot.conftest import Tencent, new_aes_key, text_message
+from tests.bot.conftest import serve
 from tests.security.conftest import DEMO_NOW
 
 TOKEN = "123456:AAH-secret-bot-token"
@@ -97,10 +97,11 @@ def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_a_wechat_callback_with_a_phone_leaves_no_raw_phone_in_the_logs(
-    caplog: pytest.LogCaptureFixture, runtime: Runtime, dialogs: DialogEngine, redaction: None
+    caplog: pytest.LogCaptureFixture, runtime: Runtime, dialogs: DialogEngine, redaction: None,
+    fresh_api: tuple[FakeAPI, str],
 ) -> None:
     settings = _config(app_id="wx5ecur1ty000002", encoding_aes_key=new_aes_key()).channels.wechat
-    settings = settings.model_copy(update={"enabled": True})
+    settings = settings.model_copy(update={"enabled": True, "api_base_url": f"{fresh_api[1]}/cgi-bin/"})
     install_redaction(runtime.config.model_copy(update={"channels": _config().channels.model_copy(
         update={"wechat": settings})}))
     bind_console(runtime, "张伟", DEMO_NOW)
@@ -111,16 +112,19 @@ def test_a_wechat_callback_with_a_phone_leaves_no_raw_phone_in_the_logs(
         staff = find_staff(session, "张伟")
         assert staff is not None
         bind_identity(session, "wechat", "o-zw", staff_id=staff.id, now=DEMO_NOW)
-    client = TestClient(build_app(runtime, wechat=WeChatChannel(settings, dialogs, sender=None)))
     tencent = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id), "gh_x", settings.token)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # every statement with its parameters
-    for number, text in enumerate([f"新建客户 城南五金 电话{PHONE}", "确认", f"{PHONE}是谁的电话",
-                                   f"今天拜访了城南五金，对方手机 139 1234 5678 / {PHONE}"]):
-        query, body = tencent.callback(text_message("o-zw", "gh_x", text, 4000 + number))
-        response = client.post("/wechat", params=query, content=body)
-        assert response.status_code == 200
+    # The whole `crmbot run` server: the inbox row (raw text with the phone) is written and logged too.
+    with serve(runtime, dialogs, {"wechat": settings.model_dump()}) as live:
+        for number, text in enumerate([f"新建客户 城南五金 电话{PHONE}", "确认", f"{PHONE}是谁的电话",
+                                       f"今天拜访了城南五金，对方手机 139 1234 5678 / {PHONE}"]):
+            query, body = tencent.callback(text_message("o-zw", "gh_x", text, 4000 + number))
+            response = httpx.post(f"{live.url}/wechat", params=query, content=body, timeout=30)
+            assert response.status_code == 200
+            assert tencent.open_reply(response.text)["Content"]  # answered passively: the dialog ran
     assert any(r.name.startswith("sqlalchemy.engine") for r in caplog.records)
+    assert any("INSERT INTO inbox" in r.getMessage() for r in caplog.records)
     assert "138****8000" in caplog.text  # the phone went through the logs, masked
     leaked = RAW_PHONE.findall(caplog.text)
     assert not leaked, leaked[:5]
