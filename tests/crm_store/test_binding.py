@@ -94,12 +94,21 @@ def test_member_binding_reveals_nothing(session: Session, org: Org, member: Memb
     assert audit_row.actor_member_id == member.id
 
 
-def test_member_number_is_limited_across_accounts(session: Session, org: Org, member: Member) -> None:
-    for n in range(binding.MAX_FAILURES_PER_MEMBER):
+def test_strangers_guessing_cannot_lock_the_member_out(session: Session, org: Org, member: Member) -> None:
+    """The limit is per sender: many accounts guessing one member's digits are each limited, and the real
+    member, writing from their own account, still binds (the failures are recorded for review)."""
+    for n in range(12):
         with pytest.raises(InvalidInput):
             binding.bind_member(session, "wechat", f"attacker{n}", "VIP0023", f"{n:04d}", now=NOW)
+    for n in range(binding.MAX_FAILURES_PER_IDENTITY):
+        with pytest.raises(InvalidInput):
+            binding.bind_member(session, "wechat", "attacker-x", "VIP0023", f"{n + 100:04d}", now=NOW)
     with pytest.raises(RateLimited):
-        binding.bind_member(session, "wechat", "attacker-new", "VIP0023", "5678", now=NOW)
+        binding.bind_member(session, "wechat", "attacker-x", "VIP0023", "5678", now=NOW)
+    identity = binding.bind_member(session, "wechat", "o-real-member", "VIP0023", "5678", now=NOW)
+    assert identity.member_id == member.id
+    subjects = set(session.scalars(select(SecurityEvent.subject).where(SecurityEvent.kind == binding.FAILED_KIND)))
+    assert "member:VIP0023" in subjects
 
 
 def test_unbind_and_rebind_are_audited(session: Session, org: Org, member: Member) -> None:

@@ -1,0 +1,153 @@
+"""The inbox service on SQLite and PostgreSQL: exact dedup, atomic claims in per-sender order, the claim
+guard on `done`, the passive/push hand-over, back-off, dead letters and retry."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from crm_store.db import transaction
+from crm_store.errors import InvalidInput, NotFound
+from crm_store.models import AuditLog, InboxMessage
+from crm_store.services import inbox
+
+NOW = datetime.fromisoformat("2026-12-02T10:00:00+08:00")
+TIMEOUT = timedelta(seconds=60)
+
+
+def accept(session: Session, key: str, user: str = "o-1", **kw: object) -> inbox.Accepted:
+    return inbox.accept(session, channel="wechat", message_key=key, external_id=user, text=f"msg {key}", now=NOW,
+                        **kw)  # type: ignore[arg-type]
+
+
+def test_the_platform_id_is_the_only_dedup_key(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        first = accept(session, "m1")
+        again = accept(session, "m1", user="o-other")
+        other_channel = inbox.accept(session, channel="telegram", message_key="m1", external_id="1", text="x", now=NOW)
+    assert first.new and not again.new and again.id == first.id and other_channel.new
+    with factory() as session:
+        assert session.scalar(select(InboxMessage.text).where(InboxMessage.id == first.id)) == "msg m1"
+
+
+def test_concurrent_copies_make_one_row(factory: sessionmaker[Session]) -> None:
+    barrier = threading.Barrier(8)
+
+    def copy(_: int) -> inbox.Accepted:
+        barrier.wait(10)
+        with transaction(factory) as session:
+            return accept(session, "same")
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(copy, range(8)))
+    assert sum(r.new for r in results) == 1 and len({r.id for r in results}) == 1
+
+
+def test_claims_take_one_message_per_sender_in_order(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        ids = [accept(session, f"a{n}", user="alice").id for n in range(3)] + [accept(session, "b0", user="bob").id]
+    with transaction(factory) as session:
+        first = inbox.claim_due(session, NOW, "w1", 10, claim_timeout=TIMEOUT)
+    assert [r.id for r in first] == [ids[0], ids[3]]  # alice's oldest and bob's; alice's others wait
+    with transaction(factory) as session:
+        assert inbox.claim_due(session, NOW, "w2", 10, claim_timeout=TIMEOUT) == []  # both senders busy
+        inbox.complete(session, ids[0], "w1", replies=[{"text": "ok"}], now=NOW, push_if_undecided=True)
+    with transaction(factory) as session:
+        assert [r.id for r in inbox.claim_due(session, NOW, "w2", 10, claim_timeout=TIMEOUT)] == [ids[1]]
+
+
+def test_parallel_workers_never_take_the_same_row(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        for n in range(40):
+            accept(session, f"p{n}", user=f"u{n}")
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def work(worker: int) -> None:
+        while True:
+            with transaction(factory) as session:
+                rows = inbox.claim_due(session, NOW, f"w{worker}", 3, claim_timeout=TIMEOUT)
+            if not rows:
+                return
+            with lock:
+                taken.extend(r.id for r in rows)
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(work, range(4)))
+    assert len(taken) == 40 and len(set(taken)) == 40
+
+
+def test_done_is_guarded_by_the_claim(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        row_id = accept(session, "g1", claimed_by="w-old").id
+    later = NOW + TIMEOUT + timedelta(seconds=1)
+    with transaction(factory) as session:  # w-old looked dead: w-new takes the row over
+        assert [r.id for r in inbox.claim_due(session, later, "w-new", 5, claim_timeout=TIMEOUT)] == [row_id]
+    with factory() as session, pytest.raises(inbox.ClaimLost):
+        inbox.complete(session, row_id, "w-old", replies=[], now=later, push_if_undecided=False)
+    with transaction(factory) as session:
+        assert inbox.complete(session, row_id, "w-new", replies=[{"text": "好"}], now=later,
+                              push_if_undecided=True) == inbox.PUSH
+
+
+def test_hand_over_decides_once(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        waiting = accept(session, "h1", claimed_by="w").id
+        finished = accept(session, "h2", user="o-2", claimed_by="w").id
+        inbox.complete(session, finished, "w", replies=[{"text": "来了"}], now=NOW, push_if_undecided=False)
+    with transaction(factory) as session:
+        assert inbox.hand_to_outbox(session, waiting)  # not done: from now on it is pushed
+        assert not inbox.hand_to_outbox(session, finished)  # done in time: the passive answer stands
+    with transaction(factory) as session:
+        assert inbox.complete(session, waiting, "w", replies=[], now=NOW, push_if_undecided=False) == inbox.PUSH
+        row = inbox.get(session, finished)
+        assert row is not None and row.delivery is None and inbox.stored_replies(row) == [{"text": "来了"}]
+
+
+def test_failures_back_off_then_dead_letter_and_retry(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        row_id = accept(session, "f1", claimed_by="w").id
+    moment = NOW
+    for attempt in range(1, 4):
+        with transaction(factory) as session:
+            status = inbox.fail(session, row_id, "w", error=f"boom {attempt}", now=moment, max_attempts=3,
+                                base_seconds=2, max_seconds=300)
+            row = inbox.get(session, row_id)
+            assert row is not None
+            if attempt < 3:
+                assert status == "pending" and row.next_attempt_at == moment + timedelta(seconds=2 * 2 ** (attempt - 1))
+                assert inbox.claim_due(session, moment, "w", 5, claim_timeout=TIMEOUT) == []  # not yet
+                moment = row.next_attempt_at
+                assert [r.id for r in inbox.claim_due(session, moment, "w", 5, claim_timeout=TIMEOUT)] == [row_id]
+            else:
+                assert status == "dead" and row.last_error == "boom 3"
+    with transaction(factory) as session:
+        assert [r.id for r in inbox.list_messages(session, failed=True)] == [row_id]
+        assert inbox.counts(session) == {"dead": 1}
+        with pytest.raises(InvalidInput):
+            accept(session, "f2", user="o-9")
+            inbox.retry(session, None, inbox.list_messages(session)[0].id, now=NOW)  # not dead
+    with transaction(factory) as session:
+        with pytest.raises(NotFound):
+            inbox.retry(session, None, 999999, now=NOW)
+        inbox.retry(session, None, row_id, now=moment)
+    with transaction(factory) as session:
+        row = inbox.get(session, row_id)
+        assert row is not None and row.status == "pending" and row.attempts == 0 and row.delivery == inbox.PUSH
+        assert session.scalar(select(AuditLog.action).where(AuditLog.entity_type == "inbox")) == "inbox.retry"
+
+
+def test_a_restarted_node_takes_back_its_own_claims_at_once(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        mine = accept(session, "r1", claimed_by="host:8080").id
+        theirs = accept(session, "r2", user="o-2", claimed_by="host:8081").id
+    with transaction(factory) as session:
+        assert inbox.reclaim_own(session, "host:8080", NOW) == 1
+        due = inbox.claim_due(session, NOW, "host:8080", 10, claim_timeout=TIMEOUT)
+    assert [r.id for r in due] == [mine]  # the other node's claim is not timed out yet
+    assert theirs not in [r.id for r in due]
