@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -40,7 +41,12 @@ LIFECYCLE = ("target", "prospect", "opportunity", "customer", "dormant", "lost")
 STAGES = ("initial", "qualified", "proposal", "negotiation", "won", "lost")
 STAGE_PROBABILITY = {"initial": 10, "qualified": 30, "proposal": 50, "negotiation": 70, "won": 100, "lost": 0}
 ORDER_STATUSES = ("draft", "pending", "approved", "rejected", "cancelled")
-CHANNELS = ("console", "telegram", "wechat", "wecom")
+# Chat channels are plug-ins (bot/channels); the store only checks that a channel name is well formed.
+CHANNEL_NAME = re.compile(r"[a-z][a-z0-9_]{1,19}")
+
+
+def valid_channel(name: str) -> bool:
+    return bool(CHANNEL_NAME.fullmatch(name))
 # A reminder stays on the rep's list until a visit closes it; "sent" only means the scheduler reminded them.
 OPEN_REMINDER_STATUSES = ("pending", "sent")
 

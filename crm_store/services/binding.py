@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from crm_store import messages as M
 from crm_store.errors import AlreadyDecided, InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm_store.models import (
-    CHANNELS,
     BindingCode,
     ChatIdentity,
     ConversationState,
     Member,
     SecurityEvent,
     Staff,
+    valid_channel,
 )
 from crm_store.services import conversations
 from crm_store.services.common import Actor, audit, require_aware
@@ -96,7 +96,7 @@ def _check_channel(session: Session, channel: str, external_id: str, now: dateti
     transaction-scoped advisory lock on the subject; SQLite: one writer), so 30 guesses sent at once
     are checked against the limit one after another, not all against the same count.
     """
-    if channel not in CHANNELS:
+    if not valid_channel(channel):
         raise InvalidInput(M.IDENTITY_CHANNEL_INVALID)
     subject = f"{channel}:{external_id}"[:200]
     if session.get_bind().dialect.name == "postgresql":

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from crm_store import messages as M
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
-from crm_store.models import CHANNELS, ChatIdentity, Member, Staff
+from crm_store.models import ChatIdentity, Member, Staff, valid_channel
 from crm_store.services.common import Actor, audit, require_aware
 
 
@@ -56,7 +56,7 @@ def bind_identity(
     require_aware(now)
     if (staff_id is None) == (member_id is None):
         raise InvalidInput(M.IDENTITY_TARGET_REQUIRED)
-    if channel not in CHANNELS:
+    if not valid_channel(channel):
         raise InvalidInput(M.IDENTITY_CHANNEL_INVALID)
     if actor is not None and actor.role != "admin":
         binding_self = (staff_id is not None and staff_id == actor.staff_id) or (
