@@ -301,25 +301,18 @@ def telegram_scenario(url: str, nodes: list[Node], api: FakeAPI, count: int) -> 
             "replies_twice": sum(1 for k in acknowledged if replies.get(k, 0) > 1)}
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--senders", type=int, default=10)
-    parser.add_argument("--messages", type=int, default=20)
-    parser.add_argument("--telegram", type=int, default=30)
-    parser.add_argument("--kill-after", type=float, default=0.4, help="kill when this share was acknowledged")
-    parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
+def run(*, senders: int = 10, messages: int = 20, telegram: int = 30, kill_after: float = 0.4, seed: int = 7,
+        admin_url: str | None = None, out: Any = print) -> dict[str, Any]:
+    """The whole scenario; returns the figures (and prints them through `out`)."""
     if not Path(NLU_MODEL_PATH).is_file():
-        print(f"training the NLU model once into {NLU_MODEL_PATH} …", flush=True)
+        out(f"training the NLU model once into {NLU_MODEL_PATH} …")
         subprocess.run([sys.executable, "-m", "crmbot.cli", "nlu", "train"], cwd=REPO, check=True,
-                       env={**os.environ, "CRMBOT_NLU__MODEL_PATH": NLU_MODEL_PATH})
-    print(machine_line())
+                       env={**os.environ, "CRMBOT_NLU__MODEL_PATH": NLU_MODEL_PATH}, capture_output=True)
+    out(machine_line())
     api = FakeAPI()
-    failures = 0
-    with ServerThread(api.app) as fake, throwaway_pg("crmbot_crash") as url, \
-            tempfile.TemporaryDirectory() as tmp:
-        result = wechat_scenario(url, Path(tmp), api, fake.url, args.senders, args.messages, args.kill_after,
-                                 args.seed)
+    pg = throwaway_pg("crmbot_crash", admin_url) if admin_url else throwaway_pg("crmbot_crash")
+    with ServerThread(api.app) as fake, pg as url, tempfile.TemporaryDirectory() as tmp:
+        result = wechat_scenario(url, Path(tmp), api, fake.url, senders, messages, kill_after, seed)
         try:
             ledger: Ledger = result["ledger"]
             outcome = result["outcome"]
@@ -331,30 +324,51 @@ def main() -> int:
             lost = {k for k in acked if k not in processed or visits.get(k, 0) == 0
                     or (ledger.passive[k] == 0 and k not in pushed)}
             doubled = {k for k in acked if visits.get(k, 0) > 1 or ledger.passive[k] + (k in pushed) > 1}
-            print(f"\nWeChat: {args.senders} senders × {args.messages} messages, 2 processes, SIGKILL of one after "
-                  f"{result['restart'].get('killed_at_acknowledged')} acknowledgements, restarted")
-            print(f"  attempts {ledger.attempts} (retries {ledger.retries_elsewhere}), wall {result['wall']:.1f} s, "
-                  f"load average {load_average()}")
-            print(f"  acknowledged {len(acked)} / {result['jobs']}   processed {len(processed)}   "
-                  f"lost {len(lost)}   doubled {len(doubled)}   never answered {len(ledger.unanswered)}")
-            print(f"  replies: passive {sum(1 for k in acked if ledger.passive[k])}, through the outbox "
-                  f"{len(pushed & acked)}; visits written {sum(visits.get(k, 0) for k in acked)}; "
-                  f"dead outbox rows {outcome['dead_outbox']}")
-            print(f"  ready after start: {', '.join(f'{s:.2f} s' for s in result['first_ready'])}; "
-                  f"restart-to-ready after SIGKILL: {result['restart'].get('ready_seconds', float('nan')):.2f} s")
-            failures += bool(lost) + bool(doubled)
+            report: dict[str, Any] = {
+                "messages": result["jobs"], "acknowledged": len(acked), "processed": len(processed),
+                "lost": sorted(lost), "doubled": sorted(doubled), "unanswered": len(ledger.unanswered),
+                "retries": ledger.retries_elsewhere, "passive": sum(1 for k in acked if ledger.passive[k]),
+                "pushed": len(pushed & acked), "visits": sum(visits.get(k, 0) for k in acked),
+                "dead_outbox": outcome["dead_outbox"], "first_ready": result["first_ready"],
+                "restart_ready": result["restart"].get("ready_seconds"),
+                "killed_at": result["restart"].get("killed_at_acknowledged"),
+            }
+            out(f"\nWeChat: {senders} senders × {messages} messages, 2 processes, SIGKILL of one after "
+                f"{report['killed_at']} acknowledgements, restarted")
+            out(f"  attempts {ledger.attempts} (retries {ledger.retries_elsewhere}), wall {result['wall']:.1f} s, "
+                f"load average {load_average()}")
+            out(f"  acknowledged {len(acked)} / {result['jobs']}   processed {len(processed)}   "
+                f"lost {len(lost)}   doubled {len(doubled)}   never answered {len(ledger.unanswered)}")
+            out(f"  replies: passive {report['passive']}, through the outbox {report['pushed']}; visits written "
+                f"{report['visits']}; dead outbox rows {outcome['dead_outbox']}")
+            out(f"  ready after start: {', '.join(f'{s:.2f} s' for s in result['first_ready'])}; "
+                f"restart-to-ready after SIGKILL: {report['restart_ready'] or float('nan'):.2f} s")
             if lost or doubled:
-                print(f"  LOST: {sorted(lost)[:10]}  DOUBLED: {sorted(doubled)[:10]}")
-            tg = telegram_scenario(url, result["nodes"], api, args.telegram)
-            print(f"\nTelegram: {tg['acknowledged']} updates acknowledged (+1 copy of the last), SIGKILL, restart")
-            print(f"  processed {tg['processed']}   lost {tg['lost']}   replied once {tg['replies_once']}   "
-                  f"replied twice {tg['replies_twice']}   restart-to-ready {tg['ready']:.2f} s")
-            failures += bool(tg["lost"]) + bool(tg["replies_twice"])
+                out(f"  LOST: {sorted(lost)[:10]}  DOUBLED: {sorted(doubled)[:10]}")
+            tg = telegram_scenario(url, result["nodes"], api, telegram)
+            report["telegram"] = tg
+            out(f"\nTelegram: {tg['acknowledged']} updates acknowledged (+1 copy of the last), SIGKILL, restart")
+            out(f"  processed {tg['processed']}   lost {tg['lost']}   replied once {tg['replies_once']}   "
+                f"replied twice {tg['replies_twice']}   restart-to-ready {tg['ready']:.2f} s")
         finally:
             for node in result["nodes"]:
                 node.stop()
-    print("\nOK: nothing acknowledged was lost or doubled" if not failures else "\nFAILED")
-    return 1 if failures else 0
+    report["ok"] = not (report["lost"] or report["doubled"] or tg["lost"] or tg["replies_twice"])
+    out("\nOK: nothing acknowledged was lost or doubled" if report["ok"] else "\nFAILED")
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--senders", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--telegram", type=int, default=30)
+    parser.add_argument("--kill-after", type=float, default=0.4, help="kill when this share was acknowledged")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    report = run(senders=args.senders, messages=args.messages, telegram=args.telegram, kill_after=args.kill_after,
+                 seed=args.seed, out=lambda line: print(line, flush=True))
+    return 0 if report["ok"] else 1
 
 
 if __name__ == "__main__":
