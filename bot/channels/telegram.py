@@ -217,6 +217,7 @@ class TelegramChannel(Channel):
             return PlainTextResponse("too large", status_code=413)
         try:
             data = json.loads(body)
+            json.dumps(data, ensure_ascii=False).encode()  # lone surrogates ("\ud800" is valid JSON) are no text
             if not isinstance(data, dict) or not well_formed(data):
                 raise ValueError("not an update, or fields of the wrong type")
         except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
