@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -76,10 +77,15 @@ class Intake:
     # --- receiving (called by channels, on the event loop) --------------------------------------
     async def enqueue(self, message: Inbound) -> bool:
         """Commit a message whose replies are always pushed (Telegram); False for a copy already here."""
-        accepted = await asyncio.to_thread(self._accept, message, claim=False, delivery=inbox.PUSH)
+        accepted = await asyncio.to_thread(self._accept, message, claim=None, delivery=inbox.PUSH)
         if accepted.new:
             self._wake.set()
         return accepted.new
+
+    def _claim(self) -> str:
+        """A fresh claim token: `<node>/<random>`, so this node finds its claims after a restart and no two
+        claims of one row (a timed-out one and its take-over) are ever taken for each other."""
+        return f"{self.worker_id}/{secrets.token_hex(4)}"
 
     async def receive(self, message: Inbound, window: float) -> list[Reply] | None:
         """Commit a message and wait up to `window` seconds for its replies (WeChat's passive answer).
@@ -88,9 +94,11 @@ class Intake:
         tried again), the reply goes through the outbox, and the platform is told only "received".
         """
         deadline = time.monotonic() + window
-        accepted = await asyncio.to_thread(self._accept, message, claim=self.ready, delivery=None)
-        if accepted.new and self.ready:
-            work = asyncio.ensure_future(asyncio.to_thread(self._process, accepted.id, message, background=False))
+        claim = self._claim() if self.ready else None
+        accepted = await asyncio.to_thread(self._accept, message, claim=claim, delivery=None)
+        if accepted.new and claim is not None:
+            work = asyncio.ensure_future(asyncio.to_thread(self._process, accepted.id, claim, message,
+                                                           background=False))
             self._inline.add(work)
             work.add_done_callback(self._inline.discard)
             try:
@@ -107,12 +115,12 @@ class Intake:
                 return replies
         return await asyncio.to_thread(self._hand_over, accepted.id)
 
-    def _accept(self, message: Inbound, *, claim: bool, delivery: str | None) -> inbox.Accepted:
+    def _accept(self, message: Inbound, *, claim: str | None, delivery: str | None) -> inbox.Accepted:
         with transaction(self.factory) as session:
             return inbox.accept(
                 session, channel=message.channel, message_key=message.message_key,
                 external_id=message.external_id, text=message.text, payload=message.payload or None,
-                now=self.clock(), delivery=delivery, claimed_by=self.worker_id if claim else None,
+                now=self.clock(), delivery=delivery, claimed_by=claim,
             )
 
     async def _wait_done(self, message_id: int, deadline: float) -> list[Reply] | None:
@@ -152,7 +160,7 @@ class Intake:
         self.wake_outbox()
 
     # --- processing -----------------------------------------------------------------------------
-    def _process(self, message_id: int, message: Inbound, *, background: bool,
+    def _process(self, message_id: int, claim: str, message: Inbound, *, background: bool,
                  received_at: datetime | None = None) -> list[Reply] | None:
         """Run the dialogs for a row this worker has claimed; the replies, or None if it failed (then it
         is retried with back-off) or another worker owns it now."""
@@ -163,7 +171,7 @@ class Intake:
         def finish(session: Session, replies: list[Reply]) -> None:
             nonlocal pushed
             mine = own(replies)
-            delivery = inbox.complete(session, message_id, self.worker_id, replies=[r.to_dict() for r in mine],
+            delivery = inbox.complete(session, message_id, claim, replies=[r.to_dict() for r in mine],
                                       now=self.clock(), push_if_undecided=background)
             if delivery == inbox.PUSH:
                 self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
@@ -178,17 +186,17 @@ class Intake:
             return None
         except Exception as exc:
             log.exception("inbox %s (%s) failed", message_id, message.channel)
-            self._failed(message_id, message, exc)
+            self._failed(message_id, claim, message, exc)
             return None
         if pushed:
             self.wake_outbox()
         return own(replies)
 
-    def _failed(self, message_id: int, message: Inbound, exc: Exception) -> None:
+    def _failed(self, message_id: int, claim: str, message: Inbound, exc: Exception) -> None:
         settings = self.settings
         try:
             with transaction(self.factory) as session:
-                status = inbox.fail(session, message_id, self.worker_id, error=f"{type(exc).__name__}: {exc}",
+                status = inbox.fail(session, message_id, claim, error=f"{type(exc).__name__}: {exc}",
                                     now=self.clock(), max_attempts=settings.max_attempts,
                                     base_seconds=settings.retry_base_seconds, max_seconds=settings.retry_max_seconds)
                 if status == "dead":
@@ -261,11 +269,12 @@ class Intake:
     def run_once(self) -> int:
         """Claim one batch of due rows and process them; returns how many were claimed."""
         now = self.clock()
+        claim = self._claim()
         with transaction(self.factory) as session:
-            rows = inbox.claim_due(session, now, self.worker_id, self.settings.batch_size,
+            rows = inbox.claim_due(session, now, claim, self.settings.batch_size,
                                    claim_timeout=timedelta(seconds=self.settings.claim_timeout_seconds))
             claimed = [(row.id, Inbound(row.channel, row.external_id, row.message_key, row.text, row.payload or {}),
                         row.received_at) for row in rows]
         for message_id, message, received_at in claimed:
-            self._process(message_id, message, background=True, received_at=received_at)
+            self._process(message_id, claim, message, background=True, received_at=received_at)
         return len(claimed)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from crm_store import messages as M
@@ -105,11 +105,14 @@ def claim_due(
     return sorted(session.scalars(stmt), key=lambda row: row.id)
 
 
-def reclaim_own(session: Session, worker_id: str, now: datetime) -> int:
-    """At start: rows this node had claimed before it died are due again now (same node id, same port)."""
+def reclaim_own(session: Session, node: str, now: datetime) -> int:
+    """At start: rows this node had claimed before it died are due again now (same node id, same port).
+    Claims are `<node>/<token>`: a token per claim, so two claims of one row are never confused."""
+    prefix = f"{node}/"
     result = session.execute(
         update(InboxMessage)
-        .where(InboxMessage.status == "processing", InboxMessage.claimed_by == worker_id)
+        .where(InboxMessage.status == "processing",
+               func.substr(InboxMessage.claimed_by, 1, len(prefix)) == prefix)
         .values(status="pending", next_attempt_at=now, claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -200,8 +203,6 @@ def list_messages(session: Session, *, failed: bool = False, limit: int = 50) ->
 
 
 def counts(session: Session) -> dict[str, int]:
-    from sqlalchemy import func
-
     rows = session.execute(select(InboxMessage.status, func.count()).group_by(InboxMessage.status))
     return {status: int(n) for status, n in rows}
 

@@ -144,10 +144,10 @@ def test_failures_back_off_then_dead_letter_and_retry(factory: sessionmaker[Sess
 
 def test_a_restarted_node_takes_back_its_own_claims_at_once(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        mine = accept(session, "r1", claimed_by="host:8080").id
-        theirs = accept(session, "r2", user="o-2", claimed_by="host:8081").id
+        mine = accept(session, "r1", claimed_by="host:8080/a1b2").id
+        theirs = accept(session, "r2", user="o-2", claimed_by="host:80801/c3d4").id  # not a prefix match
     with transaction(factory) as session:
         assert inbox.reclaim_own(session, "host:8080", NOW) == 1
-        due = inbox.claim_due(session, NOW, "host:8080", 10, claim_timeout=TIMEOUT)
+        due = inbox.claim_due(session, NOW, "host:8080/e5f6", 10, claim_timeout=TIMEOUT)
     assert [r.id for r in due] == [mine]  # the other node's claim is not timed out yet
     assert theirs not in [r.id for r in due]
