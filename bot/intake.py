@@ -25,11 +25,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import messages as BM
 from bot.channels.base import Channel, Inbound, Outgoing
-from bot.render import own
 from bot.settings import InboxSettings
 from crm_store.db import transaction
 from crm_store.services import inbox, outbox
-from dialogs.reply import Reply
+from dialogs.reply import Outcome, Reply
 
 if TYPE_CHECKING:
     from dialogs import DialogEngine
@@ -168,9 +167,9 @@ class Intake:
         assert dialogs is not None
         pushed = False
 
-        def finish(session: Session, replies: list[Reply]) -> None:
+        def finish(session: Session, outcome: Outcome) -> None:
             nonlocal pushed
-            mine = own(replies)
+            mine = outcome.replies  # the notices for others are in the outbox already
             delivery = inbox.complete(session, message_id, claim, replies=[r.to_dict() for r in mine],
                                       now=self.clock(), push_if_undecided=background)
             if delivery == inbox.PUSH:
@@ -179,7 +178,7 @@ class Intake:
                 pushed = True
 
         try:
-            replies = dialogs.process(message.channel, message.external_id, message.text,
+            outcome = dialogs.process(message.channel, message.external_id, message.text,
                                       message_id=message.message_key, now=received_at, finish=finish)
         except inbox.ClaimLost:
             log.warning("inbox %s was taken over by another worker; its result is theirs", message_id)
@@ -190,7 +189,7 @@ class Intake:
             return None
         if pushed:
             self.wake_outbox()
-        return own(replies)
+        return outcome.replies
 
     def _failed(self, message_id: int, claim: str, message: Inbound, exc: Exception) -> None:
         settings = self.settings

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from bot import messages as BM
 from dialogs.reply import Reply
-
-
-def own(replies: Iterable[Reply]) -> list[Reply]:
-    """Replies for the sender; those addressed to others go through the outbox notifier."""
-    return [r for r in replies if r.to_staff_id is None and r.to_member_id is None]
 
 
 def as_plain_text(reply: Reply) -> str:

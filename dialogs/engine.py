@@ -39,7 +39,7 @@ from dialogs import (  # noqa: F401  (importing a job module registers it)
 from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import REGISTRY, Job, Slots, Turn
-from dialogs.reply import Reply
+from dialogs.reply import Outcome, Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ MORE_WORDS = {"更多", "下一页", "还有吗", "继续", "more"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
-Finish = Callable[[Session, list[Reply]], None]
+Finish = Callable[[Session, Outcome], None]
 INTEGRITY_ATTEMPTS = 3
 
 
@@ -109,7 +109,7 @@ class DialogEngine:
     ) -> list[Reply]:
         """One message in, replies out; never raises (a failure is answered and nothing is written)."""
         try:
-            return self.process(channel, external_id, text, message_id=message_id, now=now)
+            return self.process(channel, external_id, text, message_id=message_id, now=now).all()
         except Exception:
             log.exception("dialog failed for %s:%s", channel, external_id)
             return [Reply(msg.INTERNAL_ERROR)]
@@ -123,10 +123,11 @@ class DialogEngine:
         message_id: str | None = None,
         now: datetime | None = None,
         finish: Finish | None = None,
-    ) -> list[Reply]:
-        """Like handle, but raises when the message could not be processed (nothing is written then).
+    ) -> Outcome:
+        """Like handle, but raises when the message could not be processed (nothing is written then), and
+        keeps the sender's replies apart from the notices for other people.
 
-        `finish(session, replies)` runs inside the message's transaction just before it commits: the inbox
+        `finish(session, outcome)` runs inside the message's transaction just before it commits: the inbox
         marks its row done there, so the message's effects and "processed" are one commit. With `finish`
         the caller owns deduplication; without it a `message_id` is deduplicated here.
         An integrity error other than a duplicate message id (a concurrent first contact, a race on a
@@ -146,7 +147,7 @@ class DialogEngine:
     def _handle(
         self, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
         finish: Finish | None,
-    ) -> list[Reply]:
+    ) -> Outcome:
         with self.factory() as session:
             mark = None
             if message_id is not None and finish is None:
@@ -154,33 +155,33 @@ class DialogEngine:
                 if mark is None:  # processed before (or just now, by a concurrent copy): same answer
                     session.rollback()
                     return self._stored_reply(channel, message_id)
-            replies = self._respond(session, channel, external_id, text, message_id, now)
+            outcome = self._respond(session, channel, external_id, text, message_id, now)
             if mark is not None:
-                conversations.store_replies(session, mark, [r.to_dict() for r in replies])
+                conversations.store_replies(session, mark, [r.to_dict() for r in outcome.replies])
             if finish is not None:
-                finish(session, replies)
+                finish(session, outcome)
             session.commit()
-            return replies
+            return outcome
 
-    def _stored_reply(self, channel: str, message_id: str) -> list[Reply]:
+    def _stored_reply(self, channel: str, message_id: str) -> Outcome:
         with self.factory() as session:
-            return [Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)]
+            return Outcome([Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)])
 
     def _respond(
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
-    ) -> list[Reply]:
+    ) -> Outcome:
         identity = services.identity_for(session, channel, external_id)
         if identity is None:
-            return binding.handle_unknown(session, channel, external_id, text, message_id, now)
+            return Outcome(binding.handle_unknown(session, channel, external_id, text, message_id, now))
         if not text:
-            return [Reply(msg.EMPTY_TEXT)]
+            return Outcome([Reply(msg.EMPTY_TEXT)])
         if len(text) > MAX_TEXT:
-            return [Reply(msg.TOO_LONG.format(limit=MAX_TEXT))]
+            return Outcome([Reply(msg.TOO_LONG.format(limit=MAX_TEXT))])
         if identity.staff_id is not None:
             try:
                 actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
             except CRMError as error:  # a deactivated account: say so, no traceback
-                return [Reply(error.message)]
+                return Outcome([Reply(error.message)])
         else:
             actor = services.Actor(
                 staff_id=None, member_id=identity.member_id, role="member",
@@ -188,7 +189,7 @@ class DialogEngine:
                 via_channel=channel, via_message=message_id,
             )
         if binding.is_unbind(text):
-            return binding.handle_unbind(session, actor, channel, external_id, now)
+            return Outcome(binding.handle_unbind(session, actor, channel, external_id, now))
         self._refresh_names(session)
         state_row = conversations.state_for(session, channel, external_id, now)
         state = copy.deepcopy(state_row.state or {})
@@ -197,7 +198,7 @@ class DialogEngine:
         state_row.state = turn.state
         state_row.updated_at = now
         self._queue_notices(session, turn, channel, message_id)
-        return replies + turn.notices
+        return Outcome(replies, list(turn.notices))
 
     def _queue_notices(self, session: Session, turn: Turn, channel: str, message_id: str | None) -> None:
         """Messages for other people go through the outbox, in the same transaction as the change."""

@@ -43,3 +43,15 @@ class Reply:
             to_staff_id=data.get("to_staff_id"),
             to_member_id=data.get("to_member_id"),
         )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one message produced: replies for the sender, and notices for other people (already queued in
+    the outbox by the engine, in the same transaction as the change they announce)."""
+
+    replies: list[Reply]
+    notices: list[Reply] = field(default_factory=list)
+
+    def all(self) -> list[Reply]:
+        return [*self.replies, *self.notices]

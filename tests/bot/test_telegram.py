@@ -22,7 +22,7 @@ from crm_store.models import ApprovalStep, AuditLog, InboxMessage
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine, Reply
 from dialogs import messages as dmsg
-from dialogs.reply import Button
+from dialogs.reply import Button, Outcome
 from tests.bot.conftest import Live, count, invite, serve
 
 TOKEN = "123456:TEST-token"
@@ -166,16 +166,16 @@ class StubDialogs:
         self.seen: list[tuple[str, str, str | None]] = []
 
     def process(self, channel: str, external_id: str, text: str, *, message_id: str | None = None,
-                now: Any = None, finish: Any = None) -> list[Reply]:
+                now: Any = None, finish: Any = None) -> Outcome:
         self.seen.append((external_id, text, message_id))
         long_choice = "选第一个：华润置地有限公司（北京朝阳区建国路八十八号华润大厦二十层）"
-        replies = [Reply("长" * 9000), Reply("周报", image_path=str(self.image)),
-                   Reply("选哪个？", buttons=(Button("1", long_choice), Button("2", "2"))),
-                   Reply("给别人的", to_staff_id=1)]
+        outcome = Outcome([Reply("长" * 9000), Reply("周报", image_path=str(self.image)),
+                           Reply("选哪个？", buttons=(Button("1", long_choice), Button("2", "2")))],
+                          [Reply("给别人的", to_staff_id=1)])
         with self.factory() as session:
-            finish(session, replies)
+            finish(session, outcome)
             session.commit()
-        return replies
+        return outcome
 
 
 def test_long_text_photo_and_long_button(runtime: Runtime, fresh_api: tuple[FakeAPI, str], tmp_path: Path) -> None:

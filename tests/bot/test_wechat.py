@@ -27,6 +27,7 @@ from crm_store.services import identity_for
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine, Reply
 from dialogs import messages as dmsg
+from dialogs.reply import Outcome
 from tests.bot.conftest import Live, counts, invite, serve
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "data" / "wechat_test_vectors.json").read_text("utf-8"))
@@ -249,14 +250,16 @@ class SlowDialogs:
         self.factory: Any = None
 
     def process(self, channel: str, external_id: str, text: str, *, message_id: str | None = None,
-                now: object = None, finish: Any = None) -> list[Reply]:
+                now: object = None, finish: Any = None) -> Outcome:
         with self.lock:
             self.calls.append((external_id, text, message_id))
         time.sleep(self.seconds)
+        outcome = Outcome([r for r in self.replies if r.to_staff_id is None],
+                          [r for r in self.replies if r.to_staff_id is not None])
         with self.factory() as session:
-            finish(session, self.replies)
+            finish(session, outcome)
             session.commit()
-        return self.replies
+        return outcome
 
 
 def wecom_channel(url: str, **kw: Any) -> dict[str, Any]:

@@ -26,12 +26,12 @@ def main(db_url: str) -> None:
     class Echo:  # the dialogs are not the point here
         def process(self, channel, external_id, text, *, message_id=None, now=None, finish=None):  # type: ignore[no-untyped-def]
             from crm_store.db import transaction
-            from dialogs.reply import Reply
+            from dialogs.reply import Outcome, Reply
 
-            replies = [Reply(f"收到：{text}")]
+            outcome = Outcome([Reply(f"收到：{text}")])
             with transaction(served.runtime.factory) as session:
-                finish(session, replies)
-            return replies
+                finish(session, outcome)
+            return outcome
 
     api = FakeAPI()
     with ServerThread(api.app) as fake:
