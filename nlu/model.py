@@ -34,8 +34,10 @@ class ModelUnreadable(ValueError):
     pass
 
 
+LIBRARIES = ("jieba", "python-crfsuite")  # their code runs at parse time on the saved numbers
+
+
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries whose code runs at parse time on the saved numbers."""
     from importlib.metadata import version
 
     return {"jieba": jieba.__version__, "python-crfsuite": version("python-crfsuite")}
@@ -54,7 +56,7 @@ def stale_reason(saved: dict, current: dict) -> str | None:
             reasons.append(label.format(old=saved.get(name), new=current[name]))
     if saved.get("data") != current["data"]:
         reasons.append(M.STALE_DATA)
-    for name in library_versions():
+    for name in LIBRARIES:
         if saved.get(name) != current[name]:
             reasons.append(M.STALE_LIBRARY.format(name=name, old=saved.get(name), new=current[name]))
     return "；".join(reasons) or None

@@ -95,7 +95,7 @@ class JiebaTokenizer:
             # del_word's process-wide force-split side effect).
             tk.FREQ[word] = base_freq.get(word, 0)
             tk.total -= freq
-        for word in added:
+        for word in sorted(added):  # a word's frequency depends on the words before it: same order everywhere
             if word in self._added:
                 continue
             before = tk.total

@@ -1,5 +1,5 @@
 """Training: the intent model (scikit-learn) and the CRF (CRFsuite) fitted side by side, then converted to
-the inference-only NLUModel (nlu.model). Only this module imports scikit-learn.
+the inference-only NLUModel (nlu.model). Parsing never imports this module or scikit-learn.
 
 Costs kept down: every text is tokenized once (a memo shared by both models), the logistic regression runs
 with one BLAS thread (more threads only spin-wait on this small problem), and the CRF trains in a forked
