@@ -16,6 +16,18 @@ EXTRACTOR = "GazetteerEntityExtractor"
 WordsChanged = Callable[[set[str], set[str]], None]
 
 
+def clean_names(names: Iterable[object]) -> set[str]:
+    """Stripped, non-empty strings (str.strip mapped in C: a 100,000-name list costs a few ms)."""
+    if not isinstance(names, list | tuple | set | frozenset):
+        names = list(names)
+    try:
+        clean = set(map(str.strip, names))  # type: ignore[arg-type]
+    except TypeError:  # a None or a number among the names: skip those
+        clean = {n.strip() for n in names if isinstance(n, str)}
+    clean.discard("")
+    return clean
+
+
 class GazetteerEntityExtractor:
     def __init__(self, on_words_changed: WordsChanged | None = None) -> None:
         self._on_words_changed = on_words_changed
@@ -28,7 +40,7 @@ class GazetteerEntityExtractor:
     def set_lookup(self, entity: str, names: Iterable[str], source: str = "default") -> None:
         """Replace the names of one (entity, source) group."""
         key = (entity, source)
-        new = {n.strip() for n in names if isinstance(n, str) and n.strip()}
+        new = clean_names(names)
         old = self.sources.get(key, set())
         self._apply(key, new - old, old - new)
         self.sources[key] = new
@@ -38,8 +50,8 @@ class GazetteerEntityExtractor:
         """Add and remove single names of one group (cost follows the change, not the group's size)."""
         key = (entity, source)
         group = self.sources.setdefault(key, set())
-        gone = {n.strip() for n in remove if isinstance(n, str)} & group
-        new = {n.strip() for n in add if isinstance(n, str) and n.strip()} - group
+        gone = clean_names(remove) & group
+        new = clean_names(add) - group
         group.difference_update(gone)
         group.update(new)
         self._apply(key, new, gone)

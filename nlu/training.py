@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -170,8 +171,8 @@ def train_model(examples: list[Example], data_digest: str = "", parallel: bool =
     memo = TokenMemo(base)
     for text in intent_samples(examples)[0] + [ex.text for ex in examples]:
         memo.tokens(text)
-    if parallel and "fork" in multiprocessing.get_all_start_methods():
-        # fork: the child starts with jieba and the token memo already in memory.
+    if parallel and sys.platform.startswith("linux"):
+        # fork (safe on Linux only): the child starts with jieba and the token memo already in memory.
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
             crf_future = pool.submit(_fit_crf_in_child, examples, memo.cache)
             intent = fit_intent(examples, memo)
