@@ -71,3 +71,11 @@ def test_parser_forgets_a_dropped_name(parser) -> None:  # type: ignore[no-untyp
     assert gazetteer_hits("明天去瑞丰达贸易和金桥五金") == ["金桥五金"]
     parser.set_lookup("customer", [], source="test-drop")
     assert gazetteer_hits("明天去瑞丰达贸易和金桥五金") == []
+
+
+def test_odd_entries_are_skipped_and_any_iterable_is_taken() -> None:
+    gaz = GazetteerEntityExtractor()
+    gaz.set_lookup("customer", [None, 3, " 华为 ", "", "  "])  # type: ignore[list-item]
+    gaz.set_lookup("product", (name for name in ["门禁系统", "门禁系统 "]))
+    assert gaz.sources == {("customer", "default"): {"华为"}, ("product", "default"): {"门禁系统"}}
+    assert _spans(gaz, "华为要门禁系统") == [("customer", "华为"), ("product", "门禁系统")]
