@@ -6,7 +6,6 @@ re-feeding 100,000 customers after one change costs a set comparison, not 100,00
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
 
 LOOKUP_ENTITIES = ("customer", "contact", "product", "staff", "member")
@@ -32,9 +31,8 @@ class GazetteerEntityExtractor:
     def __init__(self, on_words_changed: WordsChanged | None = None) -> None:
         self._on_words_changed = on_words_changed
         self.sources: dict[tuple[str, str], set[str]] = {}
-        self._owners: dict[str, set[tuple[str, str]]] = {}  # name -> the groups listing it
-        self._index: dict[str, str] = {}  # name -> entity (of the greatest group, as sorted)
-        self._length_counts: dict[str, Counter[int]] = {}  # first char -> name lengths -> how many
+        self._index: dict[str, str] = {}  # name -> entity (of the greatest group listing it, as sorted)
+        self._length_counts: dict[str, dict[int, int]] = {}  # first char -> name length -> how many names
         self._lengths: dict[str, list[int]] = {}  # first char -> distinct name lengths, longest first
 
     def set_lookup(self, entity: str, names: Iterable[str], source: str = "default") -> None:
@@ -52,38 +50,45 @@ class GazetteerEntityExtractor:
         group = self.sources.setdefault(key, set())
         gone = clean_names(remove) & group
         new = clean_names(add) - group
+        self._apply(key, new, gone)
         group.difference_update(gone)
         group.update(new)
-        self._apply(key, new, gone)
+
+    def _other_groups(self, key: tuple[str, str], name: str) -> list[tuple[str, str]]:
+        return [k for k, group in self.sources.items() if k != key and name in group]
 
     def _apply(self, key: tuple[str, str], added: set[str], dropped: set[str]) -> None:
+        """Index changes for one group; the other groups decide a name listed twice (a handful of groups)."""
         known, forgotten = set(), set()
         touched: set[str] = set()
+        index, counts = self._index, self._length_counts
         for name in dropped:
-            owners = self._owners[name]
-            owners.discard(key)
-            if owners:
-                self._index[name] = max(owners)[0]
+            others = self._other_groups(key, name)
+            if others:
+                index[name] = max(others)[0]
                 continue
-            del self._owners[name], self._index[name]
-            self._length_counts[name[0]][len(name)] -= 1
+            del index[name]
+            counts[name[0]][len(name)] -= 1
             touched.add(name[0])
             forgotten.add(name)
         for name in added:
-            owners = self._owners.setdefault(name, set())
-            if not owners:
-                self._length_counts.setdefault(name[0], Counter())[len(name)] += 1
-                touched.add(name[0])
-                known.add(name)
-            owners.add(key)
-            self._index[name] = max(owners)[0]
+            if name in index:
+                index[name] = max(key, *self._other_groups(key, name))[0]
+                continue
+            index[name] = key[0]
+            by_length = counts.get(name[0])
+            if by_length is None:
+                by_length = counts[name[0]] = {}
+            by_length[len(name)] = by_length.get(len(name), 0) + 1
+            touched.add(name[0])
+            known.add(name)
         for first in touched:
-            counts = +self._length_counts[first]  # drops lengths no name has any more
-            if counts:
-                self._length_counts[first] = counts
-                self._lengths[first] = sorted(counts, reverse=True)
+            lengths = sorted((n for n, c in counts[first].items() if c > 0), reverse=True)
+            if lengths:
+                counts[first] = {n: counts[first][n] for n in lengths}
+                self._lengths[first] = lengths
             else:
-                del self._length_counts[first]
+                del counts[first]
                 self._lengths.pop(first, None)
         if self._on_words_changed is not None and (known or forgotten):
             self._on_words_changed(known, forgotten)
