@@ -46,17 +46,6 @@ class NLUSettings(Section):
     threshold: float = Field(0.4, ge=0.0, le=1.0)
     model_path: str = "var/nlu-model.pkl"
     data_dir: str = ""  # empty: the training data shipped in nlu/data
-    pipeline: list[str] = Field(
-        default_factory=lambda: [
-            "JiebaTokenizer",
-            "IntentClassifier",
-            "RuleEntityExtractor",
-            "GazetteerEntityExtractor",
-            "CRFEntityExtractor",
-            "TimeNormalizer",
-            "AmountNormalizer",
-        ]
-    )
 
 
 class DialogSettings(Section):

@@ -11,7 +11,11 @@ from nlu.version import MODEL_VERSION
 if TYPE_CHECKING:
     from crmbot.config import NLUSettings
 
-__all__ = ["MODEL_VERSION", "load_parser"]
+__all__ = ["MODEL_VERSION", "ModelMissing", "load_parser"]
+
+
+class ModelMissing(RuntimeError):
+    """No usable local model (missing, unreadable or stale); str() is a Chinese line naming `crmbot nlu train`."""
 
 
 def resolve_path(relative: str):
@@ -23,22 +27,23 @@ def resolve_path(relative: str):
     return p if p.is_absolute() else REPO_ROOT / p
 
 
-def load_parser(settings: NLUSettings, tz: ZoneInfo):
-    """Local backend: load (or train and save) the model; 'rasa' backend: a client of a Rasa server."""
-    from nlu.timeparse import warm_up
+def load_parser(settings: NLUSettings, tz: ZoneInfo, *, train_if_missing: bool = True):
+    """Local backend: load the saved model; 'rasa' backend: a client of a Rasa server.
 
-    warm_up()
+    With train_if_missing=False (a server: `crmbot run`) a missing, unreadable or stale model raises
+    ModelMissing instead of training; otherwise it is trained and saved first (`crmbot chat`, tests).
+    jionlp and cn2an load on the first time / number expression, not here (nlu.timeparse.warm_up pays it early).
+    """
     if settings.backend == "rasa":
         from nlu.rasa_backend import RasaParser
 
         return RasaParser(settings.rasa_url, settings.rasa_timeout_seconds, tz, settings.threshold)
-    from nlu.model import load_or_train
+    from nlu.model import load_model
     from nlu.parser import LocalParser
 
     data_dir = str(resolve_path(settings.data_dir)) if settings.data_dir else None
-    model = load_or_train(resolve_path(settings.model_path), data_dir)
-    parser = LocalParser(model, tz, settings.threshold, settings.pipeline)
-    parser.parse("下周四去华为见林总", None)  # warm jieba, sklearn and the CRF
+    model = load_model(resolve_path(settings.model_path), data_dir, train_if_missing=train_if_missing)
+    parser = LocalParser(model, tz, settings.threshold)
     # jieba's prefix dict and the model are ~1M long-lived objects: keep them out of the cyclic GC,
     # whose full passes over them were the parse-latency outliers.
     gc.collect()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -59,36 +58,43 @@ def parse(
 def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默认：配置中的 model_path）")) -> None:
     """用训练数据训练并保存本地模型"""
     from crmbot.config import load_config
+    from nlu import messages as M
     from nlu import resolve_path
     from nlu.data_io import data_hash, load_training
-    from nlu.model import save_model, train_model
+    from nlu.model import save_model
+    from nlu.training import train_model
 
     config = load_config()
     data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
-    started = time.perf_counter()
-    examples = load_training(data_dir)
-    model = train_model(examples, data_hash(data_dir))
+    trained = train_model(load_training(data_dir), data_hash(data_dir))
     path = out or resolve_path(config.nlu.model_path)
-    save_model(model, path)
-    typer.echo(f"训练完成 trained {len(examples)} examples in {time.perf_counter() - started:.2f}s -> {path}")
+    save_model(trained.to_model(), path)
+    typer.echo(M.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
 
 
 @app.command()
 def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错误样例")) -> None:
-    """在留出测试集上评估（只用训练数据训练）"""
+    """在留出测试集上评估（只用训练数据训练；模型文件最新时直接用它）"""
     from crmbot.config import load_config
-    from nlu import resolve_path
+    from nlu import ModelMissing, resolve_path
+    from nlu import messages as M
     from nlu.data_io import load_examples, load_training, test_file
     from nlu.evaluate import evaluate as run_eval
-    from nlu.model import train_model
+    from nlu.model import load_model
     from nlu.parser import LocalParser
-    from nlu.timeparse import warm_up
 
     config = load_config()
     data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
-    warm_up()
-    model = train_model(load_training(data_dir))
-    parser = LocalParser(model, config.tz, config.nlu.threshold, config.nlu.pipeline)
+    path = resolve_path(config.nlu.model_path)
+    try:  # the saved model never saw the held-out file either
+        model = load_model(path, data_dir, train_if_missing=False)
+        typer.echo(M.EVALUATING_SAVED.format(path=path, trained_at=model.header.get("trained_at", "?")))
+    except ModelMissing as missing:  # missing or stale: train in memory, leave the file alone
+        from nlu.training import train_model
+
+        typer.echo(M.EVALUATING_TRAINED.format(problem=str(missing).split("。")[0]))
+        model = train_model(load_training(data_dir)).to_model()
+    parser = LocalParser(model, config.tz, config.nlu.threshold)
     report = run_eval(parser, load_examples(test_file(data_dir)))
     typer.echo(f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in report["intents"].items():

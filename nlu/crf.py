@@ -1,10 +1,12 @@
-"""CRFEntityExtractor: character-level BIO tagger (sklearn-crfsuite) for names."""
+"""Names (customer, contact, product, staff, member) by a character-level BIO tagger (CRFsuite).
+
+The tagger is python-crfsuite's own: it opens the model bytes CRFsuite wrote at training time, so loading
+needs no scikit-learn. nlu.training trains it from the same char_features.
+"""
 
 from __future__ import annotations
 
-import sklearn_crfsuite
-
-from nlu.rules import find_rule_entities, resolve
+import pycrfsuite
 
 NAME_ENTITIES = ("customer", "contact", "product", "staff", "member")
 MAX_ENTITY_CHARS = 2000
@@ -67,27 +69,19 @@ def bio_labels(text: str, entities: list[dict]) -> list[str]:
     return labels
 
 
-class CRFEntityExtractor:
-    name = "CRFEntityExtractor"
+class CRFTagger:
+    def __init__(self, model_bytes: bytes) -> None:
+        self.model_bytes = model_bytes
+        self._tagger = pycrfsuite.Tagger()
+        self._tagger.open_inmemory(model_bytes)
 
-    def __init__(self) -> None:
-        self.crf = sklearn_crfsuite.CRF(algorithm="lbfgs", c1=0.05, c2=0.05, max_iterations=100,
-                                        all_possible_transitions=True)
-
-    def train(self, examples: list) -> None:
-        from nlu.tokenizer import tokenize
-
-        xs, ys = [], []
-        for ex in examples:
-            rules = resolve(find_rule_entities(ex.text))
-            xs.append(char_features(ex.text, tokenize(ex.text), rules))
-            ys.append(bio_labels(ex.text, ex.entities))
-        self.crf.fit(xs, ys)
+    def tag(self, features: list[dict]) -> list[str]:
+        return self._tagger.tag(features)
 
     def find(self, text: str, tokens: list, rule_spans: list[dict]) -> list[dict]:
         if not text:
             return []
-        labels = self.crf.predict_single(char_features(text, tokens, rule_spans))
+        labels = self.tag(char_features(text, tokens, rule_spans))
         out: list[dict] = []
         start, label = None, None
         for i, tag in enumerate([*labels, "O"]):
@@ -104,12 +98,9 @@ class CRFEntityExtractor:
                         if k > piece_start:
                             out.append({"entity": label, "start": piece_start, "end": k,
                                         "text": text[piece_start:k], "value": text[piece_start:k],
-                                        "extractor": self.name})
+                                        "extractor": "CRFEntityExtractor"})
                         piece_start = k + 1
                 start, label = None, None
             if tag.startswith("B-") or (tag.startswith("I-") and start is None):
                 start, label = i, tag[2:]
         return out
-
-    def process(self, message: dict) -> None:
-        message["crf"] = self.find(message["work_text"], message.get("tokens", []), message.get("rules", []))

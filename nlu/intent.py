@@ -1,105 +1,20 @@
-"""IntentClassifier: char 1-3 grams + jieba word 1-2 grams, TF-IDF, logistic regression."""
+"""Intent classification at parse time: char 1-3 grams + jieba word 1-2 grams, TF-IDF, logistic regression.
+
+IntentModel holds the fitted numbers as plain Python values (vocabularies, idf weights, coefficient rows), so
+loading a model imports neither scikit-learn, scipy nor numpy. nlu.training fits the same model with
+scikit-learn and converts it; tests/nlu/test_artefact.py pins that both give the same probabilities.
+"""
 
 from __future__ import annotations
 
+import math
 import re
-
-import numpy as np
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-
-from nlu.tokenizer import words
+from collections.abc import Callable
+from operator import mul
 
 MAX_CLASSIFY_CHARS = 500
-_WHITE_SPACES = re.compile(r"\s\s+")
 RANKING_SIZE = 10
-
-
-class IntentClassifier:
-    name = "IntentClassifier"
-
-    def __init__(self, threshold: float = 0.4) -> None:
-        self.threshold = threshold
-        self.char_vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
-        self.word_vec = TfidfVectorizer(analyzer=words, sublinear_tf=True, min_df=2)
-        self.clf = LogisticRegression(C=20.0, max_iter=3000)
-
-    def _features(self, texts: list[str]):
-        return hstack([self.char_vec.transform(texts), self.word_vec.transform(texts)]).tocsr()
-
-    def train(self, examples: list) -> None:
-        # Each example twice: as written and with its entities masked, so unseen names do not matter.
-        texts, labels = [], []
-        for e in examples:
-            texts.append(_prep(e.text))
-            labels.append(e.intent)
-            if e.entities:
-                texts.append(_prep(mask(e.text, e.entities)))
-                labels.append(e.intent)
-        self.char_vec.fit(texts)
-        self.word_vec.fit(texts)
-        self.clf.fit(self._features(texts), labels)
-        self._compile()
-
-    def _compile(self) -> None:
-        """Plain dict/numpy copies of the fitted model: sklearn's per-call validation costs ~1 ms."""
-        for vec in (self.char_vec, self.word_vec):
-            if hasattr(vec, "stop_words_"):
-                del vec.stop_words_  # every pruned n-gram: only bloats the pickle
-        self._char_vocab = dict(self.char_vec.vocabulary_)
-        self._word_vocab = {k: v + len(self._char_vocab) for k, v in self.word_vec.vocabulary_.items()}
-        self._idf = np.concatenate([self.char_vec.idf_, self.word_vec.idf_])
-        self._coef = np.ascontiguousarray(self.clf.coef_.T)  # features x classes
-        self._bias = self.clf.intercept_.copy()
-        self._classes = [str(c) for c in self.clf.classes_]
-
-    def _tfidf(self, grams: list[str], vocab: dict[str, int]) -> tuple[list[int], np.ndarray]:
-        counts: dict[int, int] = {}
-        for g in grams:
-            idx = vocab.get(g)
-            if idx is not None:
-                counts[idx] = counts.get(idx, 0) + 1
-        if not counts:
-            return [], np.zeros(0)
-        idx = list(counts)
-        vals = (1.0 + np.log(np.fromiter(counts.values(), float, len(counts)))) * self._idf[idx]
-        return idx, vals / np.linalg.norm(vals)
-
-    def probabilities(self, text: str) -> np.ndarray:
-        """Same numbers as clf.predict_proba on the TF-IDF features, computed directly."""
-        text = _prep(text)
-        chars = _WHITE_SPACES.sub(" ", text)  # exactly what sklearn's char analyzer does
-        grams = [chars[i : i + n] for n in (1, 2, 3) for i in range(len(chars) - n + 1)]
-        ci, cv = self._tfidf(grams, self._char_vocab)
-        wi, wv = self._tfidf(words(text), self._word_vocab)
-        scores = self._bias + cv @ self._coef[ci] + wv @ self._coef[wi]
-        if len(self._classes) == 2:  # binary LR (only in tiny tests): sigmoid of one score
-            p1 = 1.0 / (1.0 + np.exp(-scores[0]))
-            return np.array([1.0 - p1, p1])
-        scores = scores - scores.max()
-        exp = np.exp(scores)
-        return exp / exp.sum()
-
-    def rank(self, text: str) -> list[dict]:
-        probs = self.probabilities(text)
-        order = np.argsort(-probs)[:RANKING_SIZE]
-        return [{"name": self._classes[i], "confidence": float(probs[i])} for i in order]
-
-    def process(self, message: dict) -> None:
-        text = mask(message["text"][:MAX_CLASSIFY_CHARS], message.get("entities", []))
-        if not text.strip():
-            message["intent"] = {"name": "out_of_scope", "confidence": 0.0}
-            message["intent_ranking"] = []
-            return
-        ranking = self.rank(text)
-        top = ranking[0]
-        if top["confidence"] < self.threshold:
-            message["intent"] = {"name": "out_of_scope", "confidence": top["confidence"]}
-        else:
-            message["intent"] = dict(top)
-        message["intent_ranking"] = ranking
-
+_WHITE_SPACES = re.compile(r"\s\s+")
 
 MASKS = {name: chr(0xE000 + i) for i, name in enumerate(
     ["customer", "contact", "product", "staff", "member", "time", "amount", "quantity", "phone", "order_id",
@@ -119,5 +34,84 @@ def mask(text: str, entities: list[dict]) -> str:
     return "".join(out)
 
 
-def _prep(text: str) -> str:
+def prep(text: str) -> str:
     return text.lower().strip()
+
+
+def char_grams(text: str) -> list[str]:
+    """Exactly what scikit-learn's char analyzer with ngram_range=(1, 3) yields for a prepped text."""
+    chars = _WHITE_SPACES.sub(" ", text)
+    return [chars[i : i + n] for n in (1, 2, 3) for i in range(len(chars) - n + 1)]
+
+
+def _tfidf(grams: list[str], vocab: dict[str, int], idf: list[float]) -> tuple[list[int], list[float]]:
+    """Sublinear TF x IDF, L2-normalised: one TfidfVectorizer's row, as (feature index, value) pairs."""
+    counts: dict[int, int] = {}
+    for g in grams:
+        idx = vocab.get(g)
+        if idx is not None:
+            counts[idx] = counts.get(idx, 0) + 1
+    if not counts:
+        return [], []
+    idx = list(counts)
+    vals = [(1.0 + math.log(c)) * idf[i] for i, c in zip(idx, counts.values(), strict=True)]
+    norm = math.sqrt(sum(v * v for v in vals))
+    return idx, [v / norm for v in vals]
+
+
+class IntentModel:
+    def __init__(self, char_vocab: dict[str, int], word_vocab: dict[str, int], idf: list[float],
+                 coef: list[tuple[float, ...]], bias: list[float], classes: list[str],
+                 words: Callable[[str], list[str]]) -> None:
+        self.char_vocab = char_vocab  # feature indices 0..len(char_vocab)-1
+        self.word_vocab = word_vocab  # feature indices after the char features
+        self.idf = idf
+        self.coef = coef  # one row per feature: its weight for each class
+        self.bias = bias
+        self.classes = classes
+        self.words = words
+
+    @classmethod
+    def from_state(cls, state: dict, words: Callable[[str], list[str]]) -> IntentModel:
+        return cls(state["char_vocab"], state["word_vocab"], state["idf"], state["coef"], state["bias"],
+                   state["classes"], words)
+
+    def state(self) -> dict:
+        return {"char_vocab": self.char_vocab, "word_vocab": self.word_vocab, "idf": self.idf, "coef": self.coef,
+                "bias": self.bias, "classes": self.classes}
+
+    def probabilities(self, text: str) -> list[float]:
+        """Same numbers as LogisticRegression.predict_proba on the two TF-IDF blocks, computed directly."""
+        text = prep(text)
+        ci, cv = _tfidf(char_grams(text), self.char_vocab, self.idf)
+        wi, wv = _tfidf(self.words(text), self.word_vocab, self.idf)
+        coef = self.coef
+        rows = [coef[i] for i in ci] + [coef[i] for i in wi]
+        vals = cv + wv
+        scores = list(self.bias)
+        if rows:  # column k of the rows: every present feature's weight for class k
+            columns = zip(*rows, strict=True)
+            scores = [b + sum(map(mul, vals, col)) for b, col in zip(scores, columns, strict=True)]
+        if len(self.classes) == 2:  # binary LR (only in tiny tests): sigmoid of one score
+            p1 = 1.0 / (1.0 + math.exp(-scores[0]))
+            return [1.0 - p1, p1]
+        top = max(scores)
+        exp = [math.exp(s - top) for s in scores]
+        total = sum(exp)
+        return [e / total for e in exp]
+
+    def rank(self, text: str) -> list[dict]:
+        probs = self.probabilities(text)
+        order = sorted(range(len(probs)), key=lambda i: -probs[i])[:RANKING_SIZE]
+        return [{"name": self.classes[i], "confidence": probs[i]} for i in order]
+
+    def classify(self, text: str, entities: list[dict], threshold: float) -> tuple[dict, list[dict]]:
+        """(intent, ranking) with the entity spans masked; below the threshold the intent is out_of_scope."""
+        text = mask(text[:MAX_CLASSIFY_CHARS], entities)
+        if not text.strip():
+            return {"name": "out_of_scope", "confidence": 0.0}, []
+        ranking = self.rank(text)
+        top = ranking[0]
+        if top["confidence"] < threshold:
+            return {"name": "out_of_scope", "confidence": top["confidence"]}, ranking
+        return dict(top), ranking

@@ -1,61 +1,155 @@
-"""Train, save and load the local model (a pickle keyed by MODEL_VERSION and the training-data hash)."""
+"""The inference-only model file: a header line saying what it was built from, then plain Python values.
+
+Layout: MAGIC, one JSON header line, then a pickle holding only builtins (dicts, lists, tuples, str, bytes,
+numbers): the intent model's numbers, CRFsuite's own model bytes and the jieba dictionary it was trained with.
+Unpickling refuses any class, so loading imports no scikit-learn, scipy or numpy and runs no foreign code.
+The header's `key` lists everything that changes predictions; a file whose key differs is stale and is
+retrained (`crmbot chat`, tests) or refused with a message naming `crmbot nlu train` (`crmbot run`).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import pickle
-import random
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
+import jieba
 
-from nlu.crf import CRFEntityExtractor
-from nlu.data_io import Example, data_hash, load_training
-from nlu.intent import IntentClassifier
-from nlu.tokenizer import get_jieba
+from nlu import ModelMissing, plain_pickle
+from nlu import messages as M
+from nlu.crf import CRFTagger
+from nlu.data_io import data_hash
+from nlu.intent import IntentModel
+from nlu.tokenizer import jieba_from, tokenize, words_of
 from nlu.version import MODEL_VERSION
+
+MAGIC = b"crmbot-nlu-model\n"
+FORMAT_VERSION = 1
+
+
+class ModelUnreadable(ValueError):
+    pass
+
+
+LIBRARIES = ("jieba", "python-crfsuite")  # their code runs at parse time on the saved numbers
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {"jieba": jieba.__version__, "python-crfsuite": version("python-crfsuite")}
+
+
+def model_key(data_digest: str) -> dict[str, object]:
+    """Everything a saved model's predictions depend on besides its own bytes."""
+    return {"format": FORMAT_VERSION, "features": MODEL_VERSION, "data": data_digest, **library_versions()}
+
+
+def stale_reason(saved: dict, current: dict) -> str | None:
+    """A Chinese reason why a model with key `saved` must not serve under `current`, or None."""
+    reasons = []
+    for name, label in (("format", M.STALE_FORMAT), ("features", M.STALE_FEATURES)):
+        if saved.get(name) != current[name]:
+            reasons.append(label.format(old=saved.get(name), new=current[name]))
+    if saved.get("data") != current["data"]:
+        reasons.append(M.STALE_DATA)
+    for name in LIBRARIES:
+        if saved.get(name) != current[name]:
+            reasons.append(M.STALE_LIBRARY.format(name=name, old=saved.get(name), new=current[name]))
+    return "；".join(reasons) or None
+
+
+@dataclass
+class NLUModel:
+    header: dict
+    intent: IntentModel
+    crf: CRFTagger
+    jieba: jieba.Tokenizer  # the pristine dictionary the model was trained with
+
+    @classmethod
+    def build(cls, header: dict, intent_state: dict, crf_bytes: bytes, freq: dict[str, int],
+              total: int) -> NLUModel:
+        base = jieba_from(freq, total)
+        return cls(header, IntentModel.from_state(intent_state, lambda text: words_of(tokenize(text, base))),
+                   CRFTagger(crf_bytes), base)
+
+    def to_bytes(self) -> bytes:
+        payload = plain_pickle.dumps({"intent": self.intent.state(), "crf": self.crf.model_bytes,
+                                      "jieba": {"freq": self.jieba.FREQ, "total": self.jieba.total}})
+        header = {**self.header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
+        return MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n" + payload
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> NLUModel:
+        header, payload = _split(raw)
+        if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
+            raise ModelUnreadable("payload checksum mismatch (truncated or modified file)")
+        try:
+            state = plain_pickle.loads(payload)
+            return cls.build(header, state["intent"], state["crf"], state["jieba"]["freq"], state["jieba"]["total"])
+        except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as exc:
+            raise ModelUnreadable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _split(raw: bytes) -> tuple[dict, bytes]:
+    if not raw.startswith(MAGIC):
+        raise ModelUnreadable("not a crmbot NLU model file (an old pickle?)")
+    end = raw.find(b"\n", len(MAGIC))
+    if end < 0:
+        raise ModelUnreadable("no header line")
+    try:
+        header = json.loads(raw[len(MAGIC) : end])
+    except ValueError as exc:
+        raise ModelUnreadable(f"bad header: {exc}") from exc
+    if not isinstance(header, dict):
+        raise ModelUnreadable("bad header")
+    return header, raw[end + 1 :]
+
+
+def read_header(path: Path) -> dict:
+    """Only the header (cheap): what the model was built from and how it scored."""
+    with path.open("rb") as fh:
+        head = fh.read(len(MAGIC) + 64 * 1024)
+    return _split(head)[0]
+
+
+def save_model(model: NLUModel, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(model.to_bytes())
+    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
 
 
 def _progress(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def train_model(examples: list[Example], data_digest: str = "") -> dict:
-    random.seed(0)
-    np.random.seed(0)
-    get_jieba()
-    started = time.perf_counter()
-    intent = IntentClassifier()
-    intent.train(examples)
-    crf = CRFEntityExtractor()
-    crf.train(examples)
-    return {"version": MODEL_VERSION, "data_hash": data_digest, "intent": intent, "crf": crf,
-            "train_seconds": time.perf_counter() - started, "n_examples": len(examples)}
-
-
-def save_model(model: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("wb") as fh:
-        pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
-
-
-def load_or_train(path: Path, data_dir: str | None) -> dict:
-    digest = data_hash(data_dir)
-    if path.exists():
-        try:
-            with path.open("rb") as fh:
-                model = pickle.load(fh)
-            if model.get("version") == MODEL_VERSION and model.get("data_hash") == digest:
-                return model
-            _progress(f"NLU 模型已过期，重新训练 / model stale, retraining: {path}")
-        except Exception as exc:  # a corrupt or incompatible pickle: retrain
-            _progress(f"NLU 模型无法读取，重新训练 / unreadable model ({exc}), retraining")
+def load_model(path: Path, data_dir: str | None, *, train_if_missing: bool) -> NLUModel:
+    """The saved model when it is fresh; else train and save it, or raise ModelMissing."""
+    current = model_key(data_hash(data_dir))
+    if not path.exists():
+        problem = M.MODEL_MISSING.format(path=path)
     else:
-        _progress(f"NLU 模型不存在，正在训练 / no model yet, training: {path}")
-    model = train_model(load_training(data_dir), digest)
+        try:
+            raw = path.read_bytes()
+            header, _ = _split(raw)
+            reason = stale_reason(header.get("key", {}), current)
+            if reason is None:
+                return NLUModel.from_bytes(raw)
+            problem = M.MODEL_STALE.format(path=path, reason=reason)
+        except (OSError, ModelUnreadable) as exc:
+            problem = M.MODEL_UNREADABLE.format(path=path, detail=exc)
+    if not train_if_missing:
+        raise ModelMissing(f"{problem}。{M.RUN_TRAIN}")
+    _progress(M.TRAINING.format(problem=problem))
+    from nlu.data_io import load_training
+    from nlu.training import train_model
+
+    trained = train_model(load_training(data_dir), current["data"])
+    model = trained.to_model()
     save_model(model, path)
-    _progress(f"NLU 模型训练完成 / trained in {model['train_seconds']:.1f}s")
+    _progress(M.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
     return model

@@ -1,4 +1,4 @@
-"""LocalParser: runs the pipeline and returns Rasa /model/parse-shaped dicts; never raises."""
+"""LocalParser: tokens, rules, gazetteer, CRF, intent, normalizers -> Rasa /model/parse-shaped dicts; never raises."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from nlu.crf import MAX_ENTITY_CHARS, CRFEntityExtractor
+from nlu.crf import MAX_ENTITY_CHARS
 from nlu.gazetteer import GazetteerEntityExtractor
-from nlu.intent import IntentClassifier
+from nlu.model import NLUModel
 from nlu.normalizers import AmountNormalizer, TimeNormalizer
 from nlu.rules import find_intent_entities, find_rule_entities, overlaps, resolve
 from nlu.tokenizer import JiebaTokenizer
@@ -54,19 +54,23 @@ def assign_roles(text: str, entities: list[dict], intent: str) -> None:
 
 
 class LocalParser:
-    def __init__(self, model: dict, tz: ZoneInfo, threshold: float, pipeline: list[str]) -> None:
+    def __init__(self, model: NLUModel, tz: ZoneInfo, threshold: float) -> None:
         self.tz = tz
-        self.pipeline = set(pipeline)
-        self.tokenizer = JiebaTokenizer()
-        self.intent: IntentClassifier = model["intent"]
-        self.intent.threshold = threshold
-        self.crf: CRFEntityExtractor = model["crf"]
-        self.gazetteer = GazetteerEntityExtractor(self.tokenizer.add_words)
+        self.model = model
+        self.tokenizer = JiebaTokenizer(model.jieba)
+        self.threshold = threshold
+        self.intent = model.intent
+        self.crf = model.crf
+        self.gazetteer = GazetteerEntityExtractor(self.tokenizer.update_words)
         self.time_norm = TimeNormalizer()
         self.amount_norm = AmountNormalizer()
 
     def set_lookup(self, entity: str, names: Iterable[str], source: str = "default") -> None:
-        self.gazetteer.set_lookup(entity, list(names), source)
+        self.gazetteer.set_lookup(entity, names, source)
+
+    def update_lookup(self, entity: str, add: Iterable[str] = (), remove: Iterable[str] = (),
+                      source: str = "default") -> None:
+        self.gazetteer.update_lookup(entity, add, remove, source)
 
     def parse(self, text: str, now: datetime | None = None) -> dict:
         if not isinstance(text, str):
@@ -87,35 +91,23 @@ class LocalParser:
             return empty_result(text)
         msg: dict = {"text": clean, "work_text": clean[:MAX_ENTITY_CHARS], "now": now, "tz": self.tz, "entities": []}
         work = msg["work_text"]
-        if "JiebaTokenizer" in self.pipeline or "CRFEntityExtractor" in self.pipeline:
-            self.tokenizer.process(msg)
-        rules = resolve(find_rule_entities(work)) if "RuleEntityExtractor" in self.pipeline else []
-        msg["rules"] = rules
+        rules = resolve(find_rule_entities(work))
         entities = list(rules)
-        gaz = self.gazetteer.find(work) if "GazetteerEntityExtractor" in self.pipeline else []
+        gaz = self.gazetteer.find(work)
         entities += [g for g in gaz if not any(overlaps(g, e) for e in entities)]
-        if "CRFEntityExtractor" in self.pipeline:
-            crf = self.crf.find(work, msg.get("tokens", []), rules)
-            entities += [c for c in crf if not any(overlaps(c, e) for e in entities)]
-        msg["entities"] = entities
-        if "IntentClassifier" in self.pipeline:
-            self.intent.process(msg)
-        else:
-            msg["intent"], msg["intent_ranking"] = {"name": "out_of_scope", "confidence": 0.0}, []
-        intent = msg["intent"]["name"]
+        crf = self.crf.find(work, self.tokenizer.tokens(work), rules)
+        entities += [c for c in crf if not any(overlaps(c, e) for e in entities)]
+        msg["intent"], msg["intent_ranking"] = self.intent.classify(clean, entities, self.threshold)
         # Below the threshold the reply is out_of_scope, but the best guess still decides intent-only rules.
-        intent_for_rules = msg["intent_ranking"][0]["name"] if msg["intent_ranking"] else intent
-        if "RuleEntityExtractor" in self.pipeline:
-            extra = find_intent_entities(work, intent_for_rules, rules)
-            # Stage words / bare order numbers beat CRF/gazetteer guesses on overlap.
-            entities = [e for e in entities if not any(overlaps(e, x) for x in extra)] + extra
+        intent_for_rules = msg["intent_ranking"][0]["name"] if msg["intent_ranking"] else msg["intent"]["name"]
+        extra = find_intent_entities(work, intent_for_rules, rules)
+        # Stage words / bare order numbers beat CRF/gazetteer guesses on overlap.
+        entities = [e for e in entities if not any(overlaps(e, x) for x in extra)] + extra
         entities.sort(key=lambda e: e["start"])
         assign_roles(work, entities, intent_for_rules)
         msg["entities"] = entities
-        if "TimeNormalizer" in self.pipeline:
-            self.time_norm.process(msg)
-        if "AmountNormalizer" in self.pipeline:
-            self.amount_norm.process(msg)
+        self.time_norm.process(msg)
+        self.amount_norm.process(msg)
         for e in entities:  # offsets index the caller's original string
             e["text"] = text[e["start"] : e["end"]]
         return {"text": text, "intent": msg["intent"], "intent_ranking": msg["intent_ranking"], "entities": entities}

@@ -117,16 +117,29 @@ def demo_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
 
 
 @pytest.fixture(scope="session")
-def nlu_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("nlu") / "model.pkl"
+def nlu_trained():  # type: ignore[no-untyped-def]
+    """The real NLU trained once per test session; keeps the fitted scikit-learn objects for reference tests."""
+    from nlu.data_io import data_hash, load_training
+    from nlu.training import train_model
+
+    return train_model(load_training(None), data_hash(None))
+
+
+@pytest.fixture(scope="session")
+def nlu_model_path(tmp_path_factory: pytest.TempPathFactory, nlu_trained) -> Path:  # type: ignore[no-untyped-def]
+    from nlu.model import save_model
+
+    path = tmp_path_factory.mktemp("nlu") / "nlu-model.bin"
+    save_model(nlu_trained.to_model(), path)
+    return path
 
 
 @pytest.fixture(scope="session")
 def nlu_parser(nlu_model_path: Path):  # type: ignore[no-untyped-def]
-    """The real NLU, trained once per test session (load_parser trains when the model file is missing)."""
+    """The real NLU, loaded the way a server loads it (never training)."""
     from nlu import load_parser
 
-    return load_parser(NLUSettings(model_path=str(nlu_model_path)), Config().tz)
+    return load_parser(NLUSettings(model_path=str(nlu_model_path)), Config().tz, train_if_missing=False)
 
 
 def _seed(url: str) -> None:

@@ -20,5 +20,5 @@ def model_path(nlu_model_path) -> str:
 
 @pytest.fixture(scope="session")
 def parser(model_path):
-    """Trained once per session (load_parser trains and saves when the model file is missing)."""
-    return load_parser(NLUSettings(model_path=model_path), TZ)
+    """A parser of its own over the session's one trained model file."""
+    return load_parser(NLUSettings(model_path=model_path), TZ, train_if_missing=False)

@@ -28,3 +28,15 @@ def test_cli_parse_with_lookup(parser, model_path, tmp_path):
     time = next(e for e in second["entities"] if e["entity"] == "time")
     assert time["value"] == "2026-12-02T00:00:00+08:00"  # naive --now taken in Asia/Shanghai
     assert third["intent"]["name"] == "out_of_scope"
+
+
+def test_cli_evaluate_uses_the_fresh_model_file(parser, model_path, tmp_path):
+    """A fresh model file is evaluated as saved (seconds, not a retraining); the file is left alone."""
+    before = os.stat(model_path).st_mtime_ns
+    env = {**os.environ, "CRMBOT_NLU_MODEL_PATH": model_path, "CRMBOT_CONFIG": str(tmp_path / "none.yml")}
+    proc = _run(["nlu", "evaluate"], "", env)
+    assert proc.returncode == 0, proc.stderr
+    accuracy = next(line for line in proc.stdout.splitlines() if line.startswith("intent accuracy:"))
+    assert float(accuracy.split(":")[1]) >= 0.95
+    assert proc.stdout.startswith(f"评估模型文件 {model_path}")
+    assert os.stat(model_path).st_mtime_ns == before
