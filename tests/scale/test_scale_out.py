@@ -20,7 +20,9 @@ def test_two_processes_one_killed(tmp_path: Path) -> None:
     assert report["killed"] is not None and report["killed"]["was_leader"], report["killed"]
     assert report["processed_rows"] == report["messages"] > 30
     assert report["retries_sent"] > 0
-    assert report["reminders"] == 6 and report["settled"] == {"reminders_pending": 0, "outbox_busy": 0}
+    assert report["reminders"] == 6
+    assert report["settled"] == {"reminders_pending": 0, "outbox_busy": 0, "inbox_unfinished": 0}
+    assert report["inbox"] == {"done": report["messages"]}
     assert report["reminders_sent_after_kill"] >= 1  # the new leader took over the reminders
     assert report["pushes"] >= 6  # the reminders at least, plus approval notices
     decided = report["orders"].get("approved", 0) + report["orders"].get("rejected", 0)
