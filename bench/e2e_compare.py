@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, load_average, machine_line  # noqa: E402
+from bench.common import NLU_MODEL_PATH, REPO, load_average, machine_line  # noqa: E402
 
 # One figure line of e2e_bench.py (Result.line); the same format in the old and the new bench.
 FIGURE = re.compile(r"^(?P<backend>\S+)\s+(?P<path>\S+)\s+senders=(?P<senders>\d+)\s+messages=(?P<messages>\d+)\s+"
@@ -49,9 +50,24 @@ def worktree(commit: str) -> Path:
     return path
 
 
+def swap_model(label: str, *, save: bool) -> None:
+    """Both sides read the NLU model from bench.common's NLU_MODEL_PATH, but their model formats may differ
+    (each side retrains a model it cannot read). Each side's own trained model is kept beside it and put
+    in place before that side runs, so neither retrains the other's (training is not measured, but costs
+    a shared machine 20-40 s of CPU each time)."""
+    shared = Path(NLU_MODEL_PATH)
+    kept = Path(f"/tmp/crmbot-e2e-compare-nlu/{label}.pkl")
+    source, target = (shared, kept) if save else (kept, shared)
+    if source.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        shutil.copyfile(source, partial)
+        partial.replace(target)  # atomic: a concurrent reader never sees half a file
+
+
 def run_bench(tree: Path, args: list[str], label: str) -> dict[tuple[str, str, int], Figure]:
-    """Run tree/bench/e2e_bench.py with that tree first on the path; its figure lines, echoed as they come.
-    Both load the same NLU model file (the NLU code and its model format are the same on both sides)."""
+    """Run tree/bench/e2e_bench.py with that tree first on the path; its figure lines, echoed as they come."""
+    swap_model(label, save=False)
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "bench/e2e_bench.py", *args], cwd=tree, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -64,6 +80,7 @@ def run_bench(tree: Path, args: list[str], label: str) -> dict[tuple[str, str, i
             key = (match["backend"], match["path"], int(match["senders"]))
             figures[key] = Figure(float(match["rate"]), float(match["p50"]), int(match["errors"]), match["load"])
     process.wait()
+    swap_model(label, save=True)
     if process.returncode not in (0, 1):  # 1: some message failed; the figures say how many
         raise RuntimeError(f"{label}: bench/e2e_bench.py exited with {process.returncode}")
     return figures
@@ -86,22 +103,25 @@ def main() -> None:
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--paths", default="console,telegram,wechat")
     ap.add_argument("--rounds", type=int, default=1, help="before/after pairs; the best of each side is kept")
+    ap.add_argument("--after-args", default="", help="extra options for this tree's e2e_bench.py only, "
+                    "e.g. \"--outbox-rate 1000\" (the older bench may not know them)")
     args = ap.parse_args()
     bench_args = ["--messages", str(args.messages), "--senders", args.senders, "--backends", args.backends,
                   "--paths", args.paths]
+    after_args = bench_args + args.after_args.split()
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
                            capture_output=True, text=True).stdout.strip()
     after_label = f"{head.stdout.strip()}{' + changes' if dirty else ''}"
     before_tree = worktree(args.before)
     print(machine_line())
-    print(f"before = {args.before} ({before_tree}), after = {after_label} ({REPO}); "
+    print(f"before = {args.before} ({before_tree}), after = {after_label} ({REPO}) {args.after_args}; "
           f"{args.messages} messages × senders {args.senders}, {args.rounds} round(s)")
     before_runs, after_runs = [], []
     for number in range(args.rounds):
-        sides = [("before", before_tree, before_runs), ("after", REPO, after_runs)]
-        for label, tree, runs in sides if number % 2 == 0 else reversed(sides):
-            runs.append(run_bench(tree, bench_args, label))
+        sides = [("before", before_tree, before_runs, bench_args), ("after", REPO, after_runs, after_args)]
+        for label, tree, runs, options in sides if number % 2 == 0 else reversed(sides):
+            runs.append(run_bench(tree, options, label))
     before, after = best(before_runs), best(after_runs)
 
     print()
