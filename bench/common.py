@@ -61,6 +61,17 @@ def machine_line(admin_url: str = PG_ADMIN_URL) -> str:
             f"postgresql: {pg_version(admin_url)}  load average: {load_average()}")
 
 
+def ensure_model(path: str = NLU_MODEL_PATH) -> None:
+    """Train the cached benchmark model when it is missing or stale (servers never train)."""
+    from zoneinfo import ZoneInfo
+
+    from crmbot.config import Config
+    from nlu import load_parser
+
+    load_parser(Config.model_validate({"nlu": {"model_path": path}}).nlu, ZoneInfo("Asia/Shanghai"),
+                train_if_missing=True)
+
+
 # --- figures ------------------------------------------------------------------------------------
 
 

@@ -37,6 +37,7 @@ from bench.common import (  # noqa: E402
     NLU_MODEL_PATH,
     REPO,
     Tencent,
+    ensure_model,
     free_port,
     load_average,
     machine_line,
@@ -213,6 +214,11 @@ def settle(url: str, expected_keys: set[str], timeout: float = 90.0) -> dict[str
         with engine.connect() as conn:
             rows = conn.execute(select(InboxMessage.channel, InboxMessage.message_key, InboxMessage.status,
                                        InboxMessage.delivery)).all()
+            details = {r.message_key: f"{r.status}/{r.delivery}/attempts={r.attempts}/error={r.last_error}/"
+                                      f"replies={[x.get('text', '')[:60] for x in (r.replies or {}).get('replies', [])]}"
+                       for r in conn.execute(select(InboxMessage))}
+            outbox_state = {r.idempotency_key: f"{r.status}/attempts={r.attempts}/error={r.last_error}"
+                            for r in conn.execute(select(OutboxMessage).where(OutboxMessage.kind == "reply"))}
             visits = Counter(conn.execute(select(AuditLog.via_message).where(AuditLog.action == "visit.create"))
                              .scalars())
             sent = Counter(conn.execute(select(OutboxMessage.idempotency_key).where(
@@ -220,7 +226,8 @@ def settle(url: str, expected_keys: set[str], timeout: float = 90.0) -> dict[str
             dead = conn.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "dead"))
     finally:
         engine.dispose()
-    return {"rows": rows, "visits": visits, "sent": sent, "dead_outbox": dead, "statuses": statuses}
+    return {"rows": rows, "visits": visits, "sent": sent, "dead_outbox": dead, "statuses": statuses,
+            "details": details, "outbox_state": outbox_state}
 
 
 def wechat_scenario(url: str, workdir: Path, api: FakeAPI, api_url: str, senders: int, messages: int,
@@ -304,10 +311,7 @@ def telegram_scenario(url: str, nodes: list[Node], api: FakeAPI, count: int) -> 
 def run(*, senders: int = 10, messages: int = 20, telegram: int = 30, kill_after: float = 0.4, seed: int = 7,
         admin_url: str | None = None, out: Any = print) -> dict[str, Any]:
     """The whole scenario; returns the figures (and prints them through `out`)."""
-    if not Path(NLU_MODEL_PATH).is_file():
-        out(f"training the NLU model once into {NLU_MODEL_PATH} …")
-        subprocess.run([sys.executable, "-m", "crmbot.cli", "nlu", "train"], cwd=REPO, check=True,
-                       env={**os.environ, "CRMBOT_NLU__MODEL_PATH": NLU_MODEL_PATH}, capture_output=True)
+    ensure_model()
     out(machine_line())
     api = FakeAPI()
     pg = throwaway_pg("crmbot_crash", admin_url) if admin_url else throwaway_pg("crmbot_crash")
@@ -343,8 +347,12 @@ def run(*, senders: int = 10, messages: int = 20, telegram: int = 30, kill_after
                 f"{report['visits']}; dead outbox rows {outcome['dead_outbox']}")
             out(f"  ready after start: {', '.join(f'{s:.2f} s' for s in result['first_ready'])}; "
                 f"restart-to-ready after SIGKILL: {report['restart_ready'] or float('nan'):.2f} s")
+            report["why"] = {k: {"inbox": outcome["details"].get(k), "visits": visits.get(k, 0),
+                                 "passive": ledger.passive[k],
+                                 "outbox": {o: v for o, v in outcome["outbox_state"].items() if f":{k}:" in o}}
+                             for k in sorted(lost | doubled)}
             if lost or doubled:
-                out(f"  LOST: {sorted(lost)[:10]}  DOUBLED: {sorted(doubled)[:10]}")
+                out(f"  LOST: {sorted(lost)[:10]}  DOUBLED: {sorted(doubled)[:10]}  why: {report['why']}")
             tg = telegram_scenario(url, result["nodes"], api, telegram)
             report["telegram"] = tg
             out(f"\nTelegram: {tg['acknowledged']} updates acknowledged (+1 copy of the last), SIGKILL, restart")

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import (  # noqa: E402
     NLU_MODEL_PATH,
     REPO,
+    ensure_model,
     free_port,
     load_average,
     machine_line,
@@ -73,9 +74,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
-    if not Path(NLU_MODEL_PATH).is_file():
-        subprocess.run([sys.executable, "-m", "crmbot.cli", "nlu", "train"], cwd=REPO, check=True,
-                       env={**os.environ, "CRMBOT_NLU__MODEL_PATH": NLU_MODEL_PATH}, capture_output=True)
+    ensure_model()
     print(machine_line())
     with tempfile.TemporaryDirectory() as tmp, (throwaway_pg("crmbot_start") if args.postgres
                                                 else _sqlite(Path(tmp))) as url:

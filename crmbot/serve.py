@@ -37,10 +37,23 @@ def channel_problems(config: Config) -> list[str]:
 
 
 def model_problem(config: Config) -> str | None:
+    """Why the local NLU model cannot serve (missing, unreadable, built from other data or library versions),
+    read from its header only; `crmbot run` never trains, it says to run `crmbot nlu train`."""
     if config.nlu.backend != "local":
         return None
+    from nlu import messages as NM
+    from nlu.data_io import data_hash
+    from nlu.model import ModelUnreadable, model_key, read_header, stale_reason
+
     path = config.path(config.nlu.model_path)
-    return None if path.is_file() else BM.RUN_NO_MODEL.format(path=path)
+    if not path.is_file():
+        return f"{NM.MODEL_MISSING.format(path=path)}。{NM.RUN_TRAIN}"
+    data_dir = str(config.path(config.nlu.data_dir)) if config.nlu.data_dir else None
+    try:
+        reason = stale_reason(read_header(path).get("key", {}), model_key(data_hash(data_dir)))
+    except (OSError, ModelUnreadable) as exc:
+        return f"{NM.MODEL_UNREADABLE.format(path=path, detail=exc)}。{NM.RUN_TRAIN}"
+    return f"{NM.MODEL_STALE.format(path=path, reason=reason)}。{NM.RUN_TRAIN}" if reason else None
 
 
 class _Server(uvicorn.Server):
@@ -135,7 +148,7 @@ def build_server(
 
     def load_dialogs() -> None:
         try:
-            intake.set_dialogs(dialogs or build_dialogs(runtime, clock=clock))
+            intake.set_dialogs(dialogs or build_dialogs(runtime, clock=clock, train_if_missing=False))
             state["nlu"] = "ok"
         except Exception as exc:  # the inbox keeps the messages; a restart after the fix processes them
             state["nlu"] = f"failed: {type(exc).__name__}"
@@ -143,12 +156,15 @@ def build_server(
             announce(BM.RUN_NLU_FAILED.format(reason=f"{type(exc).__name__}: {exc}"))
 
     def health() -> dict[str, str]:
+        checks = {"database": "ok"}
         try:
             with runtime.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
-            return {"database": "ok"}
         except Exception as exc:  # report, never raise: this is what monitoring reads
-            return {"database": f"error: {type(exc).__name__}"}
+            checks["database"] = f"error: {type(exc).__name__}"
+        if state["nlu"].startswith("failed"):  # messages are kept, but nothing is being answered
+            checks["nlu"] = state["nlu"]
+        return checks
 
     async def start_background() -> None:
         scheduler.start()

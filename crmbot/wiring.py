@@ -38,11 +38,12 @@ def seed_demo_if_empty(runtime: Runtime, now: datetime) -> bool:
         return True
 
 
-def build_dialogs(runtime: Runtime, clock=None):  # type: ignore[no-untyped-def]
+def build_dialogs(runtime: Runtime, clock=None, *, train_if_missing: bool = True):  # type: ignore[no-untyped-def]
+    """The dialog engine with the NLU loaded; a server passes train_if_missing=False (nlu.ModelMissing)."""
     from dialogs import DialogEngine
     from nlu import load_parser
 
-    parser = load_parser(runtime.config.nlu, runtime.config.tz)
+    parser = load_parser(runtime.config.nlu, runtime.config.tz, train_if_missing=train_if_missing)
     return DialogEngine(runtime.factory, parser, runtime.config, clock=clock)
 
 

@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import logging
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -96,6 +97,11 @@ class DialogEngine:
         self.clock = clock or (lambda: datetime.now(config.tz))
         self._names_fingerprint: str | None = None
         self._names_checked = 0.0
+        # Messages are handled in several threads (webhooks, inbox workers); the parser's dictionaries are
+        # not safe to read while names are being fed, and a message must not be parsed before the names
+        # are in (a customer's name would go unrecognized). Parsing holds the GIL anyway: one lock costs
+        # nothing in throughput.
+        self._nlu_lock = threading.Lock()
 
     # --- entry point -------------------------------------------------------------------------
     def handle(
@@ -193,7 +199,9 @@ class DialogEngine:
         self._refresh_names(session)
         state_row = conversations.state_for(session, channel, external_id, now)
         state = copy.deepcopy(state_row.state or {})
-        turn = Turn(session, actor, now, self.config, text, self.parser.parse(text, now=now), state)
+        with self._nlu_lock:
+            parsed = self.parser.parse(text, now=now)
+        turn = Turn(session, actor, now, self.config, text, parsed, state)
         replies = self._dispatch(turn)
         state_row.state = turn.state
         state_row.updated_at = now
@@ -218,16 +226,19 @@ class DialogEngine:
             )
 
     def _refresh_names(self, session: Session) -> None:
-        """Feed CRM names to the NLU gazetteer when they changed (checked at most every 2 s)."""
+        """Feed CRM names to the NLU gazetteer when they changed (checked at most every 2 s). Other threads
+        wait for a load in progress instead of parsing without the names."""
         if time.monotonic() - self._names_checked < NAMES_REFRESH_SECONDS:
             return
-        self._names_checked = time.monotonic()
-        fingerprint = services.names_fingerprint(session)
-        if fingerprint == self._names_fingerprint:
-            return
-        for entity, names in services.gazetteer_names(session).items():
-            self.parser.set_lookup(entity, names, source="db")
-        self._names_fingerprint = fingerprint
+        with self._nlu_lock:
+            if time.monotonic() - self._names_checked < NAMES_REFRESH_SECONDS:
+                return  # another thread just did it
+            fingerprint = services.names_fingerprint(session)
+            if fingerprint != self._names_fingerprint:
+                for entity, names in services.gazetteer_names(session).items():
+                    self.parser.set_lookup(entity, names, source="db")
+                self._names_fingerprint = fingerprint
+            self._names_checked = time.monotonic()
 
     def names_changed(self) -> None:
         """Called after a write that may add names, so the next message sees them."""
