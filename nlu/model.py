@@ -9,10 +9,13 @@ retrained (`crmbot chat`, tests) or refused with a message naming `crmbot nlu tr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import pickle
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +121,16 @@ def read_header(path: Path) -> dict:
 
 def save_model(model: NLUModel, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(model.to_bytes())
-    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # one per writer
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(model.to_bytes())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _progress(msg: str) -> None:
