@@ -153,7 +153,7 @@ def load_model(path: Path, data_dir: str | None, *, train_if_missing: bool) -> N
         except (OSError, ModelUnreadable) as exc:
             problem = M.MODEL_UNREADABLE.format(path=path, detail=exc)
     if not train_if_missing:
-        raise ModelMissing(f"{problem}。{M.RUN_TRAIN}")
+        raise ModelMissing(problem)
     _progress(M.TRAINING.format(problem=problem))
     from nlu.data_io import load_training
     from nlu.training import train_model
