@@ -25,6 +25,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_BEFORE = "57a7b37"  # last commit with the pickled scikit-learn / sklearn-crfsuite model
+PIPELINE_BEFORE = ["JiebaTokenizer", "IntentClassifier", "RuleEntityExtractor", "GazetteerEntityExtractor",
+                   "CRFEntityExtractor", "TimeNormalizer", "AmountNormalizer"]  # the removed nlu.pipeline key
 HEAVY = ("sklearn", "scipy", "numpy", "sklearn_crfsuite", "jionlp", "cn2an")
 
 
@@ -75,13 +77,15 @@ def worker_train(model_path: str) -> None:
 def worker_measure(model_path: str, n: int, sizes: list[int]) -> None:
     cpu0, wall0 = time.process_time(), time.perf_counter()
     import inspect
+    from types import SimpleNamespace
     from zoneinfo import ZoneInfo
 
-    from crmbot.config import NLUSettings
     from nlu import load_parser
 
     tz = ZoneInfo("Asia/Shanghai")
-    settings = NLUSettings(model_path=model_path)
+    # The NLU settings load_parser reads (a namespace: works whatever module the app config lives in).
+    settings = SimpleNamespace(backend="local", model_path=model_path, data_dir="", threshold=0.4,
+                               pipeline=PIPELINE_BEFORE)
     new_api = "train_if_missing" in inspect.signature(load_parser).parameters
     parser = load_parser(settings, tz, train_if_missing=False) if new_api else load_parser(settings, tz)
     out: dict = {"load_cpu": time.process_time() - cpu0, "load_wall": time.perf_counter() - wall0,
@@ -237,8 +241,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="nlu-bench-") as tmp:
         work = Path(tmp)
         if args.before != "none":
-            old = export_tree(args.before, Path(tempfile.mkdtemp(dir=work)))
-            results[f"before {args.before}"] = measure("before", old, work, args.n, sizes)
+            try:
+                old = export_tree(args.before, Path(tempfile.mkdtemp(dir=work)))
+            except (subprocess.CalledProcessError, OSError) as exc:  # no git, or no such commit here
+                print(f"before: cannot export {args.before} ({exc}); measuring this tree only")
+            else:
+                results[f"before {args.before}"] = measure("before", old, work, args.n, sizes)
         results["after (this tree)"] = measure("after", REPO, work, args.n, sizes)
     report(results)
     print(f"\nload average at end: {load_average()}")

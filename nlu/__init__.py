@@ -17,6 +17,12 @@ __all__ = ["MODEL_VERSION", "ModelMissing", "load_parser"]
 class ModelMissing(RuntimeError):
     """No usable local model (missing, unreadable or stale); str() is a Chinese line naming `crmbot nlu train`."""
 
+    def __init__(self, problem: str) -> None:
+        from nlu.messages import RUN_TRAIN
+
+        super().__init__(f"{problem}。{RUN_TRAIN}")
+        self.problem = problem  # what is wrong with the file, without the advice
+
 
 def resolve_path(relative: str):
     from pathlib import Path

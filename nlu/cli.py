@@ -92,7 +92,7 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     except ModelMissing as missing:  # missing or stale: train in memory, leave the file alone
         from nlu.training import train_model
 
-        typer.echo(M.EVALUATING_TRAINED.format(problem=str(missing).split("。")[0]))
+        typer.echo(M.EVALUATING_TRAINED.format(problem=missing.problem))
         model = train_model(load_training(data_dir)).to_model()
     parser = LocalParser(model, config.tz, config.nlu.threshold)
     report = run_eval(parser, load_examples(test_file(data_dir)))

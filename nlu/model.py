@@ -9,10 +9,13 @@ retrained (`crmbot chat`, tests) or refused with a message naming `crmbot nlu tr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import pickle
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +121,16 @@ def read_header(path: Path) -> dict:
 
 def save_model(model: NLUModel, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(model.to_bytes())
-    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # one per writer
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(model.to_bytes())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _progress(msg: str) -> None:
@@ -143,7 +153,7 @@ def load_model(path: Path, data_dir: str | None, *, train_if_missing: bool) -> N
         except (OSError, ModelUnreadable) as exc:
             problem = M.MODEL_UNREADABLE.format(path=path, detail=exc)
     if not train_if_missing:
-        raise ModelMissing(f"{problem}。{M.RUN_TRAIN}")
+        raise ModelMissing(problem)
     _progress(M.TRAINING.format(problem=problem))
     from nlu.data_io import load_training
     from nlu.training import train_model
