@@ -150,6 +150,9 @@ def build_server(
         try:
             intake.set_dialogs(dialogs or build_dialogs(runtime, clock=clock, train_if_missing=False))
             state["nlu"] = "ok"
+            from nlu.timeparse import warm_up
+
+            warm_up()  # jionlp loads on the first time expression otherwise: pay it now, not in a reply
         except Exception as exc:  # the inbox keeps the messages; a restart after the fix processes them
             state["nlu"] = f"failed: {type(exc).__name__}"
             log.exception("NLU load failed")
