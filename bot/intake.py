@@ -158,6 +158,15 @@ class Intake:
                                   message.payload, replies)
         self.wake_outbox()
 
+    # --- long button payloads (bot/buttons.py) ------------------------------------------------------
+    def remember_button(self, key: str, text: str) -> None:
+        with transaction(self.factory) as session:
+            inbox.remember_button(session, key, text, self.clock())
+
+    def recall_button(self, key: str) -> str | None:
+        with self.factory() as session:
+            return inbox.recall_button(session, key)
+
     # --- processing -----------------------------------------------------------------------------
     def _process(self, message_id: int, claim: str, message: Inbound, *, background: bool,
                  received_at: datetime | None = None) -> list[Reply] | None:

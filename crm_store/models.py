@@ -470,6 +470,17 @@ class InboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class ButtonPayload(Base):
+    """What a chat button sends back when it is longer than the platform carries (Telegram: 64 bytes):
+    the button carries the key, every process (and every restart) can read the text."""
+
+    __tablename__ = "button_payload"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class SecurityEvent(Base):
     """Failed lookups, failed bindings and similar, for rate limits and review."""
 

@@ -114,14 +114,14 @@ def _label(message: dict[str, Any], data: str, default: str) -> str:
     return default
 
 
-def markup_json(reply_buttons: tuple[Button, ...]) -> Any:
+def markup_json(reply_buttons: tuple[Button, ...], remember: buttons.Remember) -> Any:
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
     if not reply_buttons:
         return None
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-         for row in buttons.rows(reply_buttons)]
+         for row in buttons.rows(reply_buttons, remember)]
     )
 
 
@@ -248,7 +248,7 @@ class TelegramChannel(Channel):
         assert self.intake is not None
         answer: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": query["id"]}
         data = query.get("data") or ""
-        text = buttons.decode(data)
+        text = await asyncio.to_thread(buttons.decode, data, self.intake.recall_button)
         if text is None:
             return {**answer, "text": BM.BUTTON_EXPIRED, "show_alert": True}
         original = query.get("message")
@@ -337,7 +337,8 @@ class TelegramChannel(Channel):
             except BadRequest as exc:  # the message is too old or unchanged: not worth a retry
                 log.warning("could not edit telegram message %s: %s", options["edit_message_id"], exc)
             return
-        keyboard = markup_json(reply.buttons)
+        assert self.intake is not None
+        keyboard = await asyncio.to_thread(markup_json, reply.buttons, self.intake.remember_button)
         if reply.image_path and Path(reply.image_path).is_file():
             caption = reply.text if len(reply.text) <= TELEGRAM_CAPTION_LIMIT else None
             with Path(reply.image_path).open("rb") as photo:

@@ -226,3 +226,20 @@ def retry(session: Session, actor: Actor | None, message_id: int, *, now: dateti
     audit(session, actor, "inbox.retry", "inbox", row.id, before=before,
           after={"status": "pending", "attempts": 0}, now=now)
     return row
+
+
+# --- long button payloads (shared by every process) ----------------------------------------------
+
+
+def remember_button(session: Session, key: str, text: str, now: datetime) -> None:
+    from crm_store.models import ButtonPayload
+
+    table = ButtonPayload.__table__
+    session.execute(dialect_insert(session)(table).values(key=key, text=text, created_at=now)
+                    .on_conflict_do_nothing(index_elements=[table.c.key]))
+
+
+def recall_button(session: Session, key: str) -> str | None:
+    from crm_store.models import ButtonPayload
+
+    return session.scalar(select(ButtonPayload.text).where(ButtonPayload.key == key))
