@@ -102,7 +102,8 @@ class Node:
                 self.process.kill()
 
 
-def write_config(path: Path, url: str, port: int, api: str, aes: str, *, telegram: bool) -> Path:
+def write_config(path: Path, url: str, port: int, api: str, aes: str, *, telegram: bool,
+                 model: str = NLU_MODEL_PATH) -> Path:
     channels: dict[str, Any] = {"wechat": {"enabled": True, "app_id": APP_ID, "secret": WX_SECRET, "token": WX_TOKEN,
                                            "encoding_aes_key": aes, "api_base_url": f"{api}/cgi-bin/"}}
     if telegram:
@@ -111,7 +112,7 @@ def write_config(path: Path, url: str, port: int, api: str, aes: str, *, telegra
                                 "webhook_url": "https://crm.example.com/telegram/webhook"}
     config = {
         "database": {"url": url},
-        "nlu": {"model_path": NLU_MODEL_PATH},
+        "nlu": {"model_path": model},
         "server": {"host": "127.0.0.1", "port": port, "token_cache_url": ""},
         "channels": channels,
         "inbox": {"claim_timeout_seconds": 10, "poll_seconds": 0.5},
@@ -231,11 +232,11 @@ def settle(url: str, expected_keys: set[str], timeout: float = 90.0) -> dict[str
 
 
 def wechat_scenario(url: str, workdir: Path, api: FakeAPI, api_url: str, senders: int, messages: int,
-                    kill_after: float, seed: int) -> dict[str, Any]:
+                    kill_after: float, seed: int, model: str = NLU_MODEL_PATH) -> dict[str, Any]:
     aes = new_aes_key()
     tencent = Tencent(WX_TOKEN, aes, APP_ID)
     cast = prepare(url, senders)
-    nodes = [Node(port, write_config(workdir / f"n{port}.yml", url, port, api_url, aes, telegram=True),
+    nodes = [Node(port, write_config(workdir / f"n{port}.yml", url, port, api_url, aes, telegram=True, model=model),
                   workdir / f"n{port}.log") for port in (free_port(), free_port())]
     for node in nodes:
         node.start()
@@ -309,14 +310,14 @@ def telegram_scenario(url: str, nodes: list[Node], api: FakeAPI, count: int) -> 
 
 
 def run(*, senders: int = 10, messages: int = 20, telegram: int = 30, kill_after: float = 0.4, seed: int = 7,
-        admin_url: str | None = None, out: Any = print) -> dict[str, Any]:
+        admin_url: str | None = None, out: Any = print, model: str = NLU_MODEL_PATH) -> dict[str, Any]:
     """The whole scenario; returns the figures (and prints them through `out`)."""
-    ensure_model()
+    ensure_model(model)
     out(machine_line())
     api = FakeAPI()
     pg = throwaway_pg("crmbot_crash", admin_url) if admin_url else throwaway_pg("crmbot_crash")
     with ServerThread(api.app) as fake, pg as url, tempfile.TemporaryDirectory() as tmp:
-        result = wechat_scenario(url, Path(tmp), api, fake.url, senders, messages, kill_after, seed)
+        result = wechat_scenario(url, Path(tmp), api, fake.url, senders, messages, kill_after, seed, model)
         try:
             ledger: Ledger = result["ledger"]
             outcome = result["outcome"]

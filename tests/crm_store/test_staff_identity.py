@@ -51,8 +51,10 @@ def test_bind_and_rebind_identity(session: Session, org: Org) -> None:
 def test_bind_identity_rules(session: Session, org: Org) -> None:
     with pytest.raises(InvalidInput):
         bind_identity(session, "telegram", "1", now=NOW)
-    with pytest.raises(InvalidInput):
-        bind_identity(session, "qq", "1", staff_id=org.rep_a.staff_id, now=NOW)
+    # Channels are plug-ins (bot/channels): any well-formed name binds, a malformed one does not.
+    for bad in ("", "QQ", "q", "qq!", "x" * 21, "1abc"):
+        with pytest.raises(InvalidInput):
+            bind_identity(session, bad, "1", staff_id=org.rep_a.staff_id, now=NOW)
     with pytest.raises(PermissionDenied):
         bind_identity(session, "telegram", "1", staff_id=org.rep_b.staff_id, actor=org.rep_a, now=NOW)
     with pytest.raises(NotFound):

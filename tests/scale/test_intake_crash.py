@@ -4,6 +4,8 @@ Telegram updates acknowledged, SIGKILL, restart."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bench.intake_crash import run
@@ -11,9 +13,9 @@ from tests.conftest import PG_ADMIN_URL
 
 
 @pytest.mark.slow
-def test_kill_9_mid_load_loses_and_doubles_nothing() -> None:
+def test_kill_9_mid_load_loses_and_doubles_nothing(nlu_model_path: Path) -> None:
     report = run(senders=4, messages=6, telegram=8, kill_after=0.35, seed=11, admin_url=PG_ADMIN_URL,
-                 out=lambda line: None)
+                 out=lambda line: None, model=str(nlu_model_path))
     assert report["acknowledged"] == report["messages"] == 24
     assert report["lost"] == [] and report["doubled"] == [], report
     assert report["processed"] == 24 and report["visits"] == 24
