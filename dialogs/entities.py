@@ -79,3 +79,8 @@ def as_decimal(value: Any) -> Decimal | None:
 def as_int(value: Any) -> int | None:
     number = as_decimal(value)
     return int(number) if number is not None else None
+
+
+def is_range(value: Any) -> bool:
+    """两三万 / 十几万 / 3万-8万: a range is never written as one figure; the dialog asks."""
+    return isinstance(value, dict) and "from" in value and "to" in value and value.get("from") != value.get("to")

@@ -113,8 +113,13 @@ class RecordPurchase(Job):
         if number:
             slots["member_no"] = number
         amount = ent.first(turn.parse, "amount")
+        slots.pop("_vague_amount", None)
+        if amount is not None and ent.is_range(amount.get("value")):
+            slots["_vague_amount"] = str(amount.get("text") or "")[:20]
+            slots.pop("amount", None)
+            amount = None
         value = ent.as_decimal(amount["value"]) if amount else None
-        if value is None and awaiting == "amount":
+        if value is None and awaiting == "amount" and "_vague_amount" not in slots:
             found = _NUMBER.search(turn.text)
             value = Decimal(found.group(0)) if found else None
         if value is not None:
@@ -130,12 +135,15 @@ class RecordPurchase(Job):
     def missing(self, turn: Turn, slots: Slots) -> str | None:
         if not slots.get("member_no"):
             return "member_no"
-        if "amount" not in slots and "redeem" not in slots:
+        if "amount" not in slots and "redeem" not in slots or "_vague_amount" in slots:
             return "amount"
         return None
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_MEMBER_NO if slot == "member_no" else msg.ASK_PURCHASE_AMOUNT
+        if slot == "member_no":
+            return msg.ASK_MEMBER_NO
+        vague = slots.get("_vague_amount")
+        return msg.AMOUNT_IS_RANGE.format(text=vague) if vague else msg.ASK_PURCHASE_AMOUNT
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         if "amount" in slots:

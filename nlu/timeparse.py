@@ -15,28 +15,14 @@ machine's local zone, which is UTC), and the result gets the tz attached. Fixes,
 from __future__ import annotations
 
 import calendar
-import contextlib
-import io
 import re
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from nlu.jio import jionlp_module
 from nlu.numbers import parse_number
-
-_jio: Any = None
-
-
-def _jionlp() -> Any:
-    """Import jionlp lazily and quietly (it prints a banner to stdout on import)."""
-    global _jio
-    if _jio is None:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import jionlp
-
-        _jio = jionlp
-    return _jio
 
 
 def warm_up() -> None:
@@ -63,7 +49,7 @@ _DAY_ONLY_RE = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[号
 
 def _parse_jio(text: str, base: datetime) -> tuple[datetime, datetime, str] | None:
     try:
-        res = _jionlp().parse_time(text, time_base=base)
+        res = jionlp_module().parse_time(text, time_base=base)
     except Exception:  # jionlp raises ValueError and others on text it cannot handle
         return None
     try:

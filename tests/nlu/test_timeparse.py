@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from nlu.timeparse import _jionlp, normalize_time
+from nlu.jio import jionlp_module
+from nlu.timeparse import normalize_time
 
 from .conftest import NOW, TZ
 
@@ -19,7 +20,7 @@ def norm(text: str, past: bool = False):
 
 def test_time_base_is_wall_clock_in_configured_tz():
     # jionlp reads a naive datetime as wall clock: 10:00 Shanghai stays 10:00, not 18:00.
-    res = _jionlp().parse_time("今天上午10点", time_base=datetime(2026, 11, 27, 10, 0))
+    res = jionlp_module().parse_time("今天上午10点", time_base=datetime(2026, 11, 27, 10, 0))
     assert res["time"][0] == "2026-11-27 10:00:00"
     late = datetime(2026, 11, 27, 23, 30, tzinfo=TZ)  # 15:30 UTC: still the 27th in Shanghai
     assert normalize_time("明天", late, TZ)[0] == "2026-11-28T00:00:00+08:00"
@@ -28,7 +29,7 @@ def test_time_base_is_wall_clock_in_configured_tz():
 @pytest.mark.parametrize("text", ["上个月", "这个月", "下个月", "月底", "明早"])
 def test_jionlp_raises_on_these(text):
     with pytest.raises(Exception):  # noqa: B017 - documents the upstream behaviour we work around
-        _jionlp().parse_time(text, time_base=datetime(2026, 11, 27, 10, 0))
+        jionlp_module().parse_time(text, time_base=datetime(2026, 11, 27, 10, 0))
 
 
 def test_fix_month_spans():
@@ -55,7 +56,7 @@ def test_fix_mingzao_and_time_of_day_defaults():
 
 def test_fix_future_preference_for_plans():
     # jionlp answers 2026-01-15 and 2026-11-23 (this week's Monday).
-    assert _jionlp().parse_time("1月15日", time_base=datetime(2026, 11, 27, 10))["time"][0].startswith("2026-01-15")
+    assert jionlp_module().parse_time("1月15日", time_base=datetime(2026, 11, 27, 10))["time"][0].startswith("2026-01-15")
     assert norm("1月15日")[0] == "2027-01-15T00:00:00+08:00"
     assert norm("周一")[0] == "2026-11-30T00:00:00+08:00"
     assert norm("周五")[0] == "2026-11-27T00:00:00+08:00"  # today still counts
