@@ -113,7 +113,7 @@ class QueryCustomer(_NeedsCustomer):
             lifecycle=msg.LIFECYCLE.get(customer.lifecycle, customer.lifecycle),
             industry=f"　行业：{customer.industry}" if customer.industry else "",
             contacts="\n".join(contacts),
-            last_contact=msg.when(last.astimezone(turn.tz), with_time=False) if last else msg.NEVER,
+            last_contact=msg.when(last.astimezone(turn.tz), with_time=False, today=turn.now.date()) if last else msg.NEVER,
             opportunities=opportunities,
         )
         return [Reply(card)]
@@ -146,7 +146,7 @@ class CustomerHistory(_NeedsCustomer):
             return [Reply(msg.NO_MORE_PAGES if offset else msg.HISTORY_EMPTY.format(customer=customer["name"]))]
         end = offset + len(items)
         lines = [msg.HISTORY_HEADER.format(customer=customer["name"], start=offset + 1, end=end, total=total)]
-        lines += [f"· {msg.when(item.at.astimezone(turn.tz), with_time=False)} {item.text}" for item in items]
+        lines += [f"· {msg.when(item.at.astimezone(turn.tz), with_time=False, today=turn.now.date())} {item.text}" for item in items]
         if end < total:
             turn.state["more"] = {"job": self.name, "customer": customer, "offset": end}
             lines.append(msg.HISTORY_MORE)

@@ -105,6 +105,8 @@ VISIT_SUMMARY = "记录拜访：\n客户：{customer}\n联系人：{contact}\n�
 VISIT_NEXT = "\n下一步：{next_step}\n跟进提醒：{followup}"
 VISIT_NEW_CUSTOMER = "{name}（新客户，将同时建档）"
 VISIT_SAVED = "已记录{customer}的拜访。"
+VISIT_IN_FUTURE = "\n注意：拜访时间是{when}，还没到，确定吗？不对请直接说正确时间，例如「上午10点」。"
+TODAY = "今天"
 VISIT_REMINDER_SET = "{when} 会提醒您跟进。"
 VISIT_CONTACT_ADDED = "新联系人「{contact}」已加入{customer}。"
 VISIT_LIFECYCLE = "客户阶段：{before} → {after}"
@@ -157,12 +159,14 @@ def money(amount: object) -> str:
     return "未定" if amount is None else store_messages.money(amount)
 
 
-def day(value: date) -> str:
-    return f"{value.month}月{value.day}日(周{WEEKDAYS[value.weekday()]})"
+def day(value: date, today: date | None = None) -> str:
+    """12月5日(周六); with the year when it is not `today`'s year (2027年3月31日(周三))."""
+    year = f"{value.year}年" if today is not None and value.year != today.year else ""
+    return f"{year}{value.month}月{value.day}日(周{WEEKDAYS[value.weekday()]})"
 
 
-def when(moment: datetime, *, with_time: bool = True) -> str:
-    text = f"{moment.month}月{moment.day}日(周{WEEKDAYS[moment.weekday()]})"
+def when(moment: datetime, *, with_time: bool = True, today: date | None = None) -> str:
+    text = day(moment.date() if isinstance(moment, datetime) else moment, today)
     if with_time and (moment.hour or moment.minute):
         text += f" {moment:%H:%M}"
     return text

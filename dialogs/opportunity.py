@@ -101,8 +101,8 @@ class UpdateOpportunity(Job):
             before = current.expected_close if current else None
             changes += msg.OPPORTUNITY_CHANGE.format(
                 label=msg.LABEL_CLOSE,
-                before=msg.day(before) if before else "未定",
-                after=msg.day(date.fromisoformat(slots["close"])),
+                before=msg.day(before, today=turn.now.date()) if before else "未定",
+                after=msg.day(date.fromisoformat(slots["close"]), today=turn.now.date()),
             )
         return msg.OPPORTUNITY_SUMMARY.format(customer=slots["customer"]["name"], title=title, changes=changes)
 

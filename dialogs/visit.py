@@ -52,12 +52,18 @@ class LogVisit(Job):
         text = msg.VISIT_SUMMARY.format(
             customer=customer,
             contact=slots.get("contact") or "未填",
-            when=msg.when(self._visited_at(turn, slots)),
+            when=msg.when(self._visited_at(turn, slots), today=turn.now.date()),
             summary=slots["summary"],
         )
+        today = turn.now.date()
         if slots.get("followup_at"):
-            text += msg.VISIT_NEXT.format(
-                next_step=slots["next_step"], followup=msg.when(datetime.fromisoformat(slots["followup_at"]))
+            followup = datetime.fromisoformat(slots["followup_at"])
+            text += msg.VISIT_NEXT.format(next_step=slots["next_step"], followup=msg.when(followup, today=today))
+        visited = self._visited_at(turn, slots)
+        if visited > turn.now:  # 今天下午 said at 10:50: say so before it is written as done
+            text += msg.VISIT_IN_FUTURE.format(
+                when=(msg.TODAY if visited.date() == today else msg.when(visited, with_time=False, today=today))
+                + f"{visited:%H:%M}"
             )
         return text
 
@@ -88,7 +94,7 @@ class LogVisit(Job):
         if len(customer.contacts) > contacts_before:
             lines.append(msg.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
         if followup is not None:
-            lines.append(msg.VISIT_REMINDER_SET.format(when=msg.when(followup)))
+            lines.append(msg.VISIT_REMINDER_SET.format(when=msg.when(followup, today=turn.now.date())))
         if customer.lifecycle != lifecycle_before:
             lines.append(
                 msg.VISIT_LIFECYCLE.format(

@@ -6,25 +6,8 @@ import re
 from collections.abc import Iterable
 
 from nlu.numbers import parse_amount, parse_discount, parse_int
+from nlu.timewords import TIME_RE, simplified
 
-_N = r"(?:\d{1,4}|[零一二三四五六七八九十两]{1,3})"
-_CLOCK_AR = r"\d{1,2}(?:点|:|：)(?:半|一刻|三刻|\d{1,2}分?|[零一二三四五六七八九十]{1,3}分?)?"
-_CLOCK = rf"{_N}(?:点|:|：)(?:半|一刻|三刻|\d{{1,2}}分?|[零一二三四五六七八九十]{{1,3}}分?)?"
-_DAYWORD = r"(?:大后天|后天|明天|今天|昨天|前天|今日|明日|今早|明早|今晚|明晚|昨晚|今儿|明儿|当天)"
-_WEEK = (r"(?:(?:上上|下下|上|下|本|这个|这)(?:个)?(?:周|星期|礼拜)(?:[一二三四五六日天1-7])?"
-         r"|(?:周|星期|礼拜)[一二三四五六日天1-7])")
-_MONTH = rf"(?:(?:上上个|下下个|上个|下个|这个|本|上|下|当)月(?:底|末|初|{_N}[号日])?|月底|月末|月初)"
-_DATE = rf"(?:(?:\d{{4}}年)?{_N}月{_N}[日号]?|{_N}[号日](?![子期]))"
-_YEAR = r"(?:今年|去年|明年|前年|年底|年初|年末)"
-_RECENT = rf"(?:(?:最近|近|过去)的?{_N}?(?:天|日|周|个星期|个月))"
-_AFTER = rf"(?:{_N}(?:天|周|个星期|个月)(?:后|以后|之后))"
-_TOD = r"(?:早上|早晨|上午|中午|下午|傍晚|晚上|凌晨|夜里)"
-TIME_RE = re.compile(
-    rf"(?:{_DAYWORD}|{_WEEK}|{_MONTH}|{_DATE}|{_YEAR})(?:{_DAYWORD}|{_WEEK}|{_DATE})?{_TOD}?(?:{_CLOCK})?"
-    rf"|{_TOD}{_CLOCK}|{_CLOCK_AR}|{_RECENT}|{_AFTER}"
-)
-
-_NUM = r"(?:\d+(?:\.\d+)?|[零〇一二三四五六七八九十两壹贰叁肆伍陆柒捌玖拾][零〇一二三四五六七八九十百千万亿两壹贰叁肆伍陆柒捌玖拾佰仟点]*)"
 # One number as people write money: digits, Chinese / financial / traditional numerals and units mixed
 # (2万300, 1.5千万, 叁万伍仟, 兩萬, 廿五), with 几 / 多 / 余 for vague amounts (十几万, 500多万).
 _D = "0-9零〇一二三四五六七八九两壹贰叁肆伍陆柒捌玖廿卅兩"
@@ -115,7 +98,7 @@ def find_rule_entities(text: str) -> list[dict]:
         for m in regex.finditer(text):
             if parse_amount(m[1]) is not None:
                 out.append(_ent("amount", m.start(1), m.end(1), text))
-    for m in TIME_RE.finditer(text):
+    for m in TIME_RE.finditer(simplified(text)):  # 下週三 / 後天 are found as 下周三 / 后天
         out.append(_ent("time", m.start(), m.end(), text))
     for m in QUANTITY_RE.finditer(text):
         if m[2] == "个" and m[1] == "一":

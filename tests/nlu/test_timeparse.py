@@ -83,3 +83,76 @@ def test_weeks_are_monday_first():
 
 def test_unparseable_returns_none():
     assert normalize_time("啊啊啊", NOW, TZ) is None
+
+
+# --- issue 14: categories, at Wed 2026-12-02 10:50 (one test per category, values by hand) ---
+WED = datetime(2026, 12, 2, 10, 50, tzinfo=TZ)
+
+
+def at_wed(text: str, past: bool = False):
+    result = normalize_time(text, WED, TZ, prefer_past=past)
+    assert result is not None, text
+    return result[0]
+
+
+def span(a: str, b: str) -> dict:
+    return {"from": f"{a}+08:00", "to": f"{b}+08:00"}
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("过两天", "2026-12-04T00:00:00+08:00"), ("再过三天", "2026-12-05T00:00:00+08:00"),
+     ("五天后", "2026-12-07T00:00:00+08:00"), ("五天後", "2026-12-07T00:00:00+08:00"),
+     ("两个半小时后", "2026-12-02T13:20:00+08:00"), ("半小时后", "2026-12-02T11:20:00+08:00"),
+     ("3小时以后", "2026-12-02T13:50:00+08:00"), ("40分钟后", "2026-12-02T11:30:00+08:00"),
+     ("三天前", "2026-11-29T00:00:00+08:00")],
+)
+def test_relative_days_and_hours(text, value):
+    assert at_wed(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("接下来两周", span("2026-12-02T00:00:00", "2026-12-16T23:59:59")),
+     ("最近一个月", span("2026-11-02T00:00:00", "2026-12-02T23:59:59")),
+     ("10个工作日内", span("2026-12-02T00:00:00", "2026-12-16T23:59:59")),
+     ("3个工作日内", span("2026-12-02T00:00:00", "2026-12-07T23:59:59")),  # Thu, Fri, (weekend), Mon
+     ("90天内", span("2026-12-02T00:00:00", "2027-03-02T23:59:59")),
+     ("未来两个月", span("2026-12-02T00:00:00", "2027-02-02T23:59:59"))],
+)
+def test_spans(text, value):
+    assert at_wed(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("三月底", "2027-03-31T00:00:00+08:00"), ("6月最后一天", "2027-06-30T00:00:00+08:00"),
+     ("12月底", "2026-12-31T00:00:00+08:00"), ("明年3月底", "2027-03-31T00:00:00+08:00"),
+     ("下两个月", span("2027-01-01T00:00:00", "2027-02-28T23:59:59")),
+     ("中旬", span("2026-12-11T00:00:00", "2026-12-20T23:59:59")),
+     ("下旬", span("2026-12-21T00:00:00", "2026-12-31T23:59:59")),
+     ("下个月上旬", span("2027-01-01T00:00:00", "2027-01-10T23:59:59")),
+     ("2月下旬", span("2027-02-21T00:00:00", "2027-02-28T23:59:59")),
+     ("年后", "2027-02-13T00:00:00+08:00"),  # Spring Festival 2027-02-06, a 7-day break
+     ("节后", "2027-01-04T00:00:00+08:00"),  # the next break is New Year's Day, Jan 1-3
+     ("国庆后", "2027-10-08T00:00:00+08:00"),
+     ("月底前", span("2026-12-02T00:00:00", "2026-12-31T23:59:59")),
+     ("明年3月", span("2027-03-01T00:00:00", "2027-03-31T23:59:59")),
+     ("明年三月份", span("2027-03-01T00:00:00", "2027-03-31T23:59:59"))],
+)
+def test_named_periods_and_their_parts(text, value):
+    assert at_wed(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("前天晚上7点20", "2026-11-30T19:20:00+08:00"), ("这周五下午三点", "2026-12-04T15:00:00+08:00"),
+     ("大后天下午三点", "2026-12-05T15:00:00+08:00"), ("下週三", "2026-12-09T00:00:00+08:00"),
+     ("後天上午10點", "2026-12-04T10:00:00+08:00"), ("禮拜五下午兩點", "2026-12-04T14:00:00+08:00")],
+)
+def test_clock_times_and_traditional_characters(text, value):
+    assert at_wed(text) == value
+
+
+def test_a_past_month_part_keeps_its_year_in_a_report():
+    assert at_wed("三月底", past=True) == "2026-03-31T00:00:00+08:00"
