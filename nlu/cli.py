@@ -108,6 +108,28 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
             typer.echo("  " + line)
 
 
+@app.command()
+def compare(show_errors: bool = typer.Option(False, "--errors", help="列出我们读错的样例")) -> None:
+    """金额、时间归一化：我们 vs jionlp / cn2an，按类别对比"""
+    from nlu.compare import compare as run_compare
+
+    report = run_compare()
+    for kind, categories in report.items():
+        typer.echo(f"{kind:<8}{'category':<24}{'n':>4}{'ours':>8}{'jionlp':>8}{'cn2an':>8}")
+        for category, row in categories.items():
+            cn = f"{row['cn2an']:>8.2f}" if "cn2an" in row else f"{'-':>8}"
+            typer.echo(f"{'':<8}{category:<24}{row['n']:>4}{row['ours']:>8.2f}{row['jionlp']:>8.2f}{cn}")
+        total = sum(row["n"] for row in categories.values())
+        for name in ("ours", "jionlp", "cn2an"):
+            if all(name in row for row in categories.values()):
+                overall = sum(row[name] * row["n"] for row in categories.values()) / max(total, 1)
+                typer.echo(f"{'':<8}{'all (' + name + ')':<24}{total:>4}{overall:>8.2f}")
+        if show_errors:
+            for row in categories.values():
+                for line in row["ours_wrong"]:
+                    typer.echo("  " + line)
+
+
 @app.command("export-rasa")
 def export_rasa(out_dir: Path = typer.Argument(..., help="输出目录")) -> None:
     """导出 Rasa 3.x 项目（config.yml / data/nlu.yml / domain.yml）"""

@@ -34,9 +34,6 @@ _UNIT_SUFFIX = {"w": "万", "W": "万", "k": "千", "K": "千"}
 _ARABIC = re.compile(r"^\d+(?:\.\d+)?$")
 _NOISE = re.compile(r"^(?:人民币|约|大约|大概|差不多|合计|共计?|总共|一共|RMB|rmb|¥|￥)+|(?:左右|上下|整|RMB|rmb)+$")
 _MONEY_TAIL = re.compile(r"(?:块钱|块|元钱|元|钱)$")
-_YUAN = re.compile(r"^(?P<int>.*?)(?:块钱|元钱|元|块)(?P<jiao>[^角毛分]*?)(?:[角毛](?P<fen>.*?)分?)?$")
-_JIAO_ONLY = re.compile(r"^(?P<jiao>[^角毛分元块]+)[角毛](?:(?P<fen>[^分]+)分?)?$")
-_FEN_ONLY = re.compile(r"^(?P<fen>[^角毛分元块]+)分$")
 # 两三万 / 七八十万: two neighbouring digits say "between"; 三五万 is the colloquial 3-5.
 _PAIR = re.compile(r"^(?P<pre>.*?)(?P<a>[一二两三四五六七八九])(?P<b>[二两三四五六七八九十])(?P<unit>[十百千万亿]*)$")
 _BLUR = re.compile(r"[几多余来]")
@@ -127,34 +124,38 @@ def parse_number(text: str) -> int | float | None:
     return tidy(value) if value is not None else None
 
 
+def _small_digit(text: str) -> float | None:
+    value = _digits(text) if text else 0.0
+    return value if value is not None and value < 10 else None
+
+
+def _cents(after: str) -> float | None:
+    """What follows 元/块: 伍角 / 八毛 / 二毛五 / 五 (角) / 零五 or 五分 (分) -> yuan fraction."""
+    after = after.removesuffix("钱")
+    rest = after.lstrip("零")
+    m = re.match(r"^([^角毛分]+)[角毛](.*)$", rest)
+    if m:
+        jiao, fen = _small_digit(m[1]), _small_digit(m[2].removesuffix("分").lstrip("零"))
+    elif rest.endswith("分") or after.startswith("零"):
+        jiao, fen = 0.0, _small_digit(rest.removesuffix("分"))
+    else:
+        jiao, fen = _small_digit(rest), 0.0
+    if jiao is None or fen is None:
+        return None
+    return jiao / 10 + fen / 100
+
+
 def _yuan(s: str) -> float | None:
-    """Yuan with 角/毛 and 分: 贰佰零捌元伍角 -> 208.5, 五块八毛 -> 5.8, 三块五 -> 3.5, 一块二毛五 -> 1.25."""
-    m = _YUAN.match(s)
+    """Yuan with 角/毛 and 分: 贰佰零捌元伍角 -> 208.5, 五块八毛 -> 5.8, 三块五 -> 3.5, 一块二毛五 -> 1.25,
+    十块零五分 -> 10.05, 八毛钱 -> 0.8."""
+    m = re.match(r"^(.*?)(?:块钱|元钱|元|块)(.*)$", s)
     if m:
-        whole = _number(m["int"]) if m["int"] else 0.0
-        jiao_text, fen_text = m["jiao"] or "", (m["fen"] or "").rstrip("分")
-        if whole is None:
-            return None
-        if not jiao_text and not fen_text:
-            return whole
-        if jiao_text.endswith("分") and not fen_text:  # 3元05分 / 3元零5分
-            jiao, fen = 0.0, _digits(jiao_text[:-1].lstrip("零0") or "0")
-        else:
-            jiao = _digits(jiao_text.lstrip("零")) if jiao_text.lstrip("零") else 0.0
-            fen = _digits(fen_text) if fen_text else 0.0
-        if jiao is None or fen is None or jiao >= 10 or fen >= 10:
-            return None
-        return whole + jiao / 10 + fen / 100
-    m = _JIAO_ONLY.match(s)
-    if m:
-        jiao, fen = _digits(m["jiao"]), _digits(m["fen"]) if m["fen"] else 0.0
-        if jiao is None or fen is None or jiao >= 10 or fen >= 10:
-            return None
-        return jiao / 10 + fen / 100
-    m = _FEN_ONLY.match(s)
-    if m:
-        fen = _digits(m["fen"])
-        return fen / 100 if fen is not None and fen < 10 else None
+        whole = _number(m[1]) if m[1] else 0.0
+        cents = _cents(m[2])
+        return whole + cents if whole is not None and cents is not None else None
+    if re.search(r"[角毛分]", s):
+        cents = _cents(s)
+        return cents if cents else None
     return None
 
 
@@ -195,7 +196,7 @@ def _jionlp_blur(s: str) -> dict | int | float | None:
 def _amount_single(s: str) -> Any:
     if not s:
         return None
-    if s[-1] in "角毛分" or re.search(r"(?:元|块)[^元块]+$", s):
+    if s.removesuffix("钱")[-1:] in ("角", "毛", "分") or re.search(r"(?:元|块)[^元块]+$", s):
         value = _yuan(s)
         return tidy(value) if value is not None else None
     core = _MONEY_TAIL.sub("", s)
