@@ -74,11 +74,14 @@ def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默
 
 
 @app.command()
-def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错误样例")) -> None:
-    """在留出测试集上评估（只用训练数据训练）"""
+def evaluate(
+    show_errors: bool = typer.Option(False, "--errors", help="列出错误样例"),
+    file: Path | None = typer.Option(None, "--file", help="只评估这个留出文件（默认：test/ 下全部）"),
+) -> None:
+    """在留出测试集上评估（只用训练数据训练）；每个文件打印意图、实体和各实体归一化值的准确率"""
     from crmbot.config import load_config
     from nlu import resolve_path
-    from nlu.data_io import load_examples, load_training, test_file
+    from nlu.data_io import load_examples, load_training, test_files
     from nlu.evaluate import evaluate as run_eval
     from nlu.model import train_model
     from nlu.parser import LocalParser
@@ -89,7 +92,13 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     warm_up()
     model = train_model(load_training(data_dir))
     parser = LocalParser(model, config.tz, config.nlu.threshold, config.nlu.pipeline)
-    report = run_eval(parser, load_examples(test_file(data_dir)))
+    for path in [file] if file else test_files(data_dir):
+        report = run_eval(parser, load_examples(path))
+        typer.echo(f"=== {path.name} ===")
+        _print_report(report, show_errors)
+
+
+def _print_report(report: dict, show_errors: bool) -> None:
     typer.echo(f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in report["intents"].items():
         typer.echo(f"{name:<22}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9}")
@@ -97,6 +106,10 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     typer.echo(f"{'entity':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in report["entities"].items():
         typer.echo(f"{name:<22}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9}")
+    typer.echo("")
+    typer.echo(f"{'normalized value':<22}{'accuracy':>10}{'correct':>10}{'n':>9}")
+    for name, row in report["values"].items():
+        typer.echo(f"{name:<22}{row['accuracy']:>10.3f}{row['correct']:>10}{row['n']:>9}")
     typer.echo("")
     typer.echo(f"held-out examples: {report['n']}")
     typer.echo(f"intent accuracy: {report['intent_accuracy']:.4f}")
@@ -106,6 +119,9 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     if show_errors:
         for line in report["errors"]:
             typer.echo("  " + line)
+        for row in report["values"].values():
+            for line in row["errors"]:
+                typer.echo("  value " + line)
 
 
 @app.command()

@@ -29,7 +29,7 @@ AMOUNT_TRIGGER_RE = re.compile(rf"{_TRIGGER}\s*(?:是|为)?\s*({_NUMTOK}){_NOT_A
 # A quoted unit price: 1100一台 / 两万一台 / 300块一箱 / 每箱三百 / 一台1100.
 PER_UNIT_AFTER_RE = re.compile(rf"({_NUMTOK})\s*{_YUAN}?\s*(?:一|每|/)\s*[{MEASURE}]")
 PER_UNIT_BEFORE_RE = re.compile(rf"(?:每|一)[{MEASURE}](?:是|为|要|卖|算)?\s*({_NUMTOK}){_YUAN}?{_NOT_AFTER}")
-DISCOUNT_RE = re.compile(r"(?:打\s*)?(?:\d{1,2}(?:\.\d{1,2})?|[一二三四五六七八九两][一二三四五六七八九]?(?:点[一二三四五六七八九])?)\s*折")
+DISCOUNT_RE = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})?|[一二三四五六七八九两][一二三四五六七八九]?(?:点[一二三四五六七八九])?)\s*折(?![扣旧叠])")
 REDUCTION_RE = re.compile(rf"(?:减|便宜|优惠|让利|少收|立减|直降|再降)了?\s*({_NUMTOK}\s*{_YUAN}?)(?![{MEASURE}%折])")
 QUANTITY_RE = re.compile(rf"(\d+|[一二三四五六七八九十百千两]+)([{MEASURE}])(?!月|人|小时|星期|礼拜|客户|工作日|门店|销售|公司|准|复|示|评|注)")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
@@ -53,6 +53,13 @@ STAGES = {
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
 STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
+MEMBER_INTENTS = {"member_lookup", "record_purchase"}
+# 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.
+MEMBER_NAME_RE = re.compile(
+    r"(?:会员|顾客|客人|查一下|查查|查|姓名[:：]?|名字叫|叫)\s*([\u4e00-\u9fa5]{2,3}?)\s*(?=的?(?:会员|卡号|会员号|会员卡|会员编号|手机|"
+    r"[Vv][Ii][Pp]|\d|\s|，|,))"
+)
+_NOT_MEMBER_NAME = re.compile(r"会员|卡号|手机|积分|消费|一下|等级|信息|资料|号码|姓名|名字|这个|那个|帮我|编号|顾客")
 
 
 def _ent(entity: str, start: int, end: int, text: str, value: object = None) -> dict:
@@ -103,6 +110,8 @@ def find_rule_entities(text: str) -> list[dict]:
     for m in QUANTITY_RE.finditer(text):
         if m[2] == "个" and m[1] == "一":
             continue
+        if m[1] == "一" and m.start() > 0 and re.match(rf"[\d{_D}{_U}元块钱]", text[m.start() - 1]):
+            continue  # 1100一台 / 两万一台: "per unit", not a quantity of one
         out.append(_ent("quantity", m.start(), m.end(), text))
     return out
 
@@ -113,6 +122,10 @@ def find_intent_entities(text: str, intent: str, taken: Iterable[dict]) -> list[
     if intent == "update_opportunity":
         for m in STAGE_RE.finditer(text):
             out.append(_ent("stage", m.start(), m.end(), text, _STAGE_OF[m[0]]))
+    if intent in MEMBER_INTENTS:
+        for m in MEMBER_NAME_RE.finditer(text):
+            if not _NOT_MEMBER_NAME.search(m[1]):
+                out.append(_ent("member", m.start(1), m.end(1), text))
     if intent in ORDER_INTENTS:
         for m in BARE_ID_RE.finditer(text):
             out.append(_ent("order_id", m.start(1), m.end(1), text))

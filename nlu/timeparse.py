@@ -243,7 +243,7 @@ def _own_rules(s: str, base: datetime, prefer_past: bool) -> Result | None:
         return _around_holiday(m[1], m[2], today)
     m = _BEFORE_RE.match(s)
     if m and not _AGO_RE.match(s):  # 月底前 / 周五之前: from today up to that day (三天前 is "ago")
-        inner = _normalize(m[1], base, prefer_past)
+        inner = _normalize(m[1], base, False)  # a deadline looks ahead, even in a visit note
         if inner is not None and _result_end(inner) >= today:
             return today, _day_end(_result_end(inner)), "day"
     return None

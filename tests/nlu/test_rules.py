@@ -40,7 +40,7 @@ def test_transfer_roles(parser):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("给华为下单 服务器10台 打八五折", ("discount", "打八五折", 0.85)),
+        ("给华为下单 服务器10台 打八五折", ("discount", "八五折", 0.85)),
         ("给比亚迪下单 交换机按九五折算", ("discount", "九五折", 0.95)),
         ("给美的下单 门禁系统3套 给个85折", ("discount", "85折", 0.85)),
         ("给美的下单 门禁系统3套 按85%算", ("discount", "85%", 0.85)),
