@@ -34,6 +34,9 @@ CONFIRM_AGAIN = "还没保存。" + CONFIRM_HINT
 SAVED_UNDO_HINT = "（{minutes}分钟内可回复「撤销」）"
 PICK_PROMPT = "找到{count}个“{query}”，请回复序号：\n{options}"
 PICK_INVALID = "请回复 1 到 {count} 之间的序号，或说「取消」。"
+CONTACT_WITH_TITLE = "{name}（{title}）"
+VISIT_PHONE = "\n电话：{phone}"
+CUSTOMER_DID_YOU_MEAN = "您是说 {name} 吗？（回复「是」，或说正确的客户名）"
 CUSTOMER_NOT_FOUND = "没找到客户“{name}”。请再说一下客户名称，或说「取消」。"
 NO_MORE_PAGES = "没有更多了。"
 
