@@ -65,8 +65,9 @@ def has_clock_time(entity: dict[str, Any]) -> bool:
 
 
 def as_decimal(value: Any) -> Decimal | None:
+    """A number; a range (两三万) is None: which end was meant is asked, never guessed."""
     if isinstance(value, dict):
-        value = value.get("to") or value.get("from")
+        value = value.get("from") if value.get("from") == value.get("to") else None
     if value is None or isinstance(value, bool):
         return None
     try:

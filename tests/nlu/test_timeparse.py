@@ -156,3 +156,18 @@ def test_clock_times_and_traditional_characters(text, value):
 
 def test_a_past_month_part_keeps_its_year_in_a_report():
     assert at_wed("三月底", past=True) == "2026-03-31T00:00:00+08:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("大后天 下午三点去华为", "2026-12-05T15:00:00+08:00"), ("这周五吧 下午三点提醒我给华为打电话", "2026-12-04T15:00:00+08:00"),
+     ("下午三点提醒我 大后天 给林总发合同", "2026-12-05T15:00:00+08:00")],
+)
+def test_a_day_and_a_clock_time_written_apart_are_one_moment(parser, text, value):
+    times = [e for e in parser.parse(text, WED)["entities"] if e["entity"] == "time"]
+    assert times and all(e["value"] == value for e in times)
+
+
+def test_a_day_with_its_own_part_of_day_is_not_joined(parser):
+    times = [e["value"] for e in parser.parse("明天上午提醒我 下午三点开会", WED)["entities"] if e["entity"] == "time"]
+    assert times[0] == "2026-12-03T09:00:00+08:00"
