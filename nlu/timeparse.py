@@ -48,7 +48,13 @@ _DAY_ONLY_RE = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[号
 _NAMED_MONTH_RE = re.compile(rf"^((?:今|明|去|后)年|\d{{4}}年)?({NUM})月(底|末|初|{TEN_DAYS}|最后一天)?$")
 _TEN_DAYS_RANGE = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, 31)}
 _PASS_DAYS_RE = re.compile(rf"^(?:再?过)({NUM})天$")
-_HOURS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(小时|钟头|分钟)(?:后|以后|之后)$")
+_HOURS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(小时|钟头|分钟)(后|以后|之后|前|以前|之前)$")
+_UNITS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(周|星期|礼拜|月|年)(后|以后|之后|前|以前|之前)$")
+_WEEKDAY_RANGE_RE = re.compile(
+    r"^((?:上上|下下|上|下|本|这)?个?(?:周|星期))([一二三四五六日天1-7])(?:到|至|-|~)(?:周|星期)?([一二三四五六日天1-7])$"
+)
+_CLOCK_RANGE_RE = re.compile(r"(?:点|:|：|时|半|分)\d{0,2}(?:到|至|-|~)")
+_WEEKDAY_INDEX = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6} | {str(i + 1): i for i in range(7)}
 _NEXT_SPAN_RE = re.compile(rf"^(?:(?:接下来|未来|今后|之后)的?({NUM})(天|周|个星期|个月)(?:内|里)?|下({NUM})个月)$")
 _WORKDAYS_RE = re.compile(rf"^({NUM})个?工作日(内|之内|以内|后|以后|之后)?$")
 _WITHIN_DAYS_RE = re.compile(rf"^({NUM})天(?:内|之内|以内)$")
@@ -217,7 +223,25 @@ def _own_rules(s: str, base: datetime, prefer_past: bool) -> Result | None:
         else:
             amount = _int(m[3])
         delta = timedelta(minutes=amount) if m[4] == "分钟" else timedelta(hours=amount)
-        return base + delta, None, "minute"
+        return (base - delta if "前" in m[5] else base + delta), None, "minute"
+    m = _UNITS_LATER_RE.match(s)
+    if m:  # 两周后 / 一个月后 / 半年后 / 三个月前: that day (a point, as reminders need)
+        count = _int(m[1]) + 0.5 if m[1] else 0.5 if m[2] else _int(m[3])
+        months = {"月": 1, "年": 12}.get(m[4])
+        sign = -1 if "前" in m[5] else 1
+        if months:
+            day = _add_month(today, sign * round(count * months))
+        else:
+            day = today + timedelta(days=sign * round(count * 7))
+        return day, None, "day"
+    m = _WEEKDAY_RANGE_RE.match(s)
+    if m:  # 下周一到周三: both ends in the week named first
+        first = _parse_jio(m[1] + m[2], base)
+        if first is not None:
+            start = first[0].replace(hour=0, minute=0, second=0)
+            end = start + timedelta(days=_WEEKDAY_INDEX[m[3]] - _WEEKDAY_INDEX[m[2]])
+            if end >= start:
+                return start, _day_end(end), "day"
     m = _NEXT_SPAN_RE.match(s)
     if m:
         if m[3]:  # 下两个月: the next two calendar months
@@ -289,6 +313,10 @@ def _normalize(text: str, base: datetime, prefer_past: bool) -> Result | None:
     today = base.replace(hour=0, minute=0, second=0, microsecond=0)
     clock = _CLOCK_RE.search(s)
     tod = _TOD_RE.search(s)
+    if clock and _CLOCK_RANGE_RE.search(s):  # 上午10点到12点: jionlp's span, both ends kept
+        parsed = _parse_jio(s, base)
+        if parsed is not None and parsed[1] > parsed[0]:
+            return parsed[0], parsed[1], "minute"
     if tod and not clock:
         date_part = (s[: tod.start()] + s[tod.end():]).strip()
         day = today

@@ -171,3 +171,16 @@ def test_a_day_and_a_clock_time_written_apart_are_one_moment(parser, text, value
 def test_a_day_with_its_own_part_of_day_is_not_joined(parser):
     times = [e["value"] for e in parser.parse("明天上午提醒我 下午三点开会", WED)["entities"] if e["entity"] == "time"]
     assert times[0] == "2026-12-03T09:00:00+08:00"
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("明天早上8点到10点", span("2026-12-03T08:00:00", "2026-12-03T10:00:00")),
+     ("下午3点到5点", span("2026-12-02T15:00:00", "2026-12-02T17:00:00")),
+     ("下周一到周三", span("2026-12-07T00:00:00", "2026-12-09T23:59:59")),
+     ("两小时前", "2026-12-02T08:50:00+08:00"), ("一个月后", "2027-01-02T00:00:00+08:00"),
+     ("两周后", "2026-12-16T00:00:00+08:00"), ("半年后", "2027-06-02T00:00:00+08:00"),
+     ("三个月前", "2026-09-02T00:00:00+08:00")],
+)
+def test_ranges_and_units_later_or_ago(text, value):
+    assert at_wed(text) == value
