@@ -32,7 +32,8 @@ _VARIANTS = str.maketrans({
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 _UNIT_SUFFIX = {"w": "万", "W": "万", "k": "千", "K": "千"}
 _ARABIC = re.compile(r"^\d+(?:\.\d+)?$")
-_NOISE = re.compile(r"^(?:人民币|约|大约|大概|差不多|合计|共计?|总共|一共|RMB|rmb|¥|￥)+|(?:左右|上下|整|RMB|rmb)+$")
+_NOISE = re.compile(r"^(?:人民币|约|大约|大概|差不多|合计|共计?|总共|一共|将近|接近|不到|RMB|rmb|¥|￥)+"
+                    r"|(?:左右|上下|整|以上|以下|之内|以内|出头|RMB|rmb)+$")
 _MONEY_TAIL = re.compile(r"(?:块钱|块|元钱|元|钱)$")
 # 两三万 / 七八十万: two neighbouring digits say "between"; 三五万 is the colloquial 3-5.
 _PAIR = re.compile(r"^(?P<pre>.*?)(?P<a>[一二两三四五六七八九])(?P<b>[二两三四五六七八九十])(?P<unit>[十百千万亿]*)$")
