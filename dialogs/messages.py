@@ -185,6 +185,7 @@ UNBIND_OK = "已解绑。这个账号不再代表您；需要时可重新发送�
 
 # --- orders and approvals (issue 5) ---
 ASK_ORDER_CUSTOMER = "给哪个客户下单？"
+QUANTITY_IS_RANGE = "「{text}」是个大概数，"
 AMOUNT_IS_RANGE = "「{text}」是个大概的范围，请说一个准确金额。"
 ASK_ORDER_PRODUCT = "订什么产品、多少？例如：服务器10台，单价2万"
 ASK_ORDER_QUANTITY = "{product}要多少{unit}？"
@@ -250,7 +251,7 @@ def price_note(listed: object, quoted: object, unit_price: object, discount: flo
     parts = []
     if listed is not None and Decimal(str(listed)) != Decimal(str(unit_price)):
         parts.append(ORDER_PRICE_LIST.format(price=money(listed)))
-    if quoted is not None and discount:
+    if quoted is not None and (discount or Decimal(str(quoted)) != Decimal(str(unit_price))):
         parts.append(ORDER_PRICE_QUOTED.format(price=money(quoted)))
     if discount:
         parts.append(ORDER_PRICE_DISCOUNTED.format(discount=discount_text(discount).split("（")[0],

@@ -18,8 +18,9 @@ from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import customer_from_message, customer_question
 
-UNIT_BEFORE = re.compile(r"(单价|每台|每套|每个|每把|每件|每年|一台|一套|一个|一把|单台|单套)[是为:：\s]*$")
-UNIT_AFTER = re.compile(r"^\s*(?:元|块)?\s*(?:/|每|一)\s*(?:台|套|个|把|件|年)")
+MEASURES = "台套个张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间年"
+UNIT_BEFORE = re.compile(rf"(单价|单台|单套|每[{MEASURES}]|一[{MEASURES}])[是为要卖算:：\s]*$")
+UNIT_AFTER = re.compile(rf"^\s*(?:元|块钱|块)?\s*(?:/|每|一)\s*[{MEASURES}]")
 TOTAL_BEFORE = re.compile(r"(共|总共|一共|合计|总价|总额|总计|整单|总金额)[是为:：\s]*$")
 BARE_INT = re.compile(r"^\D{0,4}?(\d{1,7})\s*(?:台|套|个|把|件|年|份)?\s*$")
 LINE = "_line"  # index of the line a quantity/price question is about
@@ -84,7 +85,12 @@ def _line_for(slots: Slots, product: Any) -> dict[str, Any]:
     return line
 
 
-def _set_quantity(slots: Slots, line: dict[str, Any], value: Any) -> None:
+def _set_quantity(slots: Slots, line: dict[str, Any], value: Any, written: str = "") -> None:
+    if ent.is_range(value):  # 两三台: ask for the number, never pick one end
+        slots["_vague_quantity"] = written[:20]
+        line["quantity"] = None
+        return
+    slots.pop("_vague_quantity", None)
     qty = ent.as_int(value)
     if qty is None or not 0 < qty <= orders.MAX_QUANTITY:
         slots["_bad_quantity"] = True
@@ -141,7 +147,7 @@ class SubmitOrder(Job):
                 continue
             touched.add((id(line), "quantity" if entity["entity"] == "quantity" else "price"))
             if entity["entity"] == "quantity":
-                _set_quantity(slots, line, entity.get("value"))
+                _set_quantity(slots, line, entity.get("value"), str(entity.get("text") or ""))
             else:
                 _set_amount(turn, line, entity)
         if awaiting == "quantity" and not numbers and slots.get("lines"):
@@ -208,7 +214,9 @@ class SubmitOrder(Job):
             return msg.ASK_ORDER_PRODUCT
         line = slots["lines"][slots.get(LINE, 0)]
         if slot == "quantity":
+            vague = slots.pop("_vague_quantity", None)
             prefix = msg.ORDER_QUANTITY_BAD if slots.pop("_bad_quantity", False) else ""
+            prefix = msg.QUANTITY_IS_RANGE.format(text=vague) if vague else prefix
             return prefix + msg.ASK_ORDER_QUANTITY.format(product=line["product"], unit=line["unit"])
         if line.get("_vague"):
             return msg.AMOUNT_IS_RANGE.format(text=line["_vague"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from nlu.numbers import parse_amount, parse_int, parse_probability
+from nlu.numbers import parse_amount, parse_int, parse_probability, parse_quantity
 from nlu.timeparse import normalize_time
 from nlu.timewords import CLOCK, TOD, simplified
 
@@ -75,7 +75,7 @@ def normalize_number_entity(ent: dict) -> None:
     if ent["entity"] == "amount":
         value = parse_amount(raw)
     elif ent["entity"] == "quantity":
-        value = parse_int(_MEASURE_TAIL.sub("", raw))
+        value = parse_quantity(_MEASURE_TAIL.sub("", raw))
     elif ent["entity"] == "probability":
         value = parse_probability(raw)
     elif ent["entity"] == "points":

@@ -69,7 +69,7 @@ def _digits(s: str) -> float | None:
         if whole is None or not tail or any(ch not in _DIGIT for ch in tail):
             return None
         return whole + float("0." + "".join(str(_DIGIT[ch]) for ch in tail))
-    if all(ch in _DIGIT for ch in s):
+    if all(ch in _DIGIT for ch in s) and len(s) != 2 or s.isascii() and s.isdigit():  # 二零二六; 两三 is not 23
         return float("".join(str(_DIGIT[ch]) for ch in s))
     return None
 
@@ -228,6 +228,15 @@ def parse_amount(text: str) -> int | float | dict | None:
             return {"from": lo, "to": hi}
         return None
     return _amount_single(s)
+
+
+def parse_quantity(text: str) -> int | dict | None:
+    """'10' / '两' / '三十' -> int; '两三' / '七八' -> {'from', 'to'} (a rough count the dialog asks about)."""
+    s = canonical(text)
+    pair = _pair_range(s)
+    if pair is not None:
+        return pair
+    return parse_int(s)
 
 
 def parse_int(text: str) -> int | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.numbers import parse_amount, parse_discount, parse_int, parse_probability
+from nlu.numbers import parse_amount, parse_discount, parse_int, parse_probability, parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,11 @@ def test_discount(text, value):
 @pytest.mark.parametrize(("text", "value"), [("七八成", 75), ("八成", 80), ("六七成", 65), ("百分之八十五", 85), ("九成", 90)])
 def test_probability_words(text, value):
     assert parse_probability(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("两三", {"from": 2, "to": 3}), ("七八", {"from": 7, "to": 8}), ("两", 2), ("十二", 12), ("200", 200)],
+)
+def test_quantity_rough_counts_are_ranges(text, value):
+    assert parse_quantity(text) == value
