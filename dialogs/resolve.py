@@ -44,8 +44,9 @@ def contact_parts(written: str) -> tuple[str, str | None]:
     王经理 -> ('王经理', None). The title is kept apart so the name matches the contact next time."""
     name = written.strip()
     m = _DEPARTMENT.match(name)
-    if m:
-        return m[2], m[1]
+    if m:  # 行政部李红主任 -> 李红, 行政部主任
+        rest, title = contact_parts(m[2])
+        return rest, m[1] + (title or "")
     m = _TITLE_FIRST.match(name)
     if m and (_is_address(m[2]) or m[1] not in _UNIT_WORDS and len(m[2]) <= 3):
         return m[2], m[1]
@@ -108,7 +109,7 @@ def _suggest(slots: Slots, query: str, found: list[Any], exact: bool) -> None:
 def customer_from_message(turn: Turn, slots: Slots, awaiting: str | None) -> None:
     """Take the customer entity, or, when we asked for the customer, the whole answer as the name."""
     name = ent.text_of(turn.parse, "customer")
-    if name is None and awaiting == "customer":
+    if name is None and awaiting == "customer" and _plain(turn.text) not in YES | NO:
         name = turn.text.strip()
     if name:
         resolve_customer(turn, slots, name)
