@@ -39,7 +39,7 @@ _REWRITES = [("明早", "明天早上"), ("今早", "今天早上"), ("明晚", 
 _TOD_RE = re.compile("|".join(sorted(TOD_HOURS, key=len, reverse=True)))
 _CLOCK_RE = re.compile(r"(\d{1,2}|[零一二三四五六七八九十两]{1,3})(?:点|时|:|：)(半|一刻|三刻|\d{1,2}|[零一二三四五六七八九十]{1,3})?分?")
 _MONTH_RE = re.compile(rf"^(上上个?|上个?|下下个?|下个?|这个|本|当)?月(底|末|初|{TEN_DAYS}|最后一天)?$")
-_YEAR_RE = re.compile(r"^(去|今|明|前|后)?年(底|末|初)?$")
+_YEAR_RE = re.compile(r"^(去|今|明|前|后)?年(?:年?(底|末|初))?$")
 _RECENT_RE = re.compile(r"^(?:最近|近|过去)的?([一二两三四五六七八九十\d]*)(天|日|周|个?星期|个月)$")
 _MD_RE = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]?$")
 _WEEKDAY_RE = re.compile(r"^(周|星期)[一二三四五六日1-7]$")
@@ -307,6 +307,7 @@ def _normalize(text: str, base: datetime, prefer_past: bool) -> Result | None:
     s = simplified(text.strip()).replace(" ", "")
     for old, new in _REWRITES:
         s = s.replace(old, new)
+    s = re.sub(r"月中(?!旬)", "月中旬", s)
     own = _own_rules(s, base, prefer_past)
     if own:
         return own
@@ -336,6 +337,8 @@ def _normalize(text: str, base: datetime, prefer_past: bool) -> Result | None:
         start = parsed[0]
         if tod and tod[0] in ("下午", "晚上", "傍晚", "夜里") and start.hour < 12:
             start = start.replace(hour=start.hour + 12)
+        elif tod is None and 1 <= start.hour <= 6:
+            start = start.replace(hour=start.hour + 12)  # 三点 with no part of day: business hours, 15:00
         if date_part and not prefer_past:
             fixed = _future_fix(date_part, start.replace(hour=0, minute=0), today)
             start = fixed.replace(hour=start.hour, minute=start.minute)

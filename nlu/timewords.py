@@ -22,8 +22,8 @@ DAYWORD = r"(?:大后天|后天|明天|今天|昨天|前天|今日|明日|今早
 WEEK = (r"(?:(?:上上|下下|上|下|本|这个|这)(?:个)?(?:周|星期|礼拜)(?:[一二三四五六日天1-7]|末)?"
         r"|(?:周|星期|礼拜)[一二三四五六日天1-7]|周末)")
 TEN_DAYS = r"(?:上旬|中旬|下旬)"
-MONTH_PART = rf"(?:底|末|初|{TEN_DAYS}|最后一天|{NUM}[号日])"
-MONTH = rf"(?:(?:上上个|下下个|上个|下个|这个|本|上|下|当)月{MONTH_PART}?|月底|月末|月初|{TEN_DAYS})"
+MONTH_PART = rf"(?:底|末|初|{TEN_DAYS}|中(?![午])|最后一天|{NUM}[号日])"
+MONTH = rf"(?:(?:上上个|下下个|上个|下个|这个|本|上|下|当)月{MONTH_PART}?|月底|月末|月初|月中|{TEN_DAYS})"
 YEAR_WORD = r"(?:今年|去年|明年|前年|后年|\d{4}年)"
 DATE = rf"(?:{YEAR_WORD}?{NUM}月份?(?:{NUM}[日号]?|{MONTH_PART})?|{NUM}[号日](?![子期]))"
 YEAR = r"(?:今年|去年|明年|前年|年底|年初|年末|年后|年前)"
@@ -41,7 +41,7 @@ BEFORE = r"(?:之前|以前|前)"
 _HEAD = rf"(?:{DAYWORD}|{WEEK}|{MONTH}|{DATE}|{YEAR}|{HOLIDAY}(?:后|以后|之后|前|以前|之前)|节后)"
 _RANGE_TAIL = rf"(?:(?:到|至|~)(?:(?:周|星期)?[一二三四五六日天]|{TOD}?{CLOCK}))?"
 TIME_RE = re.compile(
-    rf"{_HEAD}(?:{DAYWORD}|{WEEK}|{DATE}|{MONTH})?{TOD}?(?:{CLOCK})?{_RANGE_TAIL}"
+    rf"{_HEAD}(?:{DAYWORD}|{WEEK}|{DATE}|{MONTH}|年底|年初|年末|[上下]半年)?{TOD}?(?:{CLOCK})?{_RANGE_TAIL}"
     rf"(?:{BEFORE}(?![0-9一二三四五六七八九十两]))?"
     rf"|{TOD}{CLOCK}{_RANGE_TAIL}|{CLOCK_AR}{_RANGE_TAIL}|{RECENT}|{NEXT_SPAN}|{AFTER}|{WITHIN}"
 )

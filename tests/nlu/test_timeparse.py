@@ -184,3 +184,13 @@ def test_a_day_with_its_own_part_of_day_is_not_joined(parser):
 )
 def test_ranges_and_units_later_or_ago(text, value):
     assert at_wed(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("三点", "2026-12-02T15:00:00+08:00"), ("昨天三点", "2026-12-01T15:00:00+08:00"),
+     ("凌晨三点", "2026-12-02T03:00:00+08:00"), ("今年年底", "2026-12-31T00:00:00+08:00"),
+     ("明年年初", "2027-01-01T00:00:00+08:00"), ("月中", span("2026-12-11T00:00:00", "2026-12-20T23:59:59"))],
+)
+def test_business_hours_and_year_words(text, value):
+    assert at_wed(text) == value
