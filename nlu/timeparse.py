@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from nlu.jio import jionlp_module
 from nlu.numbers import parse_number
-from nlu.timewords import BEFORE, HOLIDAY, NUM, TEN_DAYS, TOD_HOURS, simplified
+from nlu.timewords import BEFORE, CLOCK_READ, HOLIDAY, NUM, TEN_DAYS, TOD_HOURS, WEEKDAY, simplified
 
 
 def warm_up() -> None:
@@ -37,13 +37,13 @@ _REWRITES = [("明早", "明天早上"), ("今早", "今天早上"), ("明晚", 
              ("这个星期", "本周"), ("这星期", "本周"), ("这个礼拜", "本周"), ("号号", "号"), ("月份", "月"),
              ("过年", "春节")]
 _TOD_RE = re.compile("|".join(sorted(TOD_HOURS, key=len, reverse=True)))
-_CLOCK_RE = re.compile(r"(\d{1,2}|[零一二三四五六七八九十两]{1,3})(?:点|时|:|：)(半|一刻|三刻|\d{1,2}|[零一二三四五六七八九十]{1,3})?分?")
+_CLOCK_RE = re.compile(CLOCK_READ)
 _MONTH_RE = re.compile(rf"^(上上个?|上个?|下下个?|下个?|这个|本|当)?月(底|末|初|{TEN_DAYS}|最后一天)?$")
 _YEAR_RE = re.compile(r"^(去|今|明|前|后)?年(?:年?(底|末|初))?$")
-_RECENT_RE = re.compile(r"^(?:最近|近|过去)的?([一二两三四五六七八九十\d]*)(天|日|周|个?星期|个月)$")
-_MD_RE = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})月(\d{1,2}|[一二三四五六七八九十]{1,3})[日号]?$")
-_WEEKDAY_RE = re.compile(r"^(周|星期)[一二三四五六日1-7]$")
-_DAY_ONLY_RE = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]{1,3})[号日]$")
+_RECENT_RE = re.compile(rf"^(?:最近|近|过去)的?({NUM})?(天|日|周|个?星期|个月)$")
+_MD_RE = re.compile(rf"^({NUM})月({NUM})[日号]?$")
+_WEEKDAY_RE = re.compile(rf"^(周|星期){WEEKDAY}$")
+_DAY_ONLY_RE = re.compile(rf"^({NUM})[号日]$")
 # Own rules on top of jionlp (it raises on, or misreads, each of these).
 _NAMED_MONTH_RE = re.compile(rf"^((?:今|明|去|后)年|\d{{4}}年)?({NUM})月(底|末|初|{TEN_DAYS}|最后一天)?$")
 _TEN_DAYS_RANGE = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, 31)}
@@ -51,7 +51,7 @@ _PASS_DAYS_RE = re.compile(rf"^(?:再?过)({NUM})天$")
 _HOURS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(小时|钟头|分钟)(后|以后|之后|前|以前|之前)$")
 _UNITS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(周|星期|礼拜|月|年)(后|以后|之后|前|以前|之前)$")
 _WEEKDAY_RANGE_RE = re.compile(
-    r"^((?:上上|下下|上|下|本|这)?个?(?:周|星期))([一二三四五六日天1-7])(?:到|至|-|~)(?:周|星期)?([一二三四五六日天1-7])$"
+    rf"^((?:上上|下下|上|下|本|这)?个?(?:周|星期))({WEEKDAY})(?:到|至|-|~)(?:周|星期)?({WEEKDAY})$"
 )
 _CLOCK_RANGE_RE = re.compile(r"(?:点|:|：|时|半|分)\d{0,2}(?:到|至|-|~)")
 _WEEKDAY_INDEX = {c: i for i, c in enumerate("一二三四五六日")} | {"天": 6} | {str(i + 1): i for i in range(7)}

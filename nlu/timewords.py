@@ -16,11 +16,14 @@ _TRADITIONAL = str.maketrans({
 })
 NUM = r"(?:\d{1,4}|[零一二三四五六七八九十两]{1,3})"
 HALF = rf"(?:{NUM}个半|半|{NUM})"
-CLOCK = rf"{NUM}(?:点|:|：)(?:半|一刻|三刻|\d{{1,2}}分?|[零一二三四五六七八九十]{{1,3}}分?)?"
-CLOCK_AR = r"\d{1,2}(?:点|:|：)(?:半|一刻|三刻|\d{1,2}分?|[零一二三四五六七八九十]{1,3}分?)?"
+MINUTES = r"(?:半|一刻|三刻|\d{1,2}|[零一二三四五六七八九十]{1,3})"
+CLOCK = rf"{NUM}(?:点|:|：){MINUTES}?分?"
+CLOCK_READ = rf"({NUM})(?:点|时|:|：)({MINUTES})?分?"  # the normalizer's form: hour and minutes captured
+WEEKDAY = r"[一二三四五六日天1-7]"
+CLOCK_AR = rf"\d{{1,2}}(?:点|:|：){MINUTES}?分?"
 DAYWORD = r"(?:大后天|后天|明天|今天|昨天|前天|今日|明日|今早|明早|今晚|明晚|昨晚|今儿|明儿|当天)"
-WEEK = (r"(?:(?:上上|下下|上|下|本|这个|这)(?:个)?(?:周|星期|礼拜)(?:[一二三四五六日天1-7]|末)?"
-        r"|(?:周|星期|礼拜)[一二三四五六日天1-7]|周末)")
+WEEK = (rf"(?:(?:上上|下下|上|下|本|这个|这)(?:个)?(?:周|星期|礼拜)(?:{WEEKDAY}|末)?"
+        rf"|(?:周|星期|礼拜){WEEKDAY}|周末)")
 TEN_DAYS = r"(?:上旬|中旬|下旬)"
 MONTH_PART = rf"(?:底|末|初|{TEN_DAYS}|中(?![午])|最后一天|{NUM}[号日])"
 MONTH = rf"(?:(?:上上个|下下个|上个|下个|这个|本|上|下|当)月{MONTH_PART}?|月底|月末|月初|月中|{TEN_DAYS})"
@@ -39,7 +42,7 @@ TOD_HOURS = {"凌晨": 5, "早上": 9, "早晨": 9, "清早": 9, "上午": 9, "�
 BEFORE = r"(?:之前|以前|前)"
 
 _HEAD = rf"(?:{DAYWORD}|{WEEK}|{MONTH}|{DATE}|{YEAR}|{HOLIDAY}(?:后|以后|之后|前|以前|之前)|节后)"
-_RANGE_TAIL = rf"(?:(?:到|至|~)(?:(?:周|星期)?[一二三四五六日天]|{TOD}?{CLOCK}))?"
+_RANGE_TAIL = rf"(?:(?:到|至|~)(?:(?:周|星期)?{WEEKDAY}|{TOD}?{CLOCK}))?"
 TIME_RE = re.compile(
     rf"{_HEAD}(?:{DAYWORD}|{WEEK}|{DATE}|{MONTH}|年底|年初|年末|[上下]半年)?{TOD}?(?:{CLOCK})?{_RANGE_TAIL}"
     rf"(?:{BEFORE}(?![0-9一二三四五六七八九十两]))?"
