@@ -42,7 +42,7 @@ TOD_HOURS = {"凌晨": 5, "早上": 9, "早晨": 9, "清早": 9, "上午": 9, "�
 BEFORE = r"(?:之前|以前|前)"
 
 _HEAD = rf"(?:{DAYWORD}|{WEEK}|{MONTH}|{DATE}|{YEAR}|{HOLIDAY}(?:后|以后|之后|前|以前|之前)|节后)"
-_RANGE_TAIL = rf"(?:(?:到|至|~)(?:(?:周|星期)?{WEEKDAY}|{TOD}?{CLOCK}))?"
+_RANGE_TAIL = rf"(?:(?:到|至|~)(?:(?:周|星期){WEEKDAY}|[一二三四五六日天](?![0-9一二三四五六七八九十点号])|{TOD}?{CLOCK}))?"
 TIME_RE = re.compile(
     rf"{_HEAD}(?:{DAYWORD}|{WEEK}|{DATE}|{MONTH}|年底|年初|年末|[上下]半年)?{TOD}?(?:{CLOCK})?{_RANGE_TAIL}"
     rf"(?:{BEFORE}(?![0-9一二三四五六七八九十两]))?"
