@@ -9,7 +9,7 @@ from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
-from dialogs.resolve import customer_from_message, customer_question
+from dialogs.resolve import contact_from_message, contact_label, customer_from_message, customer_question
 
 # When the tagger misses a brand-new name, take what follows the 'new customer' words.
 _NEW_CUSTOMER_NAME = re.compile(
@@ -49,12 +49,7 @@ class AddCustomer(Job):
             name = new_customer_name(turn.text)
         if name:
             slots["name"] = name
-        contact = ent.first(turn.parse, "contact")
-        if contact:
-            slots["contact"] = contact["text"]
-        phone = ent.text_of(turn.parse, "phone")
-        if phone:
-            slots["phone"] = phone
+        contact_from_message(turn, slots)
 
     def missing(self, turn: Turn, slots: Slots) -> str | None:
         return None if slots.get("name") else "name"
@@ -72,7 +67,7 @@ class AddCustomer(Job):
     def summary(self, turn: Turn, slots: Slots) -> str:
         return msg.CUSTOMER_SUMMARY.format(
             name=slots["name"],
-            contact=msg.CUSTOMER_CONTACT_LINE.format(contact=slots["contact"]) if slots.get("contact") else "",
+            contact=msg.CUSTOMER_CONTACT_LINE.format(contact=contact_label(slots)) if slots.get("contact") else "",
             phone=msg.CUSTOMER_PHONE_LINE.format(phone=slots["phone"]) if slots.get("phone") else "",
         )
 
@@ -82,6 +77,7 @@ class AddCustomer(Job):
             turn.actor,
             slots["name"],
             contact_name=slots.get("contact"),
+            contact_title=slots.get("contact_title"),
             contact_phone=slots.get("phone"),
             now=turn.now,
         )
@@ -113,7 +109,7 @@ class QueryCustomer(_NeedsCustomer):
             lifecycle=msg.LIFECYCLE.get(customer.lifecycle, customer.lifecycle),
             industry=f"　行业：{customer.industry}" if customer.industry else "",
             contacts="\n".join(contacts),
-            last_contact=msg.when(last.astimezone(turn.tz), with_time=False) if last else msg.NEVER,
+            last_contact=msg.when(last.astimezone(turn.tz), with_time=False, today=turn.now.date()) if last else msg.NEVER,
             opportunities=opportunities,
         )
         return [Reply(card)]
@@ -146,7 +142,7 @@ class CustomerHistory(_NeedsCustomer):
             return [Reply(msg.NO_MORE_PAGES if offset else msg.HISTORY_EMPTY.format(customer=customer["name"]))]
         end = offset + len(items)
         lines = [msg.HISTORY_HEADER.format(customer=customer["name"], start=offset + 1, end=end, total=total)]
-        lines += [f"· {msg.when(item.at.astimezone(turn.tz), with_time=False)} {item.text}" for item in items]
+        lines += [f"· {msg.when(item.at.astimezone(turn.tz), with_time=False, today=turn.now.date())} {item.text}" for item in items]
         if end < total:
             turn.state["more"] = {"job": self.name, "customer": customer, "offset": end}
             lines.append(msg.HISTORY_MORE)

@@ -65,8 +65,9 @@ def has_clock_time(entity: dict[str, Any]) -> bool:
 
 
 def as_decimal(value: Any) -> Decimal | None:
+    """A number; a range (两三万) is None: which end was meant is asked, never guessed."""
     if isinstance(value, dict):
-        value = value.get("to") or value.get("from")
+        value = value.get("from") if value.get("from") == value.get("to") else None
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -79,3 +80,8 @@ def as_decimal(value: Any) -> Decimal | None:
 def as_int(value: Any) -> int | None:
     number = as_decimal(value)
     return int(number) if number is not None else None
+
+
+def is_range(value: Any) -> bool:
+    """两三万 / 十几万 / 3万-8万: a range is never written as one figure; the dialog asks."""
+    return isinstance(value, dict) and "from" in value and "to" in value and value.get("from") != value.get("to")

@@ -20,7 +20,7 @@ _PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 _DIGITS = re.compile(r"(\d{3,})")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _LOOKUP_WORDS = re.compile(
-    r"帮我|麻烦|请|查一下|查一查|查查|查询|查下|查看|查|找一下|找|一下|会员|卡号|号码|手机号|手机|电话|姓名|名字|叫|是|的|信息|资料|积分|等级"
+    r"会员卡号|会员编号|会员号|会员卡|顾客|帮我|麻烦|请|查一下|查一查|查查|查询|查下|查看|查|找一下|找|一下|会员|卡号|号码|手机号|手机|电话|姓名|名字|叫|是|的|信息|资料|积分|等级"
 )
 CONTEXT = "member_ctx"
 
@@ -113,8 +113,13 @@ class RecordPurchase(Job):
         if number:
             slots["member_no"] = number
         amount = ent.first(turn.parse, "amount")
+        slots.pop("_vague_amount", None)
+        if amount is not None and ent.is_range(amount.get("value")):
+            slots["_vague_amount"] = str(amount.get("text") or "")[:20]
+            slots.pop("amount", None)
+            amount = None
         value = ent.as_decimal(amount["value"]) if amount else None
-        if value is None and awaiting == "amount":
+        if value is None and awaiting == "amount" and "_vague_amount" not in slots:
             found = _NUMBER.search(turn.text)
             value = Decimal(found.group(0)) if found else None
         if value is not None:
@@ -130,12 +135,15 @@ class RecordPurchase(Job):
     def missing(self, turn: Turn, slots: Slots) -> str | None:
         if not slots.get("member_no"):
             return "member_no"
-        if "amount" not in slots and "redeem" not in slots:
+        if "amount" not in slots and "redeem" not in slots or "_vague_amount" in slots:
             return "amount"
         return None
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_MEMBER_NO if slot == "member_no" else msg.ASK_PURCHASE_AMOUNT
+        if slot == "member_no":
+            return msg.ASK_MEMBER_NO
+        vague = slots.get("_vague_amount")
+        return msg.AMOUNT_IS_RANGE.format(text=vague) if vague else msg.ASK_PURCHASE_AMOUNT
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         if "amount" in slots:

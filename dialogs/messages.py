@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from crm_store import messages as store_messages
 
@@ -33,6 +34,9 @@ CONFIRM_AGAIN = "还没保存。" + CONFIRM_HINT
 SAVED_UNDO_HINT = "（{minutes}分钟内可回复「撤销」）"
 PICK_PROMPT = "找到{count}个“{query}”，请回复序号：\n{options}"
 PICK_INVALID = "请回复 1 到 {count} 之间的序号，或说「取消」。"
+CONTACT_WITH_TITLE = "{name}（{title}）"
+VISIT_PHONE = "\n电话：{phone}"
+CUSTOMER_DID_YOU_MEAN = "您是说 {name} 吗？（回复「是」，或说正确的客户名）"
 CUSTOMER_NOT_FOUND = "没找到客户“{name}”。请再说一下客户名称，或说「取消」。"
 NO_MORE_PAGES = "没有更多了。"
 
@@ -104,6 +108,8 @@ VISIT_SUMMARY = "记录拜访：\n客户：{customer}\n联系人：{contact}\n�
 VISIT_NEXT = "\n下一步：{next_step}\n跟进提醒：{followup}"
 VISIT_NEW_CUSTOMER = "{name}（新客户，将同时建档）"
 VISIT_SAVED = "已记录{customer}的拜访。"
+VISIT_IN_FUTURE = "\n注意：拜访时间是{when}，还没到，确定吗？不对请直接说正确时间，例如「上午10点」。"
+TODAY = "今天"
 VISIT_REMINDER_SET = "{when} 会提醒您跟进。"
 VISIT_CONTACT_ADDED = "新联系人「{contact}」已加入{customer}。"
 VISIT_LIFECYCLE = "客户阶段：{before} → {after}"
@@ -156,12 +162,14 @@ def money(amount: object) -> str:
     return "未定" if amount is None else store_messages.money(amount)
 
 
-def day(value: date) -> str:
-    return f"{value.month}月{value.day}日(周{WEEKDAYS[value.weekday()]})"
+def day(value: date, today: date | None = None) -> str:
+    """12月5日(周六); with the year when it is not `today`'s year (2027年3月31日(周三))."""
+    year = f"{value.year}年" if today is not None and value.year != today.year else ""
+    return f"{year}{value.month}月{value.day}日(周{WEEKDAYS[value.weekday()]})"
 
 
-def when(moment: datetime, *, with_time: bool = True) -> str:
-    text = f"{moment.month}月{moment.day}日(周{WEEKDAYS[moment.weekday()]})"
+def when(moment: datetime, *, with_time: bool = True, today: date | None = None) -> str:
+    text = day(moment.date() if isinstance(moment, datetime) else moment, today)
     if with_time and (moment.hour or moment.minute):
         text += f" {moment:%H:%M}"
     return text
@@ -177,14 +185,22 @@ UNBIND_OK = "已解绑。这个账号不再代表您；需要时可重新发送�
 
 # --- orders and approvals (issue 5) ---
 ASK_ORDER_CUSTOMER = "给哪个客户下单？"
+QUANTITY_IS_RANGE = "「{text}」是个大概数，"
+AMOUNT_IS_RANGE = "「{text}」是个大概的范围，请说一个准确金额。"
 ASK_ORDER_PRODUCT = "订什么产品、多少？例如：服务器10台，单价2万"
 ASK_ORDER_QUANTITY = "{product}要多少{unit}？"
 ASK_ORDER_PRICE = "{product}单价多少？（也可以说总价，例如：共15万）"
 ORDER_PRODUCT_UNKNOWN = "没找到产品“{name}”。可选：{options}"
 ORDER_QUANTITY_BAD = "数量要是大于0的整数。"
 ORDER_SUMMARY = "下单：\n客户：{customer}\n{lines}\n合计：{total}{discount}\n审批：{route}"
-ORDER_LINE = "{n}. {product} {quantity}{unit} × {unit_price} = {amount}"
+ORDER_LINE = "{n}. {product} {quantity}{unit} × {unit_price} = {amount}{note}"
+ORDER_PRICE_LIST = "目录价{price}"
+ORDER_PRICE_QUOTED = "报价{price}"
+ORDER_PRICE_DISCOUNTED = "{discount}后{price}"
+ORDER_PRICE_NOTE = "（{parts}）"
 ORDER_DISCOUNT = "（{discount}）"
+ORDER_REDUCTION = "（已减{amount}）"
+ORDER_REDUCTION_TOO_LARGE = "减{amount}比这张单的金额还多，请再说一下优惠金额。"
 ORDER_SUBMITTED = "订单 {number} 已提交，合计{total}，等待{approver}审批。"
 ORDER_NOTICE = "【待审批】{submitter}提交了订单 {number}{previous}\n客户：{customer}\n{lines}\n合计：{total}{discount}\n回复「同意 {number}」或「驳回 {number} 原因」"
 ORDER_NOTICE_NEXT = "（已通过{previous}审批）"
@@ -212,12 +228,35 @@ MY_ORDER_WAITING = "（等{approver}审批）"
 MY_ORDER_REJECTED = "（{approver}：{reason}）"
 
 
+_CN_DIGITS = "零一二三四五六七八九"
+
+
 def discount_text(discount: float | None) -> str:
-    """0.85 -> 8.5折; None -> empty."""
+    """0.85 -> 八五折（×0.85）, 0.9 -> 九折（×0.9）: the words people say and the multiplier, so a misreading
+    (五折 for 八五折) shows before 确认; None -> empty."""
     if discount is None:
         return ""
-    tenths = f"{discount * 10:.1f}".rstrip("0").rstrip(".")
-    return f"{tenths}折"
+    multiplier = f"{discount:.4f}".rstrip("0").rstrip(".")
+    hundredths = round(discount * 100, 2)
+    if float(hundredths).is_integer() and 0 < hundredths < 100:
+        tens, ones = divmod(int(hundredths), 10)
+        words = _CN_DIGITS[tens] + (_CN_DIGITS[ones] if ones else "") + "折"
+    else:  # not a figure people say (a quoted price against the list price): rounded, marked as such
+        words = f"约{discount * 10:.1f}折".replace(".0折", "折")
+    return f"{words}（×{multiplier}）"
+
+
+def price_note(listed: object, quoted: object, unit_price: object, discount: float | None) -> str:
+    """List, quoted and discounted unit prices next to a line, where they differ from the price charged."""
+    parts = []
+    if listed is not None and Decimal(str(listed)) != Decimal(str(unit_price)):
+        parts.append(ORDER_PRICE_LIST.format(price=money(listed)))
+    if quoted is not None and (discount or Decimal(str(quoted)) != Decimal(str(unit_price))):
+        parts.append(ORDER_PRICE_QUOTED.format(price=money(quoted)))
+    if discount:
+        parts.append(ORDER_PRICE_DISCOUNTED.format(discount=discount_text(discount).split("（")[0],
+                                                   price=money(unit_price)))
+    return ORDER_PRICE_NOTE.format(parts="，".join(parts)) if parts else ""
 ORDER_STATUS = {"draft": "草稿", "pending": "待审批", "approved": "已批准", "rejected": "已驳回", "cancelled": "已取消"}
 
 # --- members (issue 6) ---

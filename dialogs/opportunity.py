@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -14,6 +15,7 @@ from dialogs.reply import Reply
 from dialogs.resolve import PICK, customer_from_message, customer_question
 
 CHANGE_SLOTS = ("stage", "amount", "probability", "close")
+_BARE_NUMBER = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,2})?)\s*(?:元|块)?\s*$")
 
 
 @register
@@ -27,8 +29,14 @@ class UpdateOpportunity(Job):
         if stage in STAGES:
             slots["stage"] = stage
         amount = ent.first(turn.parse, "amount")
-        if amount and ent.as_decimal(amount["value"]) is not None:
+        if amount and ent.is_range(amount["value"]):
+            slots["_vague_amount"] = str(amount.get("text") or "")[:20]
+        elif amount and ent.as_decimal(amount["value"]) is not None:
             slots["amount"] = str(ent.as_decimal(amount["value"]))
+            slots.pop("_vague_amount", None)
+        elif awaiting == "amount" and _BARE_NUMBER.match(turn.text):
+            slots["amount"] = _BARE_NUMBER.match(turn.text)[1]
+            slots.pop("_vague_amount", None)
         probability = ent.first(turn.parse, "probability")
         if probability and ent.as_int(probability["value"]) is not None:
             slots["probability"] = max(0, min(100, ent.as_int(probability["value"]) or 0))
@@ -47,6 +55,8 @@ class UpdateOpportunity(Job):
             self._choose_opportunity(turn, slots)
             if PICK in slots:
                 return None
+        if slots.get("_vague_amount"):
+            return "amount"
         if not any(key in slots for key in CHANGE_SLOTS):
             return "change"
         return None
@@ -70,6 +80,8 @@ class UpdateOpportunity(Job):
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "customer":
             return customer_question(slots)
+        if slot == "amount":
+            return msg.AMOUNT_IS_RANGE.format(text=slots["_vague_amount"])
         return msg.ASK_OPPORTUNITY_CHANGE
 
     def summary(self, turn: Turn, slots: Slots) -> str:
@@ -101,8 +113,8 @@ class UpdateOpportunity(Job):
             before = current.expected_close if current else None
             changes += msg.OPPORTUNITY_CHANGE.format(
                 label=msg.LABEL_CLOSE,
-                before=msg.day(before) if before else "未定",
-                after=msg.day(date.fromisoformat(slots["close"])),
+                before=msg.day(before, today=turn.now.date()) if before else "未定",
+                after=msg.day(date.fromisoformat(slots["close"]), today=turn.now.date()),
             )
         return msg.OPPORTUNITY_SUMMARY.format(customer=slots["customer"]["name"], title=title, changes=changes)
 

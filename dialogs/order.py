@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,23 +18,23 @@ from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import customer_from_message, customer_question
 
-UNIT_BEFORE = re.compile(r"(单价|每台|每套|每个|每把|每件|每年|一台|一套|一个|一把|单台|单套)[是为:：\s]*$")
-UNIT_AFTER = re.compile(r"^\s*(?:元|块)?\s*(?:/|每|一)\s*(?:台|套|个|把|件|年)")
+MEASURES = "台套个张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间年"
+UNIT_BEFORE = re.compile(rf"(单价|单台|单套|每[{MEASURES}]|一[{MEASURES}])[是为要卖算:：\s]*$")
+UNIT_AFTER = re.compile(rf"^\s*(?:元|块钱|块)?\s*(?:/|每|一)\s*[{MEASURES}]")
 TOTAL_BEFORE = re.compile(r"(共|总共|一共|合计|总价|总额|总计|整单|总金额)[是为:：\s]*$")
-DISCOUNT = re.compile(r"([1-9](?:\.\d)?|[1-9]{2}|[一二三四五六七八九])\s*折")
-CN_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 BARE_INT = re.compile(r"^\D{0,4}?(\d{1,7})\s*(?:台|套|个|把|件|年|份)?\s*$")
 LINE = "_line"  # index of the line a quantity/price question is about
 
 
-def _discount(text: str) -> tuple[float, tuple[int, int]] | None:
-    match = DISCOUNT.search(text)
-    if match is None:
-        return None
-    token = match.group(1)
-    value = CN_DIGIT[token] / 10 if token in CN_DIGIT else float(token) / (100 if len(token) == 2 and "." not in token
-                                                                          else 10)
-    return value, match.span()
+def _take_discount(turn: Turn, slots: Slots) -> None:
+    """八五折 / 85折 / 85% (a multiplier from the NLU) and 减200 (money off the whole order)."""
+    discount = ent.first(turn.parse, "discount")
+    if discount is not None and isinstance(discount.get("value"), int | float) and 0 < discount["value"] < 1:
+        slots["discount"] = float(discount["value"])
+    reduction = ent.first(turn.parse, "reduction")
+    amount = ent.as_decimal(reduction.get("value")) if reduction else None
+    if amount is not None and amount > 0:
+        slots["reduction"] = str(amount)
 
 
 def _products_in_text(turn: Turn) -> list[dict[str, Any]]:
@@ -84,7 +85,12 @@ def _line_for(slots: Slots, product: Any) -> dict[str, Any]:
     return line
 
 
-def _set_quantity(slots: Slots, line: dict[str, Any], value: Any) -> None:
+def _set_quantity(slots: Slots, line: dict[str, Any], value: Any, written: str = "") -> None:
+    if ent.is_range(value):  # 两三台: ask for the number, never pick one end
+        slots["_vague_quantity"] = written[:20]
+        line["quantity"] = None
+        return
+    slots.pop("_vague_quantity", None)
     qty = ent.as_int(value)
     if qty is None or not 0 < qty <= orders.MAX_QUANTITY:
         slots["_bad_quantity"] = True
@@ -94,6 +100,11 @@ def _set_quantity(slots: Slots, line: dict[str, Any], value: Any) -> None:
 
 
 def _set_amount(turn: Turn, line: dict[str, Any], entity: dict[str, Any]) -> None:
+    if ent.is_range(entity.get("value")):  # 两三万 is not a price to write: ask for the figure
+        line["_vague"] = str(entity.get("text") or "")[:20]
+        line["unit_price"] = line["total"] = None
+        return
+    line.pop("_vague", None)
     amount = ent.as_decimal(entity.get("value"))
     if amount is None or amount <= 0:
         return
@@ -111,10 +122,7 @@ class SubmitOrder(Job):
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         if awaiting == "customer" or not slots.get("customer") or ent.first(turn.parse, "customer"):
             customer_from_message(turn, slots, awaiting)
-        discount = _discount(turn.text)
-        skip = discount[1] if discount else (0, 0)
-        if discount:
-            slots["discount"] = discount[0]
+        _take_discount(turn, slots)
         products = ent.entities(turn.parse, "product") or _products_in_text(turn)
         if awaiting == "product" and not products:
             product = orders.match_product(turn.session, turn.text)
@@ -130,10 +138,7 @@ class SubmitOrder(Job):
                 continue
             slots.pop("product_unknown", None)
             lines.append((entity["start"], _line_for(slots, product)))
-        numbers = [
-            e for e in turn.parse.get("entities", [])
-            if e.get("entity") in ("quantity", "amount") and not (skip[0] <= e["start"] < skip[1])
-        ]
+        numbers = [e for e in turn.parse.get("entities", []) if e.get("entity") in ("quantity", "amount")]
         numbers = [e for e in numbers if not _per_unit_marker(turn, e, numbers)]
         touched: set[tuple[int, str]] = set()
         for entity in sorted(numbers, key=lambda e: e["start"]):
@@ -142,7 +147,7 @@ class SubmitOrder(Job):
                 continue
             touched.add((id(line), "quantity" if entity["entity"] == "quantity" else "price"))
             if entity["entity"] == "quantity":
-                _set_quantity(slots, line, entity.get("value"))
+                _set_quantity(slots, line, entity.get("value"), str(entity.get("text") or ""))
             else:
                 _set_amount(turn, line, entity)
         if awaiting == "quantity" and not numbers and slots.get("lines"):
@@ -193,7 +198,7 @@ class SubmitOrder(Job):
             if line["quantity"] is None:
                 slots[LINE] = index
                 return "quantity"
-            if line["list_price"] is None and line["unit_price"] is None and line["total"] is None:
+            if line.get("_vague") or line["list_price"] is None and line["unit_price"] is None and line["total"] is None:
                 slots[LINE] = index
                 return "price"
         return None
@@ -209,13 +214,32 @@ class SubmitOrder(Job):
             return msg.ASK_ORDER_PRODUCT
         line = slots["lines"][slots.get(LINE, 0)]
         if slot == "quantity":
+            vague = slots.pop("_vague_quantity", None)
             prefix = msg.ORDER_QUANTITY_BAD if slots.pop("_bad_quantity", False) else ""
+            prefix = msg.QUANTITY_IS_RANGE.format(text=vague) if vague else prefix
             return prefix + msg.ASK_ORDER_QUANTITY.format(product=line["product"], unit=line["unit"])
+        if line.get("_vague"):
+            return msg.AMOUNT_IS_RANGE.format(text=line["_vague"])
         return msg.ASK_ORDER_PRICE.format(product=line["product"])
 
     # --- preview and execution ---
     def _specs(self, slots: Slots) -> list[orders.LineSpec]:
         return [(line["product"], line["quantity"], line["unit_price"], line["total"]) for line in slots["lines"]]
+
+    def _priced(self, turn: Turn, slots: Slots) -> tuple[list[orders.LineSpec], list[orders.PricedLine]]:
+        """Specs as the store will take them: 减200 comes off the last line's total after the discount."""
+        specs = self._specs(slots)
+        priced = orders.price_lines(turn.session, specs, slots.get("discount"))
+        reduction = ent.as_decimal(slots.get("reduction"))
+        if reduction:
+            last = priced[-1]
+            if reduction >= last.amount:
+                raise CRMError(msg.ORDER_REDUCTION_TOO_LARGE.format(amount=msg.money(reduction)))
+            name, quantity, _, _ = specs[-1]
+            specs[-1] = (name, quantity, None, str(last.amount - reduction))
+            reduced = orders.price_lines(turn.session, specs, slots.get("discount"))
+            priced = [*priced[:-1], replace(reduced[-1], quoted_price=last.quoted_price)]
+        return specs, priced
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         try:
@@ -225,32 +249,39 @@ class SubmitOrder(Job):
         return None
 
     def _preview(self, turn: Turn, slots: Slots) -> tuple[list[orders.PricedLine], Decimal, float | None, list]:
-        priced = orders.price_lines(turn.session, self._specs(slots), slots.get("discount"))
+        _, priced = self._priced(turn, slots)
         total = sum((p.amount for p in priced), Decimal(0))
-        discount = slots.get("discount") or orders.effective_discount(priced)
+        # Route on the deeper of the said discount and the real one against list prices (quoted prices count).
+        said, real = slots.get("discount"), orders.effective_discount(priced)
+        discount = min(said, real) if said and real else said or real
         route = orders.approval_route(
             turn.session, turn.actor.staff_id or 0, total, discount, turn.config.rules.approvals
         )
         return priced, total, discount, route
 
     def summary(self, turn: Turn, slots: Slots) -> str:
-        priced, total, discount, route = self._preview(turn, slots)
+        priced, total, route_discount, route = self._preview(turn, slots)
+        discount = slots.get("discount") or route_discount
         lines = "\n".join(
             msg.ORDER_LINE.format(
                 n=n, product=p.product.name, quantity=p.quantity, unit=p.product.unit or "个",
                 unit_price=msg.money(p.unit_price), amount=msg.money(p.amount),
+                note=msg.price_note(p.product.unit_price, p.quoted_price, p.unit_price, slots.get("discount")),
             )
             for n, p in enumerate(priced, start=1)
         )
+        reduction = slots.get("reduction")
         return msg.ORDER_SUMMARY.format(
             customer=slots["customer"]["name"], lines=lines, total=msg.money(total),
-            discount=msg.ORDER_DISCOUNT.format(discount=msg.discount_text(discount)) if discount else "",
+            discount=(msg.ORDER_DISCOUNT.format(discount=msg.discount_text(discount)) if discount else "")
+            + (msg.ORDER_REDUCTION.format(amount=msg.money(reduction)) if reduction else ""),
             route=" → ".join(approver.name for _, approver in route),
         )
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        specs, _ = self._priced(turn, slots)
         order = orders.create_order(
-            turn.session, turn.actor, slots["customer"]["id"], self._specs(slots),
+            turn.session, turn.actor, slots["customer"]["id"], specs,
             discount=slots.get("discount"), now=turn.now, tz=turn.tz,
         )
         order = orders.submit_order(turn.session, turn.actor, order.id, turn.config.rules.approvals, now=turn.now)

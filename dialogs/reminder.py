@@ -58,13 +58,13 @@ class SetReminder(Job):
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "time" and slots.get("due_at"):
-            return msg.REMINDER_IN_PAST.format(when=msg.when(datetime.fromisoformat(slots["due_at"])))
+            return msg.REMINDER_IN_PAST.format(when=msg.when(datetime.fromisoformat(slots["due_at"]), today=turn.now.date()))
         return msg.ASK_REMINDER_TIME if slot == "time" else msg.ASK_REMINDER_TEXT
 
     def summary(self, turn: Turn, slots: Slots) -> str:
         customer = slots.get("customer")
         return msg.REMINDER_SUMMARY.format(
-            when=msg.when(datetime.fromisoformat(slots["due_at"])),
+            when=msg.when(datetime.fromisoformat(slots["due_at"]), today=turn.now.date()),
             text=slots["text"],
             customer=msg.REMINDER_CUSTOMER.format(customer=customer["name"]) if customer else "",
         )
@@ -80,7 +80,7 @@ class SetReminder(Job):
             customer_id=customer["id"] if customer else None,
             now=turn.now,
         )
-        return [Reply(msg.REMINDER_SAVED.format(when=msg.when(due), text=slots["text"]))]
+        return [Reply(msg.REMINDER_SAVED.format(when=msg.when(due, today=turn.now.date()), text=slots["text"]))]
 
 
 @register
@@ -90,7 +90,7 @@ class ListFollowups(Job):
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         days = turn.config.rules.reminders.dormant_after_days
         followups = services.list_followups(turn.session, turn.actor, now=turn.now, tz=turn.tz, untouched_days=days)
-        lines = [msg.FOLLOWUPS_HEADER.format(day=msg.day(turn.now.date()))]
+        lines = [msg.FOLLOWUPS_HEADER.format(day=msg.day(turn.now.date(), today=turn.now.date()))]
         if followups.today:
             lines.append(msg.FOLLOWUPS_TODAY.format(count=len(followups.today)))
             lines += [self._line(turn, r) for r in followups.today]
@@ -105,4 +105,4 @@ class ListFollowups(Job):
         return [Reply("\n".join(lines))]
 
     def _line(self, turn: Turn, reminder) -> str:  # type: ignore[no-untyped-def]
-        return msg.FOLLOWUP_LINE.format(when=msg.when(reminder.due_at.astimezone(turn.tz)), text=reminder.text)
+        return msg.FOLLOWUP_LINE.format(when=msg.when(reminder.due_at.astimezone(turn.tz), today=turn.now.date()), text=reminder.text)

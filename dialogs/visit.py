@@ -10,7 +10,7 @@ from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
-from dialogs.resolve import customer_from_message
+from dialogs.resolve import contact_from_message, contact_label, customer_from_message
 from dialogs.timing import clause_around, moment, past_or_today
 
 
@@ -21,9 +21,7 @@ class LogVisit(Job):
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         customer_from_message(turn, slots, awaiting)
-        contact = ent.first(turn.parse, "contact")
-        if contact:
-            slots["contact"] = contact["text"]
+        contact_from_message(turn, slots)
         for entity in ent.entities(turn.parse, "time"):
             self._read_time(turn, slots, entity)
         if awaiting is None and "summary" not in slots:
@@ -51,13 +49,21 @@ class LogVisit(Job):
         )
         text = msg.VISIT_SUMMARY.format(
             customer=customer,
-            contact=slots.get("contact") or "未填",
-            when=msg.when(self._visited_at(turn, slots)),
+            contact=contact_label(slots) if slots.get("contact") else "未填",
+            when=msg.when(self._visited_at(turn, slots), today=turn.now.date()),
             summary=slots["summary"],
         )
+        if slots.get("phone"):
+            text += msg.VISIT_PHONE.format(phone=slots["phone"])
+        today = turn.now.date()
         if slots.get("followup_at"):
-            text += msg.VISIT_NEXT.format(
-                next_step=slots["next_step"], followup=msg.when(datetime.fromisoformat(slots["followup_at"]))
+            followup = datetime.fromisoformat(slots["followup_at"])
+            text += msg.VISIT_NEXT.format(next_step=slots["next_step"], followup=msg.when(followup, today=today))
+        visited = self._visited_at(turn, slots)
+        if visited > turn.now:  # 今天下午 said at 10:50: say so before it is written as done
+            text += msg.VISIT_IN_FUTURE.format(
+                when=(msg.TODAY if visited.date() == today else msg.when(visited, with_time=False, today=today))
+                + f"{visited:%H:%M}"
             )
         return text
 
@@ -79,6 +85,8 @@ class LogVisit(Job):
             summary=slots["summary"],
             visited_at=self._visited_at(turn, slots),
             contact_name=slots.get("contact"),
+            contact_title=slots.get("contact_title"),
+            contact_phone=slots.get("phone"),
             next_step=slots.get("next_step"),
             next_followup_at=followup,
             now=turn.now,
@@ -88,7 +96,7 @@ class LogVisit(Job):
         if len(customer.contacts) > contacts_before:
             lines.append(msg.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
         if followup is not None:
-            lines.append(msg.VISIT_REMINDER_SET.format(when=msg.when(followup)))
+            lines.append(msg.VISIT_REMINDER_SET.format(when=msg.when(followup, today=turn.now.date())))
         if customer.lifecycle != lifecycle_before:
             lines.append(
                 msg.VISIT_LIFECYCLE.format(

@@ -73,12 +73,15 @@ def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默
 
 
 @app.command()
-def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错误样例")) -> None:
-    """在留出测试集上评估（只用训练数据训练；模型文件最新时直接用它）"""
+def evaluate(
+    show_errors: bool = typer.Option(False, "--errors", help="列出错误样例"),
+    file: Path | None = typer.Option(None, "--file", help="只评估这个留出文件（默认：test/ 下全部）"),
+) -> None:
+    """在留出测试集上评估（只用训练数据训练；模型文件最新时直接用它）；每个文件打印意图、实体和各实体归一化值的准确率"""
     from crmbot.config import load_config
     from nlu import ModelMissing, resolve_path
     from nlu import messages as M
-    from nlu.data_io import load_examples, load_training, test_file
+    from nlu.data_io import load_examples, load_training, test_files
     from nlu.evaluate import evaluate as run_eval
     from nlu.model import load_model
     from nlu.parser import LocalParser
@@ -86,7 +89,7 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     config = load_config()
     data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
     path = resolve_path(config.nlu.model_path)
-    try:  # the saved model never saw the held-out file either
+    try:  # the saved model never saw the held-out files either
         model = load_model(path, data_dir, train_if_missing=False)
         typer.echo(M.EVALUATING_SAVED.format(path=path, trained_at=model.header.get("trained_at", "?")))
     except ModelMissing as missing:  # missing or stale: train in memory, leave the file alone
@@ -95,7 +98,13 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
         typer.echo(M.EVALUATING_TRAINED.format(problem=missing.problem))
         model = train_model(load_training(data_dir)).to_model()
     parser = LocalParser(model, config.tz, config.nlu.threshold)
-    report = run_eval(parser, load_examples(test_file(data_dir)))
+    for held_out in [file] if file else test_files(data_dir):
+        report = run_eval(parser, load_examples(held_out))
+        typer.echo(f"=== {held_out.name} ===")
+        _print_report(report, show_errors)
+
+
+def _print_report(report: dict, show_errors: bool) -> None:
     typer.echo(f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in report["intents"].items():
         typer.echo(f"{name:<22}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9}")
@@ -103,6 +112,10 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     typer.echo(f"{'entity':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in report["entities"].items():
         typer.echo(f"{name:<22}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9}")
+    typer.echo("")
+    typer.echo(f"{'normalized value':<22}{'accuracy':>10}{'correct':>10}{'n':>9}")
+    for name, row in report["values"].items():
+        typer.echo(f"{name:<22}{row['accuracy']:>10.3f}{row['correct']:>10}{row['n']:>9}")
     typer.echo("")
     typer.echo(f"held-out examples: {report['n']}")
     typer.echo(f"intent accuracy: {report['intent_accuracy']:.4f}")
@@ -112,6 +125,31 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
     if show_errors:
         for line in report["errors"]:
             typer.echo("  " + line)
+        for row in report["values"].values():
+            for line in row["errors"]:
+                typer.echo("  value " + line)
+
+
+@app.command()
+def compare(show_errors: bool = typer.Option(False, "--errors", help="列出我们读错的样例")) -> None:
+    """金额、时间归一化：我们 vs jionlp / cn2an，按类别对比"""
+    from nlu.compare import compare as run_compare
+
+    report = run_compare()
+    for kind, categories in report.items():
+        typer.echo(f"{kind:<8}{'category':<24}{'n':>4}{'ours':>8}{'jionlp':>8}{'cn2an':>8}")
+        for category, row in categories.items():
+            cn = f"{row['cn2an']:>8.2f}" if "cn2an" in row else f"{'-':>8}"
+            typer.echo(f"{'':<8}{category:<24}{row['n']:>4}{row['ours']:>8.2f}{row['jionlp']:>8.2f}{cn}")
+        total = sum(row["n"] for row in categories.values())
+        for name in ("ours", "jionlp", "cn2an"):
+            if all(name in row for row in categories.values()):
+                overall = sum(row[name] * row["n"] for row in categories.values()) / max(total, 1)
+                typer.echo(f"{'':<8}{'all (' + name + ')':<24}{total:>4}{overall:>8.2f}")
+        if show_errors:
+            for row in categories.values():
+                for line in row["ours_wrong"]:
+                    typer.echo("  " + line)
 
 
 @app.command("export-rasa")

@@ -73,6 +73,12 @@ def test_file(data_dir: str | Path | None = None) -> Path:
     return root / "test" / "nlu_test.yml"
 
 
+def test_files(data_dir: str | Path | None = None) -> list[Path]:
+    """Every held-out file: the generated nlu_test.yml and the hand-written handwritten.yml."""
+    root = Path(data_dir) if data_dir else PACKAGE_DATA
+    return sorted((root / "test").glob("*.yml"))
+
+
 def load_training(data_dir: str | Path | None) -> list[Example]:
     return [ex for p in training_files(data_dir) for ex in load_examples(p)]
 

@@ -1,4 +1,7 @@
-"""Held-out evaluation: per-intent P/R/F1, intent accuracy, entity F1 (exact span + label), value accuracy."""
+"""Held-out evaluation: per-intent P/R/F1, intent accuracy, entity F1 (exact span + label), value accuracy
+(time/amount, as before) and per-entity accuracy of normalized values: for every gold entity, the
+predicted entity of the same label over the same words (exact span, else overlapping) must carry the
+gold value (the written text for names); a missed entity counts as wrong."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from sklearn.metrics import precision_recall_fscore_support
 from nlu.data_io import Example
 
 REFERENCE_NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+AS_WRITTEN = {"customer", "contact", "product", "staff", "member", "member_id"}  # value = the text
 
 
 def _value_str(value: object) -> str:
@@ -19,14 +23,44 @@ def _value_str(value: object) -> str:
     return str(value)
 
 
+def _same_words(gold: dict, predicted: list[dict]) -> dict | None:
+    label = [p for p in predicted if p["entity"] == gold["entity"]]
+    exact = [p for p in label if (p["start"], p["end"]) == (gold["start"], gold["end"])]
+    overlapping = [p for p in label if p["start"] < gold["end"] and gold["start"] < p["end"]]
+    return (exact or overlapping or [None])[0]
+
+
+def value_accuracy_by_entity(gold_and_predicted: list[tuple[list[dict], list[dict]]]) -> dict[str, dict]:
+    """{entity: {'n', 'correct', 'accuracy', 'errors'}} over (gold entities, predicted entities) pairs."""
+    table: dict[str, dict] = {}
+    for gold_entities, predicted in gold_and_predicted:
+        for gold in gold_entities:
+            if "value" not in gold and gold["entity"] not in AS_WRITTEN:
+                continue  # a number or code with no gold value written down cannot be judged
+            row = table.setdefault(gold["entity"], {"n": 0, "correct": 0, "errors": []})
+            row["n"] += 1
+            expected = str(gold.get("value", gold["text"]))
+            match = _same_words(gold, predicted)
+            got = _value_str(match["value"]) if match is not None else None
+            if got == expected:
+                row["correct"] += 1
+            else:
+                row["errors"].append(f"{gold['entity']} {gold['text']!r}: {got} != {expected}")
+    for row in table.values():
+        row["accuracy"] = row["correct"] / row["n"] if row["n"] else 1.0
+    return dict(sorted(table.items()))
+
+
 def evaluate(parser, examples: list[Example], now: datetime = REFERENCE_NOW) -> dict:
     gold_intents, pred_intents = [], []
+    pairs: list[tuple[list[dict], list[dict]]] = []
     tp = fp = fn = 0
     per_entity: Counter = Counter()
     value_ok = value_total = 0
     errors: list[str] = []
     for ex in examples:
         res = parser.parse(ex.text, now)
+        pairs.append((ex.entities, res["entities"]))
         gold_intents.append(ex.intent)
         pred_intents.append(res["intent"]["name"])
         if ex.intent != res["intent"]["name"]:
@@ -73,5 +107,6 @@ def evaluate(parser, examples: list[Example], now: datetime = REFERENCE_NOW) -> 
                     for lab, p, r, f, s in zip(labels, prec, rec, f1, support, strict=True)},
         "entity_precision": ent_p, "entity_recall": ent_r, "entity_f1": ent_f1, "entities": entities,
         "value_accuracy": value_ok / value_total if value_total else 1.0, "value_total": value_total,
+        "values": value_accuracy_by_entity(pairs),
         "errors": errors,
     }

@@ -14,7 +14,7 @@ INTENTS = ["log_visit", "add_customer", "query_customer", "customer_history", "u
            "member_lookup", "record_purchase", "query_points", "unsubscribe", "sales_report", "greet", "help",
            "cancel", "affirm", "deny", "out_of_scope"]
 ENTITIES = ["customer", "contact", "product", "staff", "member", "time", "amount", "quantity", "stage", "probability",
-            "phone", "order_id", "member_id", "points"]
+            "phone", "order_id", "member_id", "points", "discount", "reduction"]
 # Regexes for RegexEntityExtractor: named after the entity they extract.
 REGEXES = {
     "phone": [r"1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}"],

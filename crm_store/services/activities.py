@@ -55,6 +55,7 @@ def log_visit(
     visited_at: datetime,
     contact_name: str | None = None,
     contact_title: str | None = None,
+    contact_phone: str | None = None,
     next_step: str | None = None,
     next_followup_at: datetime | None = None,
     now: datetime,
@@ -71,7 +72,7 @@ def log_visit(
     contact_created = False
     if contact_name and contact_name.strip():
         contact, contact_created = find_or_create_contact(
-            session, actor, customer, contact_name, title=contact_title, now=now
+            session, actor, customer, contact_name, title=contact_title, phone=contact_phone, now=now
         )
     visit = Visit(
         customer_id=customer.id,

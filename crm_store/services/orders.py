@@ -101,6 +101,7 @@ class PricedLine:
     unit_price: Decimal
     amount: Decimal
     explicit_price: bool
+    quoted_price: Decimal | None = None  # the unit price the rep quoted, before the discount
 
 
 def _quantity(value: Any) -> int:
@@ -116,8 +117,9 @@ def _quantity(value: Any) -> int:
 
 
 def price_lines(session: Session, lines: Sequence[LineSpec], discount: float | None = None) -> list[PricedLine]:
-    """Match products and price each line: the given unit price, the given line total, or the list price
-    (times the discount when one is given). Raises InvalidInput with a message the user can act on."""
+    """Match products and price each line: the given line total, or the quoted unit price, or the list price;
+    a discount multiplies a quoted or listed unit price (a line total is taken as already final).
+    Raises InvalidInput with a message the user can act on."""
     if not lines:
         raise InvalidInput(M.ORDER_NO_LINES)
     if len(lines) > MAX_LINES:
@@ -133,21 +135,21 @@ def price_lines(session: Session, lines: Sequence[LineSpec], discount: float | N
         unit = to_decimal(unit_price)
         total = to_decimal(line_total)
         explicit = unit is not None or total is not None
+        quoted = unit if total is None else None
         if total is not None:
             amount = total
             unit = (total / qty).quantize(CENT, rounding=ROUND_HALF_UP)
-        elif unit is not None:
-            amount = (unit * qty).quantize(CENT)
         else:
-            if product.unit_price is None:
-                raise InvalidInput(M.ORDER_PRICE_REQUIRED.format(name=product.name))
-            unit = Decimal(product.unit_price)
+            if unit is None:
+                if product.unit_price is None:
+                    raise InvalidInput(M.ORDER_PRICE_REQUIRED.format(name=product.name))
+                unit = Decimal(product.unit_price)
             if discount is not None:
                 unit = (unit * Decimal(str(discount))).quantize(CENT, rounding=ROUND_HALF_UP)
             amount = (unit * qty).quantize(CENT)
         if amount > MAX_TOTAL:
             raise InvalidInput(M.ORDER_TOTAL_TOO_LARGE)
-        priced.append(PricedLine(product, qty, unit, amount, explicit))
+        priced.append(PricedLine(product, qty, unit, amount, explicit, quoted))
     if sum((p.amount for p in priced), Decimal(0)) > MAX_TOTAL:
         raise InvalidInput(M.ORDER_TOTAL_TOO_LARGE)
     return priced

@@ -1,6 +1,7 @@
 import pytest
 
 from dialogs.customer import new_customer_name
+from dialogs.resolve import contact_parts
 
 
 @pytest.mark.parametrize(
@@ -17,3 +18,14 @@ from dialogs.customer import new_customer_name
 )
 def test_a_new_name_the_tagger_missed_is_still_found(text: str, name: str | None) -> None:
     assert new_customer_name(text) == name
+
+
+@pytest.mark.parametrize(
+    ("written", "parts"),
+    [("财务部王经理", ("王经理", "财务部")), ("销售总监刘总", ("刘总", "销售总监")), ("研发部赵工", ("赵工", "研发部")),
+     ("李红主任", ("李红", "主任")), ("设备科袁工", ("袁工", "设备科")), ("行政部李红主任", ("李红", "行政部主任")), ("采购刘经理", ("刘经理", "采购")),
+     ("总经理张伟", ("张伟", "总经理")), ("王经理", ("王经理", None)), ("欧阳经理", ("欧阳经理", None)),
+     ("王总经理", ("王总经理", None)), ("林总", ("林总", None)), ("夏鹏", ("夏鹏", None))],
+)
+def test_contact_name_and_title_apart(written: str, parts: tuple[str, str | None]) -> None:
+    assert contact_parts(written) == parts

@@ -12,7 +12,7 @@ from crm_store.services import actor_for_staff, find_staff
 from crmbot.wiring import Runtime
 from dialogs.approval import Reject, _reason, _ref
 from dialogs.base import Turn
-from dialogs.order import SubmitOrder, _discount
+from dialogs.order import SubmitOrder
 from tests.conftest import DEMO_NOW
 
 
@@ -123,15 +123,6 @@ def test_unknown_customer_is_asked_again(demo) -> None:  # type: ignore[no-untyp
     job.fill(turn, slots, None)
     assert job.missing(turn, slots) == "customer"
     assert "没找到客户" in job.question(turn, slots, "customer")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [("打85折", 0.85), ("8折", 0.8), ("8.5折", 0.85), ("九折", 0.9), ("不打折", None)],
-)
-def test_discount_words(text: str, expected: float | None) -> None:
-    found = _discount(text)
-    assert (found[0] if found else None) == (pytest.approx(expected) if expected is not None else None)
 
 
 @pytest.mark.parametrize(

@@ -52,3 +52,21 @@ def test_export_rasa(tmp_path):
     assert len(domain["entities"]) == len(ENTITIES)
     userdict = (tmp_path / "jieba_userdict" / "userdict.txt").read_text(encoding="utf-8").splitlines()
     assert "华为" in userdict and all(" " not in line for line in userdict)
+
+
+def test_handwritten_heldout_values(parser):
+    """The hand-written held-out set (issue 14): no line or name from training, >= 300 lines, and the
+    normalized values of numbers, dates, stages and codes right."""
+    path = heldout_file().parent / "handwritten.yml"
+    test = load_examples(path)
+    train = load_training(None)
+    assert len(test) >= 300
+    assert not {ex.text for ex in train} & {ex.text for ex in test}
+    train_text = " ".join(ex.text for ex in train)
+    names = {e["text"] for ex in test for e in ex.entities if e["entity"] in ("customer", "contact", "product", "staff")}
+    assert not [n for n in names if n in train_text]
+    report = evaluate(parser, test)
+    assert report["intent_accuracy"] >= 0.93, report["intent_accuracy"]
+    values = report["values"]
+    for entity in ("time", "amount", "quantity", "discount", "points", "probability", "stage", "phone", "member_id"):
+        assert values[entity]["n"] >= 3 and values[entity]["accuracy"] >= 0.95, (entity, values[entity]["errors"])

@@ -34,3 +34,34 @@ def test_transfer_roles(parser):
     ents = parser.parse("把张伟的客户转给刘洋", NOW)["entities"]
     roles = {e["text"]: e.get("role") for e in ents if e["entity"] == "staff"}
     assert roles == {"张伟": "from", "刘洋": "to"}
+
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("给华为下单 服务器10台 打八五折", ("discount", "八五折", 0.85)),
+        ("给比亚迪下单 交换机按九五折算", ("discount", "九五折", 0.95)),
+        ("给美的下单 门禁系统3套 给个85折", ("discount", "85折", 0.85)),
+        ("给美的下单 门禁系统3套 按85%算", ("discount", "85%", 0.85)),
+        ("会员VIP0456用三千积分抵扣", ("points", "三千", 3000)),
+        ("会员VIP0456拿一万二积分抵现", ("points", "一万二", 12000)),
+        ("VIP0456 1万2积分抵扣", ("points", "1万2", 12000)),
+        ("长城汽车这单有七八成把握", ("probability", "七八成", 75)),
+        ("给华为下单 打印纸每箱三百 要20箱", ("amount", "三百", 300)),
+        ("给华为下单 服务器3台 1100一台", ("amount", "1100", 1100)),
+        ("给华为下单 服务器两台 两万一台", ("amount", "两万", 20000)),
+        ("给华为下单 服务器两台 再减200", ("reduction", "200", 200)),
+        ("长城汽车预算两三万块", ("amount", "两三万块", {"from": 20000, "to": 30000})),
+        ("合同金额叁万伍仟元整", ("amount", "叁万伍仟元整", 35000)),
+        ("会员VIP0456买了五块八毛的东西", ("amount", "五块八毛", 5.8)),
+        ("长城汽车的项目预算3万-8万元", ("amount", "3万-8万元", {"from": 30000, "to": 80000})),
+    ],
+)
+def test_issue14_rule_entities(parser, text, expected):
+    assert expected in values(parser, text)
+
+
+@pytest.mark.parametrize("text", ["去万科物业见了林总", "万达广场的订单怎么样了", "千岛湖项目跟进一下", "服务器多少钱一台"])
+def test_unit_characters_alone_are_not_amounts(parser, text):
+    assert not [e for e in values(parser, text) if e[0] == "amount"]
