@@ -31,7 +31,7 @@ from crm_store.db import transaction
 from crm_store.models import AuditLog, InboxMessage, OutboxMessage
 from crm_store.services import identity_for, inbox
 from crmbot.config import Config, ConfigError, load_config
-from crmbot.serve import build_server, channel_problems
+from crmbot.serve import bind, build_server, channel_problems
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine
 from dialogs import messages as dmsg
@@ -239,6 +239,32 @@ def test_run_without_a_model_names_the_train_command_and_does_not_train(runtime:
 
 
 # --- crmbot run serving ---------------------------------------------------------------------------
+
+def test_served_connections_have_tcp_nodelay() -> None:
+    """`crmbot run` binds its own socket; asyncio turns Nagle off only for connections of an IPPROTO_TCP
+    socket. With Nagle on, every webhook answer waited ~40 ms for the client's delayed ACK."""
+    import asyncio
+
+    async def accept_one() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=bind("127.0.0.1", 0))
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            value = await asyncio.wait_for(seen, 5)
+            writer.close()
+        return value
+
+    assert asyncio.run(accept_one()) == 1
+
+
 
 @pytest.mark.slow
 def test_crmbot_run_serves_and_stops_on_sigterm(
