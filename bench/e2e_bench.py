@@ -400,16 +400,55 @@ def run_backend(backend: str, url: str, workdir: Path, paths: list[str], counts:
         for path in http_paths:
             for n in counts:
                 seen = len(server_errors(log))
+                since = datetime.now().astimezone()
                 if path == "telegram":
                     result = bench_telegram(base, sink, backend, targets["telegram"], n, messages, ids)
                 else:
                     result = bench_wechat(base, tencent, backend, targets["wechat"], n, messages, ids)
                 results.append(result)
                 print(result.line(), flush=True)
+                print(stage_line(url, path, since), flush=True)
                 errors = server_errors(log)[seen:]
                 for cause in sorted(set(errors)):
                     print(f"    {errors.count(cause)} × {cause[:140]}  (server log)")
     return results
+
+
+def stage_line(url: str, channel: str, since: datetime) -> str:
+    """Where a message's time went inside `crmbot run` (median over this configuration's messages), from the
+    inbox and outbox timestamps: received → claimed → processed, and for pushed replies (Telegram, WeChat past
+    its window) → outbox claim → sent."""
+    from sqlalchemy import select
+
+    from crm_store.db import make_engine, session_factory
+    from crm_store.models import InboxMessage, OutboxMessage
+
+    engine = make_engine(url)
+    try:
+        with session_factory(engine)() as session:
+            rows = session.scalars(select(InboxMessage).where(InboxMessage.channel == channel,
+                                                              InboxMessage.received_at >= since)).all()
+            keys = [f"reply:{channel}:{row.message_key}:0" for row in rows]
+            pushed = {o.idempotency_key: o for o in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key.in_(keys)))} if keys else {}
+    finally:
+        engine.dispose()
+    stages: dict[str, list[float]] = {"received→claimed": [], "claimed→processed": [],
+                                      "processed→outbox claimed": [], "outbox claimed→sent": []}
+
+    def add(name: str, start: datetime | None, end: datetime | None) -> None:
+        if start is not None and end is not None:
+            stages[name].append((end - start).total_seconds())
+
+    for row in rows:
+        add("received→claimed", row.received_at, row.claimed_at)
+        add("claimed→processed", row.claimed_at, row.processed_at)
+        reply = pushed.get(f"reply:{channel}:{row.message_key}:0")
+        if reply is not None:
+            add("processed→outbox claimed", row.processed_at, reply.claimed_at)
+            add("outbox claimed→sent", reply.claimed_at, reply.sent_at)
+    parts = [f"{name} {percentile(values, 50) * 1000:.1f}" for name, values in stages.items() if values]
+    return f"    stages (p50 ms, {len(rows)} inbox rows, {len(pushed)} pushed): " + ", ".join(parts)
 
 
 # --- main ------------------------------------------------------------------------------------------
