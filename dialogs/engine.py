@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_store import services
 from crm_store.errors import CRMError
 from crm_store.services import conversations, outbox
-from crmbot.config import Config
 from dialogs import binding, smalltalk
 from dialogs import entities as ent
 from dialogs import messages as msg
 from dialogs.base import REGISTRY, Job, Slots, Turn
 from dialogs.reply import Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
+from dialogs.settings import DialogConfig
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class DialogEngine:
         self,
         factory: sessionmaker[Session],
         parser: Parser,
-        config: Config,
+        config: DialogConfig,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.factory = factory

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from crm_store.backup import BackupError, backup, pg_dump_command, restore, tables_with_rows
-from crm_store.backup_cli import backup_command, restore_command
 from crm_store.db import current_revision, make_engine, session_factory, transaction
 from crm_store.models import AuditLog, Base, Customer, Staff, Visit
 from crm_store.services import actor_for_staff, log_visit
+from crmbot.cli.backup import backup_command, restore_command
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo
 from tests.crm_store.helpers import NOW, table_counts
 

@@ -129,7 +129,7 @@ def test_gazetteer_and_fingerprint(demo_session: Session) -> None:
 
 
 def test_cli_upgrade_and_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crm_store.cli import db_app, demo_app
+    from crmbot.cli.db import db_app, demo_app
 
     monkeypatch.setenv("CRMBOT_CONFIG", str(tmp_path / "none.yml"))
     monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")

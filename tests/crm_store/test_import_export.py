@@ -196,7 +196,7 @@ def test_cli_import_and_export(tmp_path: Path, sqlite_template: Path, monkeypatc
     from typer.testing import CliRunner
 
     from crm_store.db import make_engine, session_factory
-    from crm_store.io_cli import export_app, import_app
+    from crmbot.cli.transfer import export_app, import_app
 
     db = tmp_path / "crm.db"
     shutil.copy(sqlite_template, db)

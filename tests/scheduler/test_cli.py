@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from crm_store.db import make_engine, session_factory, transaction, upgrade
 from crm_store.models import OutboxMessage, Reminder, Staff
 from crm_store.services import outbox
-from scheduler.cli import outbox_app, reminders_app, scheduler_app
+from crmbot.cli.scheduler import outbox_app, reminders_app, scheduler_app
 from tests.scheduler.conftest import NOW
 
 

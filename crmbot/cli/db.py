@@ -1,22 +1,20 @@
-"""`crmbot db ...` and `crmbot demo ...`: migrations and demo data (mounted by crmbot.cli)."""
+"""`crmbot db ...` and `crmbot demo ...`: migrations and demo data."""
 
 from __future__ import annotations
-
-from datetime import datetime
 
 import typer
 
 from crm_store import messages as M
 from crm_store.db import current_revision, make_engine, session_factory, transaction, upgrade
 from crm_store.errors import CRMError
-from crmbot.config import load_config
+from crmbot.cli import common
 
 db_app = typer.Typer(help="数据库迁移 database migrations", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据 demo data", no_args_is_help=True)
 
 
 def _engine():  # type: ignore[no-untyped-def]
-    config = load_config()
+    config = common.config()
     return config, make_engine(config.database.url, echo=config.database.echo)
 
 
@@ -53,7 +51,10 @@ def db_current() -> None:
 
 
 @demo_app.command("seed")
-def demo_seed(seed: int = typer.Option(20261127, help="随机种子 random seed")) -> None:
+def demo_seed(
+    seed: int = typer.Option(20261127, help="随机种子 random seed"),
+    now: str | None = common.now_option("演示数据以这个时间为“现在”（ISO 8601，默认当前时间）"),
+) -> None:
     """升级数据库并生成演示数据 / migrate and fill in demo data."""
     from crm_store.demo import seed_demo
 
@@ -62,7 +63,7 @@ def demo_seed(seed: int = typer.Option(20261127, help="随机种子 random seed"
         upgrade(engine)
         try:
             with transaction(session_factory(engine)) as session:
-                summary = seed_demo(session, now=datetime.now(config.tz), seed=seed)
+                summary = seed_demo(session, now=common.parse_now(now, config.tz), seed=seed)
         except CRMError as exc:
             typer.echo(M.CLI_SEED_REFUSED.format(reason=exc.message), err=True)
             raise typer.Exit(1) from exc

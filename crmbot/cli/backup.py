@@ -1,8 +1,4 @@
-"""`crmbot backup` and `crmbot restore` (the lead mounts them in crmbot.cli):
-
-    app.command("backup")(backup_command)
-    app.command("restore")(restore_command)
-"""
+"""`crmbot backup` and `crmbot restore`."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from pathlib import Path
 import typer
 
 from crm_store.backup import BackupError, backup, default_backup_path, restore
-from crmbot.config import load_config
+from crmbot.cli import common
 
 BACKED_UP = "已备份到 {path}（{size} 字节）"
 RESTORED = "已恢复，数据库版本 {revision}"
@@ -24,7 +20,7 @@ def backup_command(
     out: Path | None = typer.Option(None, "--out", help="备份文件路径（默认 <数据目录>/backups/crmbot-时间.db|.dump）"),
 ) -> None:
     """备份数据库（SQLite 在线备份；PostgreSQL 用 pg_dump -Fc）/ back up the database."""
-    config = load_config()
+    config = common.config()
     url = config.database.url
     target = out or default_backup_path(url, datetime.now(config.tz))
     try:
@@ -42,7 +38,7 @@ def restore_command(
     force: bool = typer.Option(False, "--force", help="目标数据库已有数据时仍然覆盖"),
 ) -> None:
     """从备份恢复数据库并迁移到最新版本 / restore a backup and migrate it to head."""
-    config = load_config()
+    config = common.config()
     try:
         result = restore(config.database.url, file, force=force)
     except BackupError as exc:

@@ -19,17 +19,11 @@ from crm_store.db import transaction
 from crm_store.errors import CRMError
 from crm_store.models import Staff
 from crm_store.services import actor_for_staff, find_staff, transfer_io
+from crmbot.cli import common
 
 import_app = typer.Typer(help="导入客户、会员、产品（xlsx / csv）", no_args_is_help=True)
 export_app = typer.Typer(help="导出客户、拜访、订单、会员（xlsx / csv）", no_args_is_help=True)
 REJECTED_SHOWN = 200
-
-
-def _runtime():  # type: ignore[no-untyped-def]
-    from crmbot.config import load_config
-    from crmbot.wiring import open_database
-
-    return open_database(load_config())
 
 
 def _actor(session, name: str | None, *, admin: bool):  # type: ignore[no-untyped-def]
@@ -47,7 +41,7 @@ def _actor(session, name: str | None, *, admin: bool):  # type: ignore[no-untype
 
 def run_import(kind: str, file: Path, *, dry_run: bool, as_: str | None, report: Path | None) -> None:
     console = Console(stderr=True)
-    runtime = _runtime()
+    runtime = common.runtime()
     now = datetime.now(runtime.config.tz)
     try:
         with transaction(runtime.factory) as session, Progress(
@@ -117,10 +111,10 @@ def run_export(kind: str, fmt: str, since: str | None, out: Path | None, as_: st
     except ValueError as exc:
         console.print(f"[red]--since 应是日期，例如 2026-01-01：{since}[/red]")
         raise typer.Exit(2) from exc
-    runtime = _runtime()
+    runtime = common.runtime()
     tz = runtime.config.tz
     now = datetime.now(tz)
-    path = out or Path(runtime.config.data_dir) / "exports" / f"{kind}-{now:%Y%m%d%H%M%S}.{fmt}"
+    path = out or runtime.config.exports_dir / f"{kind}-{now:%Y%m%d%H%M%S}.{fmt}"
     try:
         with transaction(runtime.factory) as session:
             actor = _actor(session, as_, admin=False)

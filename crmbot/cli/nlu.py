@@ -1,14 +1,15 @@
-"""`crmbot nlu ...` commands (parse, train, evaluate, export-rasa)."""
+"""`crmbot nlu ...`: parse, train, evaluate, export-rasa."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
+
+from crmbot.cli import common
 
 app = typer.Typer(help="中文理解模型：解析、训练、评估、导出 Rasa 项目", no_args_is_help=True)
 
@@ -17,28 +18,17 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _parse_now(value: str | None, tz) -> datetime:
-    if not value:
-        return datetime.now(tz)
-    try:
-        now = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise typer.BadParameter(f"--now 不是 ISO 8601 时间 / not ISO 8601: {value}") from exc
-    return now.replace(tzinfo=tz) if now.tzinfo is None else now
-
-
 @app.command()
 def parse(
-    now: str = typer.Option(None, "--now", help="参考时间 ISO 8601（默认：配置时区的当前时间）"),
+    now: str | None = common.now_option("参考时间 ISO 8601（默认：配置时区的当前时间）"),
     lookup: list[str] = typer.Option(None, "--lookup", help="ENTITY=FILE，每行一个名称"),
 ) -> None:
     """从标准输入逐行读取，逐行输出 JSON"""
-    from crmbot.config import load_config
     from nlu import load_parser
 
-    config = load_config()
+    config = common.config()
     tz = config.tz
-    ref = _parse_now(now, tz)
+    ref = common.parse_now(now, tz)
     parser = load_parser(config.nlu, tz)
     for item in lookup or []:
         entity, sep, file = item.partition("=")
@@ -58,17 +48,15 @@ def parse(
 @app.command()
 def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默认：配置中的 model_path）")) -> None:
     """用训练数据训练并保存本地模型"""
-    from crmbot.config import load_config
-    from nlu import resolve_path
     from nlu.data_io import data_hash, load_training
     from nlu.model import save_model, train_model
 
-    config = load_config()
-    data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
+    config = common.config()
+    data_dir = config.nlu.data_dir or None
     started = time.perf_counter()
     examples = load_training(data_dir)
     model = train_model(examples, data_hash(data_dir))
-    path = out or resolve_path(config.nlu.model_path)
+    path = out or Path(config.nlu.model_path)
     save_model(model, path)
     typer.echo(f"训练完成 trained {len(examples)} examples in {time.perf_counter() - started:.2f}s -> {path}")
 
@@ -76,16 +64,14 @@ def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默
 @app.command()
 def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错误样例")) -> None:
     """在留出测试集上评估（只用训练数据训练）"""
-    from crmbot.config import load_config
-    from nlu import resolve_path
     from nlu.data_io import load_examples, load_training, test_file
     from nlu.evaluate import evaluate as run_eval
     from nlu.model import train_model
     from nlu.parser import LocalParser
     from nlu.timeparse import warm_up
 
-    config = load_config()
-    data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
+    config = common.config()
+    data_dir = config.nlu.data_dir or None
     warm_up()
     model = train_model(load_training(data_dir))
     parser = LocalParser(model, config.tz, config.nlu.threshold, config.nlu.pipeline)
@@ -111,12 +97,10 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
 @app.command("export-rasa")
 def export_rasa(out_dir: Path = typer.Argument(..., help="输出目录")) -> None:
     """导出 Rasa 3.x 项目（config.yml / data/nlu.yml / domain.yml）"""
-    from crmbot.config import load_config
-    from nlu import resolve_path
     from nlu.export_rasa import export
 
-    config = load_config()
-    data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
+    config = common.config()
+    data_dir = config.nlu.data_dir or None
     files = export(out_dir, data_dir, config.nlu.threshold)
     for f in files:
         typer.echo(str(f))

@@ -1,0 +1,53 @@
+"""`crmbot chat`, `crmbot config-check` and `crmbot version`."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from crmbot import messages as M
+from crmbot.cli import common
+
+
+def chat(
+    as_: str = typer.Option("张伟", "--as", help="以哪位员工的身份对话（演示数据：张伟/李娜/王强/陈静/赵建国/周芳）"),
+    now: str | None = common.now_option(),
+) -> None:
+    """在终端里和销售助手对话（默认使用内置 SQLite 与演示数据）"""
+    from bot import console
+    from crmbot.logging_setup import install_redaction
+    from crmbot.wiring import bind_console, build_dialogs, seed_demo_if_empty
+
+    config = common.config()
+    install_redaction(config)  # issue 10: no phone number or secret in any log line
+    fixed_now = common.parse_now(now, config.tz) if now else None
+    clock = (lambda: fixed_now) if fixed_now else (lambda: common.parse_now(None, config.tz))
+    runtime = common.runtime(config)
+    if seed_demo_if_empty(runtime, clock()):
+        typer.echo(M.DEMO_SEEDED, err=True)
+    try:
+        bind_console(runtime, as_, clock())
+    except LookupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    dialogs = build_dialogs(runtime, clock=clock)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        typer.echo(console.BANNER.format(name=as_))
+    console.run(dialogs, as_, sys.stdin, sys.stdout, interactive=interactive, clock=clock)
+
+
+def config_check() -> None:
+    """校验配置文件与环境变量覆盖"""
+    from crmbot.config import config_path
+
+    config = common.config()
+    typer.echo(M.CONFIG_OK.format(database=config.database.url.split("://")[0], path=config_path()))
+
+
+def version() -> None:
+    """打印版本号"""
+    from crmbot import __version__
+
+    typer.echo(__version__)

@@ -1,0 +1,49 @@
+"""What every sub-command shares: the config, the database runtime and the one `--now` option.
+
+Kept light (typer and the standard library only): `crmbot --help` imports this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
+
+import typer
+
+from crmbot import messages as M
+
+if TYPE_CHECKING:
+    from crmbot.config import Config
+    from crmbot.wiring import Runtime
+
+NOW_HELP = "固定“现在”的时间（ISO 8601，例如 2026-11-27T10:00:00+08:00；不写时区按配置时区），用于演示、补跑和测试"
+
+
+def now_option(help_text: str = NOW_HELP) -> str | None:
+    """The `--now` option every command that needs a fixed clock declares the same way."""
+    return typer.Option(None, "--now", help=help_text)
+
+
+def parse_now(value: str | None, tz: tzinfo) -> datetime:
+    """`--now`: an ISO 8601 moment (a trailing Z is UTC; no offset means the configured timezone).
+    Without a value: the current time in `tz`."""
+    if value is None or not value.strip():
+        return datetime.now(tz)
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(M.BAD_NOW.format(value=value), param_hint="--now") from exc
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
+def config() -> Config:
+    from crmbot.config import load_config
+
+    return load_config()
+
+
+def runtime(loaded: Config | None = None, *, migrate: bool = True) -> Runtime:
+    """The database of the configured URL, migrated to head."""
+    from crmbot.wiring import open_database
+
+    return open_database(loaded or config(), migrate=migrate)
