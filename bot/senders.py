@@ -118,7 +118,7 @@ class WeChatSender(_TencentSender):
     channel = "wechat"
 
     def __init__(self, settings: WeChatSettings, storage: SessionStorage) -> None:
-        self.client = OfficialClient(settings.app_id, settings.secret, api_base_url=settings.api_base_url,
+        self.client = OfficialClient(settings.app_id, settings.secret.get_secret_value(), api_base_url=settings.api_base_url,
                                      session=storage)
 
     def _send_text(self, user: str, text: str) -> None:
@@ -138,7 +138,7 @@ class WeComSender(_TencentSender):
     channel = "wecom"
 
     def __init__(self, settings: WeComSettings, storage: SessionStorage) -> None:
-        self.client = WorkClient(settings.corp_id, settings.secret, api_base_url=settings.api_base_url,
+        self.client = WorkClient(settings.corp_id, settings.secret.get_secret_value(), api_base_url=settings.api_base_url,
                                  session=storage)
         self.agent_id = int(settings.agent_id or 0)
 
@@ -161,7 +161,7 @@ class TelegramSender:
     channel = "telegram"
 
     def __init__(self, settings: TelegramSettings, client: httpx.Client | None = None) -> None:
-        self.url = f"{settings.base_url}{settings.token}/"
+        self.url = f"{settings.base_url}{settings.token.get_secret_value()}/"
         self.http = client or httpx.Client(timeout=settings.request_timeout_seconds)
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:

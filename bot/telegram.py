@@ -93,7 +93,7 @@ class TelegramChannel:
         self.webhook_mode = bool(settings.webhook_url)
         builder = (
             Application.builder()
-            .token(settings.token)
+            .token(settings.token.get_secret_value())
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
             .rate_limiter(AIORateLimiter())
@@ -113,7 +113,7 @@ class TelegramChannel:
         await self.application.start()
         if self.webhook_mode:
             await self.application.bot.set_webhook(
-                url=self.settings.webhook_url, secret_token=self.settings.webhook_secret,
+                url=self.settings.webhook_url, secret_token=self.settings.webhook_secret.get_secret_value(),
                 allowed_updates=ALLOWED_UPDATES,
             )
         elif self.application.updater is not None:
@@ -129,7 +129,7 @@ class TelegramChannel:
 
     # --- webhook route ----------------------------------------------------------------------------
     async def webhook(self, request: Request) -> Response:
-        expected = self.settings.webhook_secret
+        expected = self.settings.webhook_secret.get_secret_value()
         given = request.headers.get(SECRET_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return PlainTextResponse("forbidden", status_code=403)

@@ -134,13 +134,14 @@ class TencentChannel:
 
     def _crypto(self) -> Any:
         assert isinstance(self.settings, WeChatSettings)
-        return WeChatCrypto(self.settings.token, self.settings.encoding_aes_key, self.settings.app_id)
+        return WeChatCrypto(self.settings.token.get_secret_value(), self.settings.encoding_aes_key.get_secret_value(),
+                            self.settings.app_id)
 
     # --- GET: URL verification ------------------------------------------------------------------
     async def verify(self, request: Request) -> Response:
         q = request.query_params
         try:
-            check_signature(self.settings.token, q.get("signature", ""), q.get("timestamp", ""),
+            check_signature(self.settings.token.get_secret_value(), q.get("signature", ""), q.get("timestamp", ""),
                             q.get("nonce", ""))
         except InvalidSignatureException:
             return PlainTextResponse("forbidden", status_code=403)

@@ -19,7 +19,8 @@ class WeComChannel(TencentChannel):
 
     def _crypto(self) -> Any:
         assert isinstance(self.settings, WeComSettings)
-        return WorkCrypto(self.settings.token, self.settings.encoding_aes_key, self.settings.corp_id)
+        return WorkCrypto(self.settings.token.get_secret_value(), self.settings.encoding_aes_key.get_secret_value(),
+                          self.settings.corp_id)
 
     async def verify(self, request: Request) -> Response:
         q = request.query_params

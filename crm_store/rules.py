@@ -10,16 +10,33 @@ import string
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Annotated, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 
 class Section(BaseModel):
-    """A config section: unknown keys are an error (a typo must not be silently ignored)."""
+    """A config section: unknown keys are an error (a typo must not be silently ignored); a text setting
+    written as digits (a WeCom AgentId 1000002 in YAML) stays text."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
+
+def _digits_as_text(value: object) -> object:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# A secret setting (token, app secret, AES key): never printed, collected by log redaction by its type.
+Secret = Annotated[SecretStr, BeforeValidator(_digits_as_text)]
 
 
 class ApprovalStep(Section):

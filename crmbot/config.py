@@ -1,22 +1,34 @@
-"""Load and validate config.yml; every setting can be overridden by an environment variable.
+"""The application config: config.yml, then CRMBOT_* environment variables, validated by one model.
 
-`CRMBOT_DATABASE_URL=...` overrides `database.url`; nested keys are joined with `_` (or `__`),
-e.g. `CRMBOT_NLU_THRESHOLD=0.5`, `CRMBOT_CHANNELS__TELEGRAM__TOKEN=...`. Values are read as YAML
-scalars, so `true`, `5` and `0.5` get their types.
+Each package owns its section (crm_store.rules, nlu.settings, dialogs.settings, scheduler.settings, the
+channel settings); this module composes them and is the only place that knows where the file is.
+
+- Environment: pydantic-settings, `__` between levels: `CRMBOT_DATABASE__URL`, `CRMBOT_NLU__THRESHOLD=0.5`,
+  `CRMBOT_CHANNELS__WECOM__AGENT_ID=1000002`. Lists and mappings are JSON (`CRMBOT_DIALOGS__TRUSTED_STAFF='["张伟"]'`).
+  The older single-underscore spelling (`CRMBOT_DATABASE_URL`) is still understood; a CRMBOT_* name that
+  matches no setting is an error that names it.
+- Relative paths (data_dir, the SQLite file, the NLU model and data) are taken from the config file's folder,
+  so every command finds the same company whichever folder it runs from. With the copy of config.yml
+  shipped inside the installed package, they are taken from the user's data folder instead
+  (`~/.local/share/crmbot`, or $XDG_DATA_HOME/crmbot).
+- Secrets are `SecretStr`: they print as `**********`, and log redaction collects them by type.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
-# The sections each package owns; this module only composes them (and re-exports them for the roof).
-from crm_store.rules import (  # noqa: F401
+from crm_store.rules import (  # noqa: F401  (re-exported: the roof composes every section)
     CARE_FIELDS,
     ApprovalRules,
     ApprovalStep,
@@ -25,16 +37,25 @@ from crm_store.rules import (  # noqa: F401
     Promotion,
     ReminderRules,
     Rules,
+    Secret,
     Section,
     TierRule,
 )
+from crmbot import messages as M
 from dialogs.settings import DialogSettings
 from nlu.settings import NLUSettings
 from scheduler.settings import SchedulerSettings
 
 ENV_PREFIX = "CRMBOT_"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG_PATH = REPO_ROOT / "config.yml"
+ENV_DELIMITER = "__"
+# CRMBOT_* names that are not settings: which file to read, and the test and benchmark knobs.
+ENV_NOT_SETTINGS = ("CRMBOT_CONFIG",)
+ENV_OTHER_PREFIXES = ("CRMBOT_TEST_", "CRMBOT_BENCH_")
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
+SOURCE_CONFIG_PATH = REPO_ROOT / "config.yml"  # a source checkout
+PACKAGED_CONFIG_PATH = PACKAGE_DIR / "config.yml"  # the copy inside the installed package
+DEFAULT_CONFIG_PATH = SOURCE_CONFIG_PATH if (REPO_ROOT / "pyproject.toml").is_file() else PACKAGED_CONFIG_PATH
 
 
 class ConfigError(Exception):
@@ -48,9 +69,9 @@ class DatabaseSettings(Section):
 
 class TelegramSettings(Section):
     enabled: bool = False
-    token: str = ""
+    token: Secret = SecretStr("")
     webhook_url: str = ""
-    webhook_secret: str = ""
+    webhook_secret: Secret = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
     # Channels (issue 7): file downloads, and the timeout of one Bot API call.
     base_file_url: str = "https://api.telegram.org/file/bot"
@@ -61,9 +82,9 @@ class _TencentCallbackSettings(Section):
     """What WeChat Official Accounts and WeCom apps share: callback crypto, API host, timing."""
 
     enabled: bool = False
-    secret: str = ""
-    token: str = ""
-    encoding_aes_key: str = ""
+    secret: Secret = SecretStr("")
+    token: Secret = SecretStr("")
+    encoding_aes_key: Secret = SecretStr("")
     replay_window_seconds: int = Field(300, ge=1)
     # WeChat waits 5 s for a passive reply; slower answers are pushed through the API instead.
     reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
@@ -95,7 +116,23 @@ class ServerSettings(Section):
     token_cache_url: str = "redis://127.0.0.1:6379/0"
 
 
-class Config(Section):
+_environ: ContextVar[Mapping[str, str] | None] = ContextVar("crmbot_environ", default=None)
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the variables load_config checked. `Config()` built
+    directly (tests, benchmarks) reads no environment: load_config is the one way in."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in (_environ.get() or {}).items()}
+
+
+class Config(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter=ENV_DELIMITER, extra="forbid", case_sensitive=False,
+        coerce_numbers_to_str=True,
+    )
+
     timezone: str = "Asia/Shanghai"
     data_dir: str = "var"
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
@@ -146,69 +183,142 @@ class Config(Section):
         })
 
 
-def _env_overrides(environ: dict[str, str]) -> list[tuple[list[str], Any]]:
-    overrides = []
-    for name, raw in environ.items():
-        if name.startswith(ENV_PREFIX) and name != "CRMBOT_CONFIG" and not name.startswith("CRMBOT_TEST_"):
-            key = name[len(ENV_PREFIX) :].lower()
-            path = _resolve_key(Config, key.replace("__", "_"))
-            if path is None:
-                raise ConfigError(f"环境变量无法对应配置项 / environment variable matches no setting: {name}")
-            overrides.append((path, yaml.safe_load(raw) if raw else raw))
-    return overrides
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file (passed as init values); no .env or secrets-dir magic.
+        return (_Environment(settings_cls), init_settings)
 
 
-def _resolve_key(model: type[BaseModel], key: str) -> list[str] | None:
-    """Map `nlu_rasa_url` to ['nlu', 'rasa_url'] by walking the model's field names, longest first."""
-    for field_name in sorted(model.model_fields, key=len, reverse=True):
-        if key == field_name:
-            return [field_name]
-        if key.startswith(field_name + "_"):
-            annotation = model.model_fields[field_name].annotation
-            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-                rest = _resolve_key(annotation, key[len(field_name) + 1 :])
-                if rest is not None:
-                    return [field_name, *rest]
+def _field_model(annotation: Any) -> type[BaseModel] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+_NOT_A_SETTING = object()
+
+
+def _setting_annotation(model: type[BaseModel], parts: list[str]) -> Any:
+    """The type of the setting `parts` (lower case) names: fields all the way, or a key inside a mapping
+    setting; _NOT_A_SETTING when nothing matches."""
+    field = model.model_fields.get(parts[0])
+    if field is None:
+        return _NOT_A_SETTING
+    if len(parts) == 1:
+        return field.annotation
+    nested = _field_model(field.annotation)
+    if nested is not None:
+        return _setting_annotation(nested, parts[1:])
+    if len(parts) == 2 and get_origin(field.annotation) is dict:
+        return get_args(field.annotation)[1]
+    return _NOT_A_SETTING
+
+
+def _is_complex(annotation: Any) -> bool:
+    """Lists, mappings and sections come from the environment as JSON (pydantic-settings' rule)."""
+    return _field_model(annotation) is not None or get_origin(annotation) in (list, dict, set, tuple)
+
+
+def _legacy_path(model: type[BaseModel], key: str) -> list[str] | None:
+    """`nlu_rasa_url` -> ['nlu', 'rasa_url'] (the single-underscore spelling), longest field name first."""
+    for name in sorted(model.model_fields, key=len, reverse=True):
+        if key == name:
+            return [name]
+        nested = _field_model(model.model_fields[name].annotation)
+        if nested is not None and key.startswith(name + "_"):
+            rest = _legacy_path(nested, key[len(name) + 1 :])
+            if rest is not None:
+                return [name, *rest]
     return None
 
 
-def _apply(data: dict[str, Any], path: list[str], value: Any) -> None:
-    node = data
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = node[part] = {}
-        node = child
-    node[path[-1]] = value
+def _settings_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The CRMBOT_* variables that set something, in pydantic-settings' `__` spelling. An unknown name, or
+    a list/mapping that is not JSON, raises naming the variable."""
+    found = {}
+    for name, value in environ.items():
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in ENV_NOT_SETTINGS or upper.startswith(ENV_OTHER_PREFIXES):
+            continue
+        key = upper[len(ENV_PREFIX) :].lower()
+        parts = key.split(ENV_DELIMITER)
+        annotation = _setting_annotation(Config, parts)
+        if annotation is _NOT_A_SETTING:
+            parts = _legacy_path(Config, key.replace(ENV_DELIMITER, "_")) or []
+            annotation = _setting_annotation(Config, parts) if parts else _NOT_A_SETTING
+        if annotation is _NOT_A_SETTING:
+            raise ConfigError(M.CONFIG_UNKNOWN_ENV.format(name=name))
+        if _is_complex(annotation):
+            try:
+                json.loads(value)
+            except ValueError as exc:
+                raise ConfigError(M.CONFIG_ENV_NOT_JSON.format(name=name, value=value)) from exc
+        found[ENV_PREFIX + ENV_DELIMITER.join(parts).upper()] = value
+    return found
 
 
-def config_path(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Path:
-    """The file load_config reads: `path`, else $CRMBOT_CONFIG, else config.yml of the installation."""
+def config_path(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The file load_config reads: `path`, else $CRMBOT_CONFIG, else config.yml of this installation."""
     environ = os.environ if environ is None else environ
     return Path(path or environ.get("CRMBOT_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
-def load_config(path: str | Path | None = None, environ: dict[str, str] | None = None) -> Config:
-    """Read config.yml (or $CRMBOT_CONFIG), apply environment overrides, validate."""
+def paths_base(source: Path) -> Path:
+    """Relative paths are taken from the config file's folder; the packaged copy sits among the installed
+    code, so its paths are taken from the user's data folder."""
+    if source.resolve() == PACKAGED_CONFIG_PATH.resolve() and not (REPO_ROOT / "pyproject.toml").is_file():
+        data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(data_home) / "crmbot"
+    return source.resolve().parent
+
+
+def _read_file(source: Path, explicit: bool) -> dict[str, Any]:
+    if not source.exists():
+        if explicit:
+            raise ConfigError(M.CONFIG_NOT_FOUND.format(path=source))
+        return {}
+    try:
+        loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(M.CONFIG_NOT_YAML.format(path=source, error=exc)) from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise ConfigError(M.CONFIG_NOT_MAPPING.format(path=source))
+    return loaded or {}
+
+
+def explain_validation(exc: ValidationError) -> Iterator[str]:
+    """One line per problem: the dotted key, then what is wrong in Chinese (pydantic's English after it)."""
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(顶层)"
+        template = M.PYDANTIC_ERRORS.get(err["type"])
+        context = {k: (", ".join(map(str, v)) if isinstance(v, list | tuple) else v)
+                   for k, v in (err.get("ctx") or {}).items()}
+        if err["type"] == "value_error":
+            reason = err["msg"].removeprefix("Value error, ")
+        elif template is not None:
+            try:
+                reason = f"{template.format(**context)}（{err['msg']}）"
+            except (KeyError, IndexError):
+                reason = err["msg"]
+        else:
+            reason = err["msg"]
+        yield f"{key}：{reason}"
+
+
+def load_config(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    """Read config.yml (or $CRMBOT_CONFIG), apply the CRMBOT_* environment variables, validate."""
     environ = dict(os.environ if environ is None else environ)
     source = config_path(path, environ)
-    data: dict[str, Any] = {}
-    if source.exists():
-        try:
-            loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"配置文件不是合法的 YAML / {source} is not valid YAML: {exc}") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"配置文件顶层必须是键值对 / {source}: top level must be a mapping")
-        data = loaded or {}
-    elif path is not None:
-        raise ConfigError(f"找不到配置文件 / config file not found: {source}")
-    for key_path, value in _env_overrides(environ):
-        _apply(data, key_path, value)
+    # A file named explicitly (argument or $CRMBOT_CONFIG) must exist: a typo must not start an empty company.
+    data = _read_file(source, explicit=path is not None or bool(environ.get("CRMBOT_CONFIG")))
+    token = _environ.set(_settings_environment(environ))
     try:
-        return Config.model_validate(data).resolved(source.resolve().parent)
+        config = Config(**data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigError(f"配置有误 / invalid configuration ({source}): {problems}") from exc
+        problems = "；".join(explain_validation(exc))
+        raise ConfigError(M.CONFIG_INVALID.format(path=source, problems=problems)) from exc
+    finally:
+        _environ.reset(token)
+    return config.resolved(paths_base(source))

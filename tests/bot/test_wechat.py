@@ -47,7 +47,7 @@ def _counts(runtime: Runtime) -> dict[str, int]:
 def oa(runtime: Runtime, dialogs: DialogEngine) -> tuple[TestClient, Tencent, WeChatChannel]:
     settings = _oa_settings()
     channel = WeChatChannel(settings, dialogs, sender=None)
-    tencent = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id), OA, settings.token)
+    tencent = Tencent(WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), settings.app_id), OA, settings.token.get_secret_value())
     return TestClient(build_app(runtime, wechat=channel)), tencent, channel
 
 
@@ -240,18 +240,18 @@ def test_slow_answer_is_pushed_through_the_api(kind: str, fresh_api: tuple[FakeA
     storage = token_storage("")
     if kind == "wechat":
         settings = _oa_settings(api_base_url=f"{url}/cgi-bin/", reply_timeout_seconds=0.2)
-        crypto = WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+        crypto = WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), settings.app_id)
         channel: WeChatChannel | WeComChannel = WeChatChannel(settings, slow, WeChatSender(settings, storage))  # type: ignore[arg-type]
         app = build_app(wechat=channel)
     else:
         wsettings = WeComSettings(enabled=True, corp_id="ww1436e0e65a779aee", agent_id="1000002", secret="sec",
                                   token="tk", encoding_aes_key=new_aes_key(), api_base_url=f"{url}/cgi-bin/",
                                   reply_timeout_seconds=0.2)
-        crypto = WorkCrypto(wsettings.token, wsettings.encoding_aes_key, wsettings.corp_id)
+        crypto = WorkCrypto(wsettings.token.get_secret_value(), wsettings.encoding_aes_key.get_secret_value(), wsettings.corp_id)
         channel = WeComChannel(wsettings, slow, WeComSender(wsettings, storage))  # type: ignore[arg-type]
         app = build_app(wecom=channel)
         settings = wsettings  # type: ignore[assignment]
-    tencent = Tencent(crypto, "to", settings.token)
+    tencent = Tencent(crypto, "to", settings.token.get_secret_value())
     query, body = tencent.callback(text_message("u-slow", "to", "记一下", 555, agent="1000002"))
     with ServerThread(app) as server:  # a real socket this time
         started = time.monotonic()
@@ -313,7 +313,7 @@ def test_retries_racing_on_two_servers_are_processed_once(
         engines.append(engine)
         engine_dialogs = DialogEngine(session_factory(engine), nlu_parser, runtime.config, clock=lambda: DEMO_NOW)
         apps.append(build_app(wechat=WeChatChannel(settings, engine_dialogs, sender=None)))
-    tencent = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id), OA, settings.token)
+    tencent = Tencent(WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), settings.app_id), OA, settings.token.get_secret_value())
     code = invite(runtime, "王强")
     query, body = tencent.callback(text_message("o-wq", OA, f"绑定 {code}", 777))
     with ServerThread(apps[0]) as one, ServerThread(apps[1]) as two:

@@ -131,7 +131,8 @@ def test_gazetteer_and_fingerprint(demo_session: Session) -> None:
 def test_cli_upgrade_and_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from crmbot.cli.db import db_app, demo_app
 
-    monkeypatch.setenv("CRMBOT_CONFIG", str(tmp_path / "none.yml"))
+    (tmp_path / "config.yml").write_text("", encoding="utf-8")  # defaults; relative paths under tmp_path
+    monkeypatch.setenv("CRMBOT_CONFIG", str(tmp_path / "config.yml"))
     monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()
     result = runner.invoke(db_app, ["current"])

@@ -157,9 +157,9 @@ def tencent_apps(runtime: Runtime, dialogs: DialogEngine) -> dict[str, tuple[Tes
                     wecom=WeComChannel(work, dialogs, sender=None))
     client = TestClient(app)
     return {
-        "wechat": (client, Tencent(WeChatCrypto(oa.token, oa.encoding_aes_key, oa.app_id), OA, oa.token)),
-        "wecom": (client, Tencent(WorkCrypto(work.token, work.encoding_aes_key, work.corp_id), work.corp_id,
-                                  work.token)),
+        "wechat": (client, Tencent(WeChatCrypto(oa.token.get_secret_value(), oa.encoding_aes_key.get_secret_value(), oa.app_id), OA, oa.token.get_secret_value())),
+        "wecom": (client, Tencent(WorkCrypto(work.token.get_secret_value(), work.encoding_aes_key.get_secret_value(), work.corp_id), work.corp_id,
+                                  work.token.get_secret_value())),
     }
 
 

@@ -62,9 +62,9 @@ def test_telegram_without_a_configured_secret_refuses_everything(dialogs: Dialog
 def wechat(runtime: Runtime, dialogs: DialogEngine) -> tuple[TestClient, Tencent, WeChatSettings]:
     settings = WeChatSettings(enabled=True, app_id="wx5ecur1ty000001", secret="app-s3cret", token="tok-security",
                               encoding_aes_key=new_aes_key())
-    crypto = WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+    crypto = WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), settings.app_id)
     client = TestClient(build_app(runtime, wechat=WeChatChannel(settings, dialogs, sender=None)))
-    return client, Tencent(crypto, OA, settings.token), settings
+    return client, Tencent(crypto, OA, settings.token.get_secret_value()), settings
 
 
 def _post(client: TestClient, query: dict[str, str], body: bytes, path: str = "/wechat") -> int:
@@ -84,11 +84,11 @@ def test_wechat_forged_and_missing_signatures(wechat, runtime: Runtime) -> None:
     # The plain `signature` alone (no msg_signature) is not enough in safe mode.
     assert _post(client, {**query, "msg_signature": query["signature"]}, body) == 403
     # Signed with our token but sealed with someone else's AES key: cannot be opened.
-    stranger = Tencent(WeChatCrypto(settings.token, new_aes_key(), settings.app_id), OA, settings.token)
+    stranger = Tencent(WeChatCrypto(settings.token.get_secret_value(), new_aes_key(), settings.app_id), OA, settings.token.get_secret_value())
     assert _post(client, *stranger.callback(xml)) == 400
     # Sealed for another app id.
-    other_app = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, "wxother0000000001"), OA,
-                        settings.token)
+    other_app = Tencent(WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), "wxother0000000001"), OA,
+                        settings.token.get_secret_value())
     assert _post(client, *other_app.callback(xml)) == 400
     # The signature covers the ciphertext: a swapped Encrypt with the old signature fails.
     _, other_body = tencent.callback(text_message("o-attacker", OA, "查一下华为", 502))
@@ -131,9 +131,9 @@ def test_wechat_replayed_callbacks(wechat, runtime: Runtime) -> None:  # type: i
 def test_wecom_forged_signatures(runtime: Runtime, dialogs: DialogEngine) -> None:
     settings = WeComSettings(enabled=True, corp_id="ww5ecur1ty00001", agent_id="1000002", secret="corp-s3cret",
                              token="tok-wecom", encoding_aes_key=new_aes_key())
-    crypto = WorkCrypto(settings.token, settings.encoding_aes_key, settings.corp_id)
+    crypto = WorkCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), settings.corp_id)
     client = TestClient(build_app(runtime, wecom=WeComChannel(settings, dialogs, sender=None)))
-    tencent = Tencent(crypto, settings.corp_id, settings.token)
+    tencent = Tencent(crypto, settings.corp_id, settings.token.get_secret_value())
     before = counts(runtime)
     xml = text_message("zhangwei", settings.corp_id, "查一下华为", 9001, agent="1000002")
     assert _post(client, *tencent.callback(xml, forge=True), path="/wecom") == 403

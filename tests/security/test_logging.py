@@ -13,7 +13,13 @@ from wechatpy.crypto import WeChatCrypto
 from bot.http import build_app
 from bot.wechat import WeChatChannel
 from crmbot.config import Config, load_config
-from crmbot.logging_setup import RedactingFilter, install_redaction, mask_phones, uninstall_redaction
+from crmbot.logging_setup import (
+    RedactingFilter,
+    config_secrets,
+    install_redaction,
+    mask_phones,
+    uninstall_redaction,
+)
 from crmbot.wiring import Runtime, bind_console
 from dialogs import DialogEngine
 from tests.bot.conftest import Tencent, new_aes_key, text_message
@@ -66,7 +72,8 @@ def test_a_record_with_a_phone_and_the_token_comes_out_masked() -> None:
     redactor.filter(failing)
     text = logging.Formatter().format(failing)
     assert APP_SECRET not in text and PHONE not in text and "138****8000" in text
-    assert config.channels.telegram.token == TOKEN  # the secret itself stays usable
+    assert config.channels.telegram.token.get_secret_value() == TOKEN  # the secret itself stays usable
+    assert TOKEN not in repr(config) and TOKEN not in str(config.model_dump())  # and never prints
 
 
 def test_install_redaction_covers_every_logger(caplog: pytest.LogCaptureFixture, redaction: None,
@@ -88,11 +95,29 @@ def test_install_redaction_covers_every_logger(caplog: pytest.LogCaptureFixture,
     assert "138****8000" in text and "200" in text
 
 
+def test_secrets_are_found_by_type_wherever_a_section_declares_them() -> None:
+    """A channel added later declares its secret as SecretStr and is redacted without touching this module."""
+    from pydantic import BaseModel, SecretStr
+
+    class DingTalk(BaseModel):
+        app_key: str = "ding-app-key"
+        app_secret: SecretStr = SecretStr("ding-secret-123456")
+
+    class WithNewChannel(BaseModel):
+        dingtalk: DingTalk = DingTalk()
+        cache_url: str = "redis://:redis-pass-42@cache:6379/0"
+
+    found = config_secrets(WithNewChannel())
+    assert "ding-secret-123456" in found and "redis-pass-42" in found and "ding-app-key" not in found
+    assert set(config_secrets(_config())) >= {TOKEN, "hook-secret-1", APP_SECRET, "wechat-token-1", "K" * 43,
+                                              "db-pass-w0rd"}
+
+
 def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRMBOT_CHANNELS__TELEGRAM__TOKEN", "env-token-xyz123")
     config = load_config()
-    assert config.channels.telegram.token == "env-token-xyz123"
-    assert "env-token-xyz123" not in RedactingFilter([config.channels.telegram.token]).redact(
+    assert config.channels.telegram.token.get_secret_value() == "env-token-xyz123"
+    assert "env-token-xyz123" not in RedactingFilter(config_secrets(config)).redact(
         "token env-token-xyz123")
 
 
@@ -112,7 +137,8 @@ def test_a_wechat_callback_with_a_phone_leaves_no_raw_phone_in_the_logs(
         assert staff is not None
         bind_identity(session, "wechat", "o-zw", staff_id=staff.id, now=DEMO_NOW)
     client = TestClient(build_app(runtime, wechat=WeChatChannel(settings, dialogs, sender=None)))
-    tencent = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id), "gh_x", settings.token)
+    tencent = Tencent(WeChatCrypto(settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(),
+                                   settings.app_id), "gh_x", settings.token.get_secret_value())
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # every statement with its parameters
     for number, text in enumerate([f"新建客户 城南五金 电话{PHONE}", "确认", f"{PHONE}是谁的电话",
@@ -124,7 +150,7 @@ def test_a_wechat_callback_with_a_phone_leaves_no_raw_phone_in_the_logs(
     assert "138****8000" in caplog.text  # the phone went through the logs, masked
     leaked = RAW_PHONE.findall(caplog.text)
     assert not leaked, leaked[:5]
-    for secret in (settings.token, settings.encoding_aes_key, APP_SECRET):
+    for secret in (settings.token.get_secret_value(), settings.encoding_aes_key.get_secret_value(), APP_SECRET):
         assert secret not in caplog.text
 
 
