@@ -40,10 +40,13 @@ def chat(
 
 def config_check() -> None:
     """校验配置文件与环境变量覆盖"""
+    from sqlalchemy.engine import make_url
+
     from crmbot.config import config_path
 
     config = common.config()
-    typer.echo(M.CONFIG_OK.format(database=config.database.url.split("://")[0], path=config_path()))
+    database = make_url(config.database.url).render_as_string(hide_password=True)
+    typer.echo(M.CONFIG_OK.format(path=config_path().resolve(), database=database, data_dir=config.data_dir))
 
 
 def version() -> None:

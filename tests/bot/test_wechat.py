@@ -27,7 +27,7 @@ from tests.bot.conftest import Tencent, invite, new_aes_key, text_message
 from tests.bot.fakes import FakeAPI, ServerThread
 from tests.crm_store.helpers import table_counts
 
-VECTORS = json.loads(Path("/work/shared/wechat_test_vectors.json").read_text(encoding="utf-8"))
+VECTORS = json.loads((Path(__file__).parent.parent / "data" / "wechat_test_vectors.json").read_text(encoding="utf-8"))
 APP_ID = "wx2c2769f8efd9abc2"
 OA = "gh_10f6c3c3ac5a"
 

@@ -201,3 +201,18 @@ def test_the_process_environment_is_read_by_default(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("CRMBOT_DIALOGS__PAGE_SIZE", "7")
     assert "CRMBOT_DIALOGS__PAGE_SIZE" in os.environ
     assert load_config(DEFAULT_CONFIG_PATH).dialogs.page_size == 7
+
+
+def test_the_wheel_carries_config_yml_and_an_installed_copy_keeps_data_in_the_users_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crmbot import config as module
+
+    packaged = module.PACKAGED_CONFIG_PATH
+    assert packaged.read_bytes() == module.SOURCE_CONFIG_PATH.read_bytes()  # package data: the same file
+    assert module.paths_base(module.SOURCE_CONFIG_PATH) == module.REPO_ROOT  # a checkout keeps var/ beside it
+    monkeypatch.setattr(module, "REPO_ROOT", tmp_path / "site-packages")  # installed: no pyproject.toml
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    assert module.paths_base(packaged) == tmp_path / "share" / "crmbot"
+    config = load_config(packaged, environ={}).resolved(module.paths_base(packaged))
+    assert config.database.url == f"sqlite:///{tmp_path / 'share' / 'crmbot' / 'var' / 'crmbot.db'}"

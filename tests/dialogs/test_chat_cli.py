@@ -14,7 +14,8 @@ def _chat(tmp_path: Path, model: Path, *args: str, stdin: str = INPUT) -> subpro
     env = {
         **os.environ,
         "CRMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
-        "CRMBOT_NLU_MODEL_PATH": str(model),
+        "CRMBOT_NLU__MODEL_PATH": str(model),
+        "CRMBOT_DATA_DIR": str(tmp_path / "var"),
     }
     return subprocess.run(
         [sys.executable, "-m", "crmbot.cli", "chat", "--now", "2026-11-27T10:00:00+08:00", *args],
