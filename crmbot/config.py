@@ -66,6 +66,14 @@ class DatabaseSettings(Section):
     url: str = "sqlite:///var/crmbot.db"
     echo: bool = False
 
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else ""
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(M.DB_URL_UNSUPPORTED.format(url=value.split("@")[-1]))
+        return value
+
 
 class TelegramSettings(Section):
     enabled: bool = False

@@ -45,3 +45,28 @@ PYDANTIC_ERRORS = {
 }
 CONFIG_ENV_NOT_JSON = ("环境变量 {name} 是列表或键值对，要写成 JSON，例如 '[\"张伟\", \"李娜\"]' 或 '{{\"wechat\": 10}}'"
                        " / must be JSON: {value}")
+
+# --- database problems (one line each: what is wrong, then what to do) -----------------------------
+DB_URL_UNKNOWN = "（配置中的 database.url）"
+DB_UNREACHABLE = ("无法连接数据库 {url}：数据库服务没有运行，或主机、端口不对。请先启动 PostgreSQL，"
+                  "再检查 config.yml 的 database.url（或环境变量 CRMBOT_DATABASE__URL）。")
+DB_MISSING = ("数据库「{name}」还不存在（{url}）。请先创建它：sudo -u postgres createdb -O {user} {name}，"
+              "然后运行 crmbot db upgrade。")
+DB_ROLE_MISSING = ("数据库用户「{user}」不存在（{url}）。请先创建：sudo -u postgres createuser -P {user}，"
+                   "或改正 database.url 里的用户名。")
+DB_BAD_PASSWORD = "数据库用户「{user}」登录失败（{url}）：密码不对或没有提供。请检查 database.url 里的密码。"
+DB_NO_PERMISSION = ("数据库用户「{user}」没有权限（{url}）。请让数据库管理员执行："
+                    "ALTER DATABASE {name} OWNER TO {user};")
+DB_SQLITE_UNOPENABLE = "无法打开 SQLite 数据库文件 {path}：请检查所在文件夹存在且当前用户可写。"
+DB_LOCKED = "数据库正忙（另一个 crmbot 进程正在写入），请稍后再试。"
+DB_BAD_URL = "数据库地址写法不对：{error}。示例：sqlite:///var/crmbot.db 或 postgresql://crmbot:密码@127.0.0.1:5432/crmbot"
+DB_OTHER = "数据库出错（{url}）：{error}。请检查 database.url 与数据库服务。"
+DB_URL_UNSUPPORTED = "只支持 SQLite 与 PostgreSQL，例如 sqlite:///var/crmbot.db 或 postgresql://crmbot:密码@127.0.0.1:5432/crmbot（现在是：{url}）"
+
+# --- crmbot nlu ----------------------------------------------------------------------------------
+LOOKUP_FORMAT = "应写成 实体=文件，例如 customer=客户名单.txt（现在是：{item}）"
+LOOKUP_ENTITY = "没有「{entity}」这种名单，可选：{choices}"
+LOOKUP_MISSING = "找不到名单文件 {path}"
+LOOKUP_IS_DIR = "{path} 是文件夹，请给出名单文件（每行一个名称）"
+LOOKUP_NOT_UTF8 = "名单文件 {path} 不是 UTF-8 编码，请另存为 UTF-8 后再试"
+LOOKUP_UNREADABLE = "无法读取名单文件 {path}：{error}"

@@ -80,6 +80,17 @@ class LazyGroup(typer.core.TyperGroup):
         command = self.commands[cmd_name] = lazy.load(cmd_name)
         return command
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.core._click.exceptions.UsageError as error:  # suggest among the lazy names too
+            from difflib import get_close_matches
+
+            matches = get_close_matches(args[0], list(COMMANDS)) if args else []
+            if matches and "Did you mean" not in error.message:
+                error.message = f"{error.message.rstrip('.')}. Did you mean {', '.join(map(repr, matches))}?"
+            raise
+
     def format_help(self, ctx: Any, formatter: Any) -> None:
         self._listing = True
         try:
@@ -98,8 +109,10 @@ def _root() -> None:
 
 
 def main() -> None:
+    from crmbot.cli import zh
     from crmbot.cli.errors import run_reporting_errors
 
+    zh.install()
     sys.exit(run_reporting_errors(app))
 
 

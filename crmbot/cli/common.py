@@ -36,10 +36,21 @@ def parse_now(value: str | None, tz: tzinfo) -> datetime:
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
+_last_url: str | None = None
+
+
 def config() -> Config:
+    """The app config; its database URL is remembered so a database failure can be explained with it."""
+    global _last_url
     from crmbot.config import load_config
 
-    return load_config()
+    loaded = load_config()
+    _last_url = loaded.database.url
+    return loaded
+
+
+def last_database_url() -> str | None:
+    return _last_url
 
 
 def runtime(loaded: Config | None = None, *, migrate: bool = True) -> Runtime:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from crmbot import messages as M
 from crmbot.cli import common
 
 app = typer.Typer(help="中文理解模型：解析、训练、评估、导出 Rasa 项目", no_args_is_help=True)
@@ -16,6 +17,32 @@ app = typer.Typer(help="中文理解模型：解析、训练、评估、导出 R
 
 def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
+
+
+def _read_lookup(item: str) -> tuple[str, list[str]]:
+    """`--lookup customer=names.txt`: the entity and the names in the file (one a line)."""
+    from nlu.gazetteer import LOOKUP_ENTITIES
+
+    entity, sep, file = item.partition("=")
+    entity = entity.strip()
+    if not sep or not entity or not file.strip():
+        raise typer.BadParameter(M.LOOKUP_FORMAT.format(item=item), param_hint="--lookup")
+    if entity not in LOOKUP_ENTITIES:
+        raise typer.BadParameter(M.LOOKUP_ENTITY.format(entity=entity, choices="、".join(LOOKUP_ENTITIES)),
+                                 param_hint="--lookup")
+    path = Path(file.strip()).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(M.LOOKUP_MISSING.format(path=path), param_hint="--lookup") from exc
+    except IsADirectoryError as exc:
+        raise typer.BadParameter(M.LOOKUP_IS_DIR.format(path=path), param_hint="--lookup") from exc
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(M.LOOKUP_NOT_UTF8.format(path=path), param_hint="--lookup") from exc
+    except OSError as exc:
+        raise typer.BadParameter(M.LOOKUP_UNREADABLE.format(path=path, error=exc.strerror),
+                                 param_hint="--lookup") from exc
+    return entity, [name.strip() for name in text.splitlines() if name.strip()]
 
 
 @app.command()
@@ -29,13 +56,10 @@ def parse(
     config = common.config()
     tz = config.tz
     ref = common.parse_now(now, tz)
+    lookups = [_read_lookup(item) for item in lookup or []]  # before the model loads: fail fast
     parser = load_parser(config.nlu, tz)
-    for item in lookup or []:
-        entity, sep, file = item.partition("=")
-        if not sep or not entity.strip():
-            raise typer.BadParameter(f"--lookup 需要 ENTITY=FILE / expected ENTITY=FILE: {item}")
-        names = Path(file).read_text(encoding="utf-8").splitlines()
-        parser.set_lookup(entity.strip(), names, source="cli")
+    for entity, names in lookups:
+        parser.set_lookup(entity, names, source="cli")
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
     out = open(sys.stdout.fileno(), "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     for line in stdin:
