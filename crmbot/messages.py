@@ -70,3 +70,11 @@ LOOKUP_MISSING = "找不到名单文件 {path}"
 LOOKUP_IS_DIR = "{path} 是文件夹，请给出名单文件（每行一个名称）"
 LOOKUP_NOT_UTF8 = "名单文件 {path} 不是 UTF-8 编码，请另存为 UTF-8 后再试"
 LOOKUP_UNREADABLE = "无法读取名单文件 {path}：{error}"
+
+# --- backup / restore ----------------------------------------------------------------------------
+BACKING_UP = "正在备份到 {path}…"
+RESTORING = "正在从 {file} 恢复…"
+BACKED_UP = "已备份到 {path}（{size} 字节）"
+RESTORED = "已恢复，数据库版本 {revision}"
+SAFETY_COPY = "恢复前的数据库已另存为 {path}（如需找回，用 crmbot restore 这个文件 --force）"
+RUN_BY_HAND = "请在有 PostgreSQL 客户端工具的机器上执行：\n{command}"

@@ -5,8 +5,10 @@ Kept light (typer and the standard library only): `crmbot --help` imports this m
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -58,3 +60,25 @@ def runtime(loaded: Config | None = None, *, migrate: bool = True) -> Runtime:
     from crmbot.wiring import open_database
 
     return open_database(loaded or config(), migrate=migrate)
+
+
+@contextmanager
+def working(description: str) -> Iterator[Any]:
+    """A progress display on stderr for work whose length is unknown up front (a spinner and the elapsed
+    time); `progress.update(task, total=..., completed=...)` turns it into a bar once the size is known.
+    Shown only on a terminal, so piped output and tests stay clean."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
