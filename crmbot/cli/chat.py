@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -23,15 +24,20 @@ def chat(
     install_redaction(config)  # issue 10: no phone number or secret in any log line
     fixed_now = common.parse_now(now, config.tz) if now else None
     clock = (lambda: fixed_now) if fixed_now else (lambda: common.parse_now(None, config.tz))
-    runtime = common.runtime(config)
-    if seed_demo_if_empty(runtime, clock()):
+    with common.working(M.OPENING_DATABASE):
+        runtime = common.runtime(config)
+    with common.working(M.SEEDING_DEMO):
+        seeded = seed_demo_if_empty(runtime, clock())
+    if seeded:
         typer.echo(M.DEMO_SEEDED, err=True)
     try:
         bind_console(runtime, as_, clock())
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    dialogs = build_dialogs(runtime, clock=clock)
+    first_time = config.nlu.backend == "local" and not Path(config.nlu.model_path).exists()
+    with common.working(M.TRAINING_NLU if first_time else M.LOADING_NLU):
+        dialogs = build_dialogs(runtime, clock=clock)
     interactive = sys.stdin.isatty()
     if interactive:
         typer.echo(console.BANNER.format(name=as_))

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
-from crm_store import messages as M
-from crm_store.db import current_revision, make_engine, session_factory, transaction, upgrade
-from crm_store.errors import CRMError
 from crmbot.cli import common
 
 db_app = typer.Typer(help="数据库迁移 database migrations", no_args_is_help=True)
 demo_app = typer.Typer(help="演示数据 demo data", no_args_is_help=True)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> tuple[Any, Any]:
+    from crm_store.db import make_engine
+
     config = common.config()
     return config, make_engine(config.database.url, echo=config.database.echo)
 
@@ -31,6 +32,9 @@ def demo_main() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="目标版本 target revision")) -> None:
     """升级数据库到最新版本 / migrate the database."""
+    from crm_store import messages as M
+    from crm_store.db import current_revision, upgrade
+
     _config, engine = _engine()
     try:
         upgrade(engine, revision)
@@ -42,6 +46,9 @@ def db_upgrade(revision: str = typer.Argument("head", help="目标版本 target 
 @db_app.command("current")
 def db_current() -> None:
     """显示当前数据库版本 / show the current revision."""
+    from crm_store import messages as M
+    from crm_store.db import current_revision
+
     _config, engine = _engine()
     try:
         revision = current_revision(engine)
@@ -56,7 +63,10 @@ def demo_seed(
     now: str | None = common.now_option("演示数据以这个时间为“现在”（ISO 8601，默认当前时间）"),
 ) -> None:
     """升级数据库并生成演示数据 / migrate and fill in demo data."""
+    from crm_store import messages as M
+    from crm_store.db import session_factory, transaction, upgrade
     from crm_store.demo import seed_demo
+    from crm_store.errors import CRMError
 
     config, engine = _engine()
     try:

@@ -78,8 +78,9 @@ def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默
     config = common.config()
     data_dir = config.nlu.data_dir or None
     started = time.perf_counter()
-    examples = load_training(data_dir)
-    model = train_model(examples, data_hash(data_dir))
+    with common.working(M.NLU_TRAINING):
+        examples = load_training(data_dir)
+        model = train_model(examples, data_hash(data_dir))
     path = out or Path(config.nlu.model_path)
     save_model(model, path)
     typer.echo(f"训练完成 trained {len(examples)} examples in {time.perf_counter() - started:.2f}s -> {path}")
@@ -96,10 +97,11 @@ def evaluate(show_errors: bool = typer.Option(False, "--errors", help="列出错
 
     config = common.config()
     data_dir = config.nlu.data_dir or None
-    warm_up()
-    model = train_model(load_training(data_dir))
-    parser = LocalParser(model, config.tz, config.nlu.threshold, config.nlu.pipeline)
-    report = run_eval(parser, load_examples(test_file(data_dir)))
+    with common.working(M.NLU_EVALUATING):
+        warm_up()
+        model = train_model(load_training(data_dir))
+        parser = LocalParser(model, config.tz, config.nlu.threshold, config.nlu.pipeline)
+        report = run_eval(parser, load_examples(test_file(data_dir)))
     typer.echo(f"{'intent':<22}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for name, m in report["intents"].items():
         typer.echo(f"{name:<22}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9}")
