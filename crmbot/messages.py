@@ -103,3 +103,5 @@ TRAINING_NLU = "首次启动：正在训练中文理解模型（约半分钟，�
 LOADING_NLU = "正在加载中文理解模型…"
 NLU_TRAINING = "正在训练中文理解模型…"
 NLU_EVALUATING = "正在训练并评估（只用训练数据训练）…"
+NO_SUCH_STAFF = "没有员工“{name}”。可选：{names}"
+NO_SUCH_MEMBER = "没有会员号“{member_no}”。演示数据里的会员是 VIP0001 到 VIP0200。"

@@ -12,13 +12,15 @@ from crmbot.cli import common
 
 
 def chat(
-    as_: str = typer.Option("张伟", "--as", help="以哪位员工的身份对话（演示数据：张伟/李娜/王强/陈静/赵建国/周芳）"),
+    as_: str = typer.Option("张伟", "--as", help="以哪位员工的身份对话（演示数据：销售 张伟/李娜/王强，经理 陈静，"
+                                                 "总监 赵建国，店员 周芳，管理员）"),
+    member: str | None = typer.Option(None, "--member", help="以会员身份对话，例如 VIP0002（演示会员 VIP0001–VIP0200）"),
     now: str | None = common.now_option(),
 ) -> None:
     """在终端里和销售助手对话（默认使用内置 SQLite 与演示数据）"""
     from bot import console
     from crmbot.logging_setup import install_redaction
-    from crmbot.wiring import bind_console, build_dialogs, seed_demo_if_empty
+    from crmbot.wiring import bind_console, bind_console_member, build_dialogs, seed_demo_if_empty
 
     config = common.config()
     install_redaction(config)  # issue 10: no phone number or secret in any log line
@@ -31,7 +33,7 @@ def chat(
     if seeded:
         typer.echo(M.DEMO_SEEDED, err=True)
     try:
-        bind_console(runtime, as_, clock())
+        speaker = bind_console_member(runtime, member, clock()) if member else bind_console(runtime, as_, clock())
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
@@ -40,8 +42,9 @@ def chat(
         dialogs = build_dialogs(runtime, clock=clock)
     interactive = sys.stdin.isatty()
     if interactive:
-        typer.echo(console.BANNER.format(name=as_))
-    console.run(dialogs, as_, sys.stdin, sys.stdout, interactive=interactive, clock=clock)
+        typer.echo(console.BANNER.format(name=member or as_))
+    identity = speaker if member else as_
+    console.run(dialogs, identity, sys.stdin, sys.stdout, interactive=interactive, clock=clock)
 
 
 def config_check() -> None:
