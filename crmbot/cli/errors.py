@@ -45,10 +45,11 @@ def _database_url() -> Any:
 
     from crmbot.cli import common
 
-    url = common.last_database_url()
     try:
-        return make_url(url) if url else None
-    except Exception:
+        # Commands mounted from other packages (bot.cli) load the config themselves: load it again here.
+        url = common.last_database_url() or common.config().database.url
+        return make_url(url)
+    except Exception:  # the config itself is broken: explain without the URL
         return None
 
 

@@ -24,6 +24,7 @@ RICH_TEXTS = {
     "RICH_HELP": "运行 [blue]{command_path} {help_option}[/] 查看帮助。",
 }
 HELP_OPTION_TEXT = "显示帮助并退出。"
+USAGE_PREFIX = "用法："
 MESSAGES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), r) for p, r in (
         (r"^Invalid value for (.+?): ", r"\1 的值无效："),
@@ -79,6 +80,17 @@ def install() -> None:
         method = getattr(cls, "format_message", None)
         if method is not None and not getattr(method, "__zh__", False):
             cls.format_message = _translated(method)
+    try:
+        from typer._click import formatting
+    except ImportError:
+        formatting = None
+    write_usage = getattr(formatting, "HelpFormatter", None) and formatting.HelpFormatter.__dict__.get("write_usage")
+    if write_usage is not None and not getattr(write_usage, "__zh__", False):
+        def chinese_usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+            write_usage(self, prog, args, USAGE_PREFIX if prefix is None else prefix)
+
+        chinese_usage.__zh__ = True  # type: ignore[attr-defined]
+        formatting.HelpFormatter.write_usage = chinese_usage
     get_help_option = click_core.Command.__dict__.get("get_help_option")
     if get_help_option is not None and not getattr(get_help_option, "__zh__", False):
         def chinese_help_option(self: Any, ctx: Any) -> Any:

@@ -79,6 +79,7 @@ def test_help_and_usage_errors_read_in_chinese(tmp_path: Path) -> None:
     for name in COMMANDS:
         assert name in top.stdout
     assert "命令" in top.stdout and "显示帮助并退出" in top.stdout and "Show this message" not in top.stdout
+    assert "用法：" in top.stdout and "Usage:" not in top.stdout
     typo = crmbot(tmp_path, "chta")
     assert typo.returncode == 2 and "没有这个命令：chta" in typo.stderr and "'chat'" in typo.stderr
     bad_now = crmbot(tmp_path, "scheduler", "run-job", "digest", "--now", "明天")
