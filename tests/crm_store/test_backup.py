@@ -204,7 +204,7 @@ def test_cli_backup_and_restore(tmp_path: Path, sqlite_template: Path, monkeypat
     with transaction(session_factory(engine)) as session:
         seed_demo(session, now=NOW)
     engine.dispose()
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{source}")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{source}")
     monkeypatch.setenv("CRMBOT_DATA_DIR", str(tmp_path / "var"))
     done = runner.invoke(app, ["backup", "--out", str(tmp_path / "x.db")])
     assert done.exit_code == 0, done.output
@@ -215,7 +215,7 @@ def test_cli_backup_and_restore(tmp_path: Path, sqlite_template: Path, monkeypat
     assert forced.exit_code == 0 and "已恢复" in forced.output
     kept = [p for p in (tmp_path / "var" / "backups").glob("before-restore-*.db")]
     assert len(kept) == 1 and str(kept[0]) in forced.output.replace("\n", "")
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'copy.db'}")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{tmp_path / 'copy.db'}")
     assert runner.invoke(app, ["restore", str(tmp_path / "x.db")]).exit_code == 0
     assert counts(f"sqlite:///{tmp_path / 'copy.db'}") == counts(f"sqlite:///{source}")
 

@@ -133,7 +133,7 @@ def test_cli_upgrade_and_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 
     (tmp_path / "config.yml").write_text("", encoding="utf-8")  # defaults; relative paths under tmp_path
     monkeypatch.setenv("CRMBOT_CONFIG", str(tmp_path / "config.yml"))
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()
     result = runner.invoke(db_app, ["current"])
     assert result.exit_code == 0 and "尚未初始化" in result.output

@@ -205,7 +205,7 @@ def test_cli_import_and_export(tmp_path: Path, sqlite_template: Path, monkeypatc
     engine = make_engine(f"sqlite:///{db}")
     with transaction(session_factory(engine)) as session:
         session.add_all([Staff(name="张三", role="rep"), Staff(name="管理员", role="admin")])
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{db}")
     monkeypatch.setenv("CRMBOT_DATA_DIR", str(tmp_path / "var"))
     app = typer.Typer()
     app.add_typer(import_app, name="import")

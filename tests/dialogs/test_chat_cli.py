@@ -13,7 +13,7 @@ INPUT = "今天下午拜访了华为张总，聊了新项目，预计下周三�
 def _chat(tmp_path: Path, model: Path, *args: str, stdin: str = INPUT) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "CRMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
+        "CRMBOT_DATABASE__URL": f"sqlite:///{tmp_path / 'chat.db'}",
         "CRMBOT_NLU__MODEL_PATH": str(model),
         "CRMBOT_DATA_DIR": str(tmp_path / "var"),
     }

@@ -20,7 +20,7 @@ from tests.scheduler.conftest import NOW
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", url)
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", url)
     engine = make_engine(url)
     upgrade(engine)
     factory = session_factory(engine)
