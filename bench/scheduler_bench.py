@@ -101,17 +101,17 @@ def main() -> None:
         days = care_config.rules.reminders.member_expiry_days_before
         started = time.perf_counter()
         with transaction(factory) as session:
-            added = member_care.expiry_care(session, now, config=care_config)
+            added = member_care.expiry_care(session, now, rules=care_config.rules, tz=care_config.tz)
         scan_s = time.perf_counter() - started
         print(f"expiry scan ({'/'.join(map(str, days))} days) + enqueue: {added:,} messages in {scan_s:.2f}s "
               f"(target < 10 s)")
         started = time.perf_counter()
         with transaction(factory) as session:
-            again = member_care.expiry_care(session, now, config=care_config)
+            again = member_care.expiry_care(session, now, rules=care_config.rules, tz=care_config.tz)
         print(f"rerun same day (idempotent): {again} new messages in {time.perf_counter() - started:.2f}s")
         started = time.perf_counter()
         with transaction(factory) as session:
-            birthdays = member_care.birthday_care(session, now, config=care_config)
+            birthdays = member_care.birthday_care(session, now, rules=care_config.rules, tz=care_config.tz)
         print(f"birthday scan: {birthdays:,} messages in {time.perf_counter() - started:.2f}s")
 
         with psycopg.connect(url, autocommit=True) as conn:  # every queued member has a WeChat account

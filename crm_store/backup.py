@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from crm_store.db import current_revision, make_engine, normalize_url, upgrade
 from crm_store.models import Base
 
-# Messages (shown by crm_store.backup_cli as is).
+# Messages (shown by `crmbot backup|restore` as is).
 NOT_CRMBOT = "不是 crmbot 数据库备份（缺少 alembic_version）：{path}"
 NOT_SQLITE = "不是 SQLite 数据库文件：{path}"
 MISSING_FILE = "找不到备份文件：{path}"
@@ -35,6 +35,7 @@ MEMORY_DB = "内存数据库无法备份/恢复"
 UNSUPPORTED = "不支持的数据库类型：{backend}"
 TOOL_MISSING = "未找到 {tool}，请手动执行：\n{command}"
 TOOL_FAILED = "{tool} 失败（退出码 {code}）：{stderr}"
+SAFETY_FAILED = "没有恢复：无法先给当前数据库留一份安全副本（{reason}）"
 
 
 class BackupError(Exception):
@@ -55,15 +56,22 @@ class BackupResult:
 class RestoreResult:
     backend: str
     revision: str | None
+    safety_copy: Path | None = None  # the overwritten database, kept before the restore (None: it was empty)
 
 
-def default_backup_path(url: str, now: datetime, directory: Path | None = None) -> Path:
-    """var/backups/crmbot-YYYYmmdd-HHMMSS.db (SQLite) or .dump (PostgreSQL custom format)."""
+def default_backup_path(url: str, now: datetime, directory: Path | None = None, stem: str = "crmbot") -> Path:
+    """<directory>/backups/crmbot-YYYYmmdd-HHMMSS.db (SQLite) or .dump (PostgreSQL custom format); without
+    a directory, next to the SQLite file (or var/). An existing file is never overwritten: -2, -3… is added."""
     parsed = make_url(normalize_url(url))
     sqlite = parsed.get_backend_name() == "sqlite"
     base = directory or (Path(parsed.database).resolve().parent if sqlite and parsed.database else Path("var"))
     suffix = ".db" if sqlite else ".dump"
-    return base / "backups" / f"crmbot-{now.strftime('%Y%m%d-%H%M%S')}{suffix}"
+    name = f"{stem}-{now.strftime('%Y%m%d-%H%M%S')}"
+    path = base / "backups" / f"{name}{suffix}"
+    number = 2
+    while path.exists():
+        path, number = base / "backups" / f"{name}-{number}{suffix}", number + 1
+    return path
 
 
 def _sqlite_path(parsed: URL) -> Path:
@@ -162,26 +170,31 @@ def _backup_pg(parsed: URL, out: Path) -> None:
 # --- restore ------------------------------------------------------------------------------------
 
 
-def restore(url: str, file: Path, *, force: bool = False) -> RestoreResult:
+def restore(
+    url: str, file: Path, *, force: bool = False, safety_dir: Path | None = None, now: datetime | None = None
+) -> RestoreResult:
+    """Restore `file` into the database at `url`. A database holding data is only overwritten with
+    `force`, and then a safety copy of it is written first (<safety_dir>/backups/before-restore-….db|.dump);
+    if that copy cannot be made, nothing is restored."""
     if not file.is_file():
         raise BackupError(MISSING_FILE.format(path=file))
     parsed = make_url(normalize_url(url))
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         _check_sqlite_backup(file)
-        target = _sqlite_path(parsed)
-        _refuse_if_not_empty(url, force)
-        _restore_sqlite(file, target)
     elif backend == "postgresql":
         _check_pg_backup(file, parsed)
-        _refuse_if_not_empty(url, force)
-        _run(pg_restore_command(parsed.render_as_string(hide_password=False), file), parsed)
     else:
         raise BackupError(UNSUPPORTED.format(backend=backend))
+    safety = _keep_safety_copy(url, force, safety_dir, now or datetime.now().astimezone())
+    if backend == "sqlite":
+        _restore_sqlite(file, _sqlite_path(parsed))
+    else:
+        _run(pg_restore_command(parsed.render_as_string(hide_password=False), file), parsed)
     engine = make_engine(url)
     try:
         upgrade(engine)
-        return RestoreResult(backend, current_revision(engine))
+        return RestoreResult(backend, current_revision(engine), safety)
     finally:
         engine.dispose()
 
@@ -231,13 +244,20 @@ def tables_with_rows(url: str) -> list[str]:
         engine.dispose()
 
 
-def _refuse_if_not_empty(url: str, force: bool) -> None:
-    if force:
-        return
+def _keep_safety_copy(url: str, force: bool, directory: Path | None, now: datetime) -> Path | None:
+    """Refuse to overwrite data without `force`; with it, back the data up first and return where."""
     busy = tables_with_rows(url)
-    if busy:
+    if not busy:
+        return None
+    if not force:
         shown = "、".join(busy[:5]) + ("…" if len(busy) > 5 else "")
         raise BackupError(NOT_EMPTY.format(tables=shown))
+    target = default_backup_path(url, now, directory, stem="before-restore")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return backup(url, target).path
+    except BackupError as exc:
+        raise BackupError(SAFETY_FAILED.format(reason=exc.message), exc.command) from exc
 
 
 def _restore_sqlite(file: Path, target: Path) -> None:

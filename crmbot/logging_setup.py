@@ -1,4 +1,4 @@
-"""Log redaction: mainland mobile numbers and configured secrets never reach a log line.
+"""Log redaction: mainland mobile numbers and configured secrets (typed SecretStr) never reach a log line.
 
 `RedactingFilter` rewrites a record's message (after %-formatting its args) and its exception text.
 `install_redaction(config)` applies it to every record created from then on (a record factory), so
@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from pydantic import BaseModel, SecretStr
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
-
-from crmbot.config import Config
 
 # 11-digit mobile not glued to other digits (order numbers, timestamps stay intact).
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
@@ -28,16 +27,34 @@ def mask_phones(text: str) -> str:
     return _MOBILE.sub(r"\1****\3", text)
 
 
-def config_secrets(config: Config) -> list[str]:
-    """Every secret the configuration holds: bot tokens, app secrets, AES keys, the database password."""
-    values = [secret for _, settings in config.channels for secret in settings.secrets()]
-    try:
-        password = make_url(config.database.url).password
-    except ArgumentError:
-        password = None
-    if password:
-        values.append(str(password))
+def config_secrets(config: BaseModel) -> list[str]:
+    """Every secret the configuration holds, found by type: each SecretStr setting (bot tokens, app secrets,
+    AES keys, whatever a new channel adds) and the password inside any URL setting (database, Redis)."""
+    values: list[str] = []
+    for value in _leaves(config):
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+        elif isinstance(value, str) and "://" in value:
+            try:
+                password = make_url(value).password
+            except (ArgumentError, ValueError):
+                password = None
+            if password:
+                values.append(str(password))
     return values
+
+
+def _leaves(model: BaseModel) -> Iterator[Any]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from _leaves(value)
+        elif isinstance(value, dict):
+            yield from value.values()
+        elif isinstance(value, list):
+            yield from value
+        else:
+            yield value
 
 
 class RedactingFilter(logging.Filter):
@@ -90,7 +107,7 @@ class RedactingFilter(logging.Filter):
 _original_factory: Callable[..., logging.LogRecord] | None = None
 
 
-def install_redaction(config: Config, extra_secrets: Iterable[str] = ()) -> RedactingFilter:
+def install_redaction(config: BaseModel, extra_secrets: Iterable[str] = ()) -> RedactingFilter:
     """Redact every log record created in this process from now on (calling it again replaces the filter)."""
     global _original_factory
     redactor = RedactingFilter([*config_secrets(config), *extra_secrets])

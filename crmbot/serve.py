@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -45,10 +46,10 @@ def model_problem(config: Config) -> str | None:
     from nlu.data_io import data_hash
     from nlu.model import ModelUnreadable, model_key, read_header, stale_reason
 
-    path = config.path(config.nlu.model_path)
+    path = Path(config.nlu.model_path)  # absolute once loaded (taken from the config file's folder)
     if not path.is_file():
         return f"{NM.MODEL_MISSING.format(path=path)}。{NM.RUN_TRAIN}"
-    data_dir = str(config.path(config.nlu.data_dir)) if config.nlu.data_dir else None
+    data_dir = config.nlu.data_dir or None
     try:
         reason = stale_reason(read_header(path).get("key", {}), model_key(data_hash(data_dir)))
     except (OSError, ModelUnreadable) as exc:
@@ -198,6 +199,8 @@ def run(config: Config) -> None:
 
     install_redaction(config)  # no phone number or secret in any log line
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("alembic", "httpx"):  # per-request and per-plugin lines: not what an operator reads
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     served = build_server(config)
     served.server.run(sockets=[served.sock])
     print(BM.RUN_STOPPED)

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from crm_store.services import Actor
-from crmbot.config import Config
 from dialogs import entities as ent
 from dialogs.reply import Reply
+from dialogs.settings import DialogConfig
 
 SALES_ROLES = frozenset({"rep", "manager", "director", "admin"})
 MANAGER_ROLES = frozenset({"manager", "director", "admin"})
@@ -29,7 +29,7 @@ class Turn:
     session: Session
     actor: Actor
     now: datetime  # aware, in the configured timezone
-    config: Config
+    config: DialogConfig
     text: str
     parse: ent.Parse
     state: dict[str, Any]  # the persisted conversation state; jobs may keep cursors here

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_store import services
 from crm_store.errors import CRMError
 from crm_store.services import conversations, outbox
-from crmbot.config import Config
 from dialogs import (  # noqa: F401  (importing a job module registers it)
     approval,
     binding,
@@ -42,6 +41,7 @@ from dialogs import messages as msg
 from dialogs.base import REGISTRY, Job, Slots, Turn
 from dialogs.reply import Outcome, Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
+from dialogs.settings import DialogConfig
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class DialogEngine:
         self,
         factory: sessionmaker[Session],
         parser: Parser,
-        config: Config,
+        config: DialogConfig,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.factory = factory

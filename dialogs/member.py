@@ -167,7 +167,7 @@ class RecordPurchase(Job):
         lines = []
         if "amount" in slots:
             result = members.record_purchase(
-                turn.session, turn.actor, slots["member_no"], slots["amount"], config=turn.config, now=turn.now
+                turn.session, turn.actor, slots["member_no"], slots["amount"], rules=turn.config.rules, tz=turn.tz, now=turn.now
             )
             line = msg.PURCHASE_SAVED.format(
                 member_no=result.member.member_no, amount=msg.money(result.purchase.amount),
@@ -180,7 +180,7 @@ class RecordPurchase(Job):
             lines.append(line)
         if "redeem" in slots:
             redeemed = members.redeem_points(
-                turn.session, turn.actor, slots["member_no"], slots["redeem"], config=turn.config, now=turn.now
+                turn.session, turn.actor, slots["member_no"], slots["redeem"], rules=turn.config.rules, tz=turn.tz, now=turn.now
             )
             lines.append(msg.REDEEM_SAVED.format(
                 member_no=redeemed.member.member_no, used=redeemed.used, yuan=msg.money(redeemed.yuan),
@@ -200,7 +200,7 @@ class QueryPoints(Job):
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         if turn.actor.role != "member":
             return [Reply(msg.POINTS_STAFF_HINT)]
-        summary = members.points_summary(turn.session, turn.actor, config=turn.config, now=turn.now)
+        summary = members.points_summary(turn.session, turn.actor, tz=turn.tz, now=turn.now)
         text = msg.POINTS_SUMMARY.format(name=summary.member.name, points=summary.points, tier=summary.tier)
         if summary.next_expiring_on is not None and summary.next_expiring_points:
             text += msg.POINTS_EXPIRING.format(

@@ -67,10 +67,6 @@ def period_for(turn: Turn) -> reports.Period:
     return reports.week_of(today, turn.tz)
 
 
-def _dir(turn: Turn, name: str) -> Path:
-    return Path(turn.config.data_dir) / name
-
-
 @register
 class SalesReportJob(Job):
     name = "sales_report"
@@ -100,7 +96,7 @@ class SalesReportJob(Job):
             kind, ("visits", "customers", "deals", "pipeline")
         )
         text = reports.report_text(report, turn.tz, sections=sections)
-        path = reports.chart_path(_dir(turn, "charts"), kind, turn.actor.staff_id, period, turn.now)
+        path = reports.chart_path(turn.config.charts_dir, kind, turn.actor.staff_id, period, turn.now)
         draw = {
             "funnel": lambda: reports.funnel_chart(report, path),
             "visits": lambda: reports.visits_chart(report, path, turn.tz),
@@ -109,7 +105,7 @@ class SalesReportJob(Job):
 
     def _with_chart(self, turn: Turn, text: str, draw) -> Reply:  # type: ignore[no-untyped-def]
         try:
-            charts.prune(_dir(turn, "charts"))
+            charts.prune(turn.config.charts_dir)
             return Reply(text, image_path=str(draw()))
         except (charts.FontMissing, OSError, ValueError):  # the figures still matter without the picture
             log.exception("chart failed")
@@ -120,13 +116,13 @@ class SalesReportJob(Job):
         text = member_sales_text(turn, period.start, period.end, by_clerk=True)
         if not stores:
             return [Reply(text)]
-        path = reports.chart_path(_dir(turn, "charts"), "stores", turn.actor.staff_id, period, turn.now)
+        path = reports.chart_path(turn.config.charts_dir, "stores", turn.actor.staff_id, period, turn.now)
         return [self._with_chart(turn, text, lambda: reports.store_chart(stores, path, period, turn.tz))]
 
     def _export(self, turn: Turn, slots: Slots, period: reports.Period) -> list[Reply]:
         kind = slots["export"]
         stamp = turn.now.strftime("%Y%m%d%H%M%S")
-        path = _dir(turn, "exports") / f"{kind}-{turn.actor.staff_id}-{stamp}.xlsx"
+        path = turn.config.exports_dir / f"{kind}-{turn.actor.staff_id}-{stamp}.xlsx"
         count = transfer_io.export_data(
             turn.session, turn.actor, kind, path, fmt="xlsx", since=period.start, until=period.end, now=turn.now,
         )

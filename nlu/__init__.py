@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from nlu.version import MODEL_VERSION
 
 if TYPE_CHECKING:
-    from crmbot.config import NLUSettings
+    from nlu.settings import NLUSettings
 
 __all__ = ["MODEL_VERSION", "ModelMissing", "load_parser"]
 
@@ -24,17 +25,11 @@ class ModelMissing(RuntimeError):
         self.problem = problem  # what is wrong with the file, without the advice
 
 
-def resolve_path(relative: str):
-    from pathlib import Path
-
-    from crmbot.config import REPO_ROOT
-
-    p = Path(relative)
-    return p if p.is_absolute() else REPO_ROOT / p
-
-
 def load_parser(settings: NLUSettings, tz: ZoneInfo, *, train_if_missing: bool = True):
     """Local backend: load the saved model; 'rasa' backend: a client of a Rasa server.
+
+    The paths in `settings` are used as given: the caller resolves them (crmbot.config does, against
+    the config file's folder), so the NLU never guesses a base folder.
 
     With train_if_missing=False (a server: `crmbot run`) a missing, unreadable or stale model raises
     ModelMissing instead of training; otherwise it is trained and saved first (`crmbot chat`, tests).
@@ -47,8 +42,8 @@ def load_parser(settings: NLUSettings, tz: ZoneInfo, *, train_if_missing: bool =
     from nlu.model import load_model
     from nlu.parser import LocalParser
 
-    data_dir = str(resolve_path(settings.data_dir)) if settings.data_dir else None
-    model = load_model(resolve_path(settings.model_path), data_dir, train_if_missing=train_if_missing)
+    data_dir = str(settings.data_dir) if settings.data_dir else None
+    model = load_model(Path(settings.model_path), data_dir, train_if_missing=train_if_missing)
     parser = LocalParser(model, tz, settings.threshold)
     # jieba's prefix dict and the model are ~1M long-lived objects: keep them out of the cyclic GC,
     # whose full passes over them were the parse-latency outliers.

@@ -8,13 +8,23 @@ Every process delivers outbox rows (scheduler.notifier.Notifier, atomic claims);
 the jobs (APScheduler with its job store in the CRM database; leader = PostgreSQL advisory lock, or the
 only process on SQLite). With `scheduler.enabled: false` the process only delivers.
 
-CLI (mounted in crmbot/cli.py):
-    from scheduler.cli import outbox_app, reminders_app, scheduler_app
-    app.add_typer(scheduler_app, name="scheduler")
-    app.add_typer(reminders_app, name="reminders")
-    app.add_typer(outbox_app, name="outbox")
+Admin commands (`crmbot scheduler|reminders|outbox`) live in crmbot/cli/scheduler.py.
 """
 
-from scheduler.service import SchedulerService, run_scheduler, start_scheduler
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scheduler.service import SchedulerService, run_scheduler, start_scheduler
 
 __all__ = ["SchedulerService", "run_scheduler", "start_scheduler"]
+
+
+def __getattr__(name: str) -> Any:
+    """APScheduler loads on first use, so `scheduler.settings` alone stays light (the app config imports it)."""
+    if name not in __all__:
+        raise AttributeError(f"module 'scheduler' has no attribute {name!r}")
+    from scheduler import service
+
+    return getattr(service, name)

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_store.db import transaction
 from crm_store.models import Staff
 from crm_store.services import member_care, members, outbox, reminders_due
-from crmbot.config import Config
 from scheduler.clock import Clock
+from scheduler.settings import SchedulerConfig as Config
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,12 @@ def dormant(session: Session, config: Config, now: datetime) -> Any:
 
 
 def member_care_job(session: Session, config: Config, now: datetime) -> Any:
-    expired = members.expire_points(session, now, config=config)  # balances first, then who to tell
+    expired = members.expire_points(session, now, tz=config.tz)  # balances first, then who to tell
     return {
         "points_expired": expired,
-        "expiry": member_care.expiry_care(session, now, config=config),
-        "birthday": member_care.birthday_care(session, now, config=config),
-        "points": member_care.points_expiry_care(session, now, config=config),
+        "expiry": member_care.expiry_care(session, now, rules=config.rules, tz=config.tz),
+        "birthday": member_care.birthday_care(session, now, rules=config.rules, tz=config.tz),
+        "points": member_care.points_expiry_care(session, now, rules=config.rules, tz=config.tz),
     }
 
 
@@ -96,7 +96,9 @@ def weekly_report(session: Session, config: Config, now: datetime) -> Any:
     count = 0
     managers = session.scalars(select(Staff).where(Staff.role == "manager", Staff.active.is_(True)))
     for manager in list(managers):
-        report = reports.weekly_for_manager(session, manager.id, now=now, config=config)
+        report = reports.weekly_for_manager(
+            session, manager.id, now=now, tz=config.tz, charts_dir=config.charts_dir
+        )
         if report is None:
             continue
         row = outbox.enqueue(

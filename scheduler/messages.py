@@ -22,4 +22,3 @@ OUTBOX_RETRIED = "消息 {id} 已重新排队发送。"
 REMINDER_STATUS = {"pending": "待提醒", "sent": "已提醒", "done": "已完成", "cancelled": "已取消"}
 JOB_UNKNOWN = "没有任务“{name}”。可选：{names}"
 JOB_DONE = "任务 {name} 已运行：{result}"
-BAD_TIME = "时间格式应为 ISO 8601，例如 2026-11-27T10:00:00+08:00：{value}"

@@ -23,9 +23,9 @@ from crm_store import messages as SM
 from crm_store.db import transaction
 from crm_store.models import OutboxMessage
 from crm_store.services import outbox
-from crmbot.config import SchedulerSettings
 from dialogs.reply import Button, Reply
 from scheduler.clock import Clock, quiet_until
+from scheduler.settings import SchedulerSettings
 
 log = logging.getLogger(__name__)
 

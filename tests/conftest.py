@@ -24,9 +24,28 @@ from crm_store.models import Base
 from crmbot.config import Config, NLUSettings
 from crmbot.wiring import Runtime
 
+REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("CRMBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
 DEMO_NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
+
+
+def _files(folder: Path) -> dict[str, tuple[int, int]]:
+    if not folder.is_dir():
+        return {}
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")
+            if p.is_file()}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_var_untouched() -> Iterator[None]:
+    """The suite writes databases, models, charts and exports into temporary folders, never into the
+    user's var/ next to config.yml (where `crmbot chat` keeps the real company)."""
+    var = REPO / "var"
+    before = _files(var)
+    yield
+    changed = sorted(set(_files(var).items()) ^ set(before.items()))
+    assert not changed, f"the test suite wrote into {var}: {changed[:10]}"
 
 
 def _pg_conninfo(url: str) -> str:
@@ -173,7 +192,7 @@ def demo_runtime_for(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
             _empty_pg(engine)
             engine.dispose()
             _seed(url)
-        config = Config.model_validate({"database": {"url": url}})
+        config = Config.model_validate({"database": {"url": url}, "data_dir": str(tmp_path / "var")})
         engine = make_engine(url)
         engines.append(engine)
         return Runtime(config, engine, session_factory(engine))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.parsers.expat import ExpatError
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from bot import messages as BM
 from bot.channels.base import Channel, ChannelSettings, DeliveryError, Inbound
 from bot.render import as_plain_text, split_text, utf8_len
+from crm_store.rules import Secret
 from dialogs.reply import Reply
 
 if TYPE_CHECKING:
@@ -54,9 +55,9 @@ class Rejected(Exception):
 
 
 class TencentSettings(ChannelSettings):
-    secret: str = ""
-    token: str = ""
-    encoding_aes_key: str = ""
+    secret: Secret = SecretStr("")
+    token: Secret = SecretStr("")
+    encoding_aes_key: Secret = SecretStr("")
     replay_window_seconds: int = Field(300, ge=1)
     # WeChat waits 5 s for a passive reply; slower answers are pushed through the API instead.
     reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
@@ -69,8 +70,13 @@ class TencentSettings(ChannelSettings):
             found.append(f"channels.{name}.encoding_aes_key 应为 43 个字符 / must be 43 characters")
         return found
 
-    def secrets(self) -> list[str]:
-        return [v for v in (self.secret, self.token, self.encoding_aes_key) if v]
+    @property
+    def callback_token(self) -> str:
+        return self.token.get_secret_value()
+
+    @property
+    def aes_key(self) -> str:
+        return self.encoding_aes_key.get_secret_value()
 
 
 def parse_xml(raw: bytes | str) -> dict[str, Any]:

@@ -14,8 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
+from crm_store.rules import Section
 from dialogs.reply import Reply
 
 if TYPE_CHECKING:
@@ -28,20 +27,15 @@ class DeliveryError(Exception):
     """The message was not delivered; safe to retry later (the outbox does)."""
 
 
-class ChannelSettings(BaseModel):
-    """A platform's section under `channels:` in config.yml. Secrets and ids are strings even when an
-    environment variable gives only digits (CRMBOT_CHANNELS__WECOM__AGENT_ID=1000002)."""
-
-    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+class ChannelSettings(Section):
+    """A platform's section under `channels:` in config.yml. Ids stay strings even when written as digits
+    (CRMBOT_CHANNELS__WECOM__AGENT_ID=1000002); secrets are typed `crm_store.rules.Secret`, which keeps
+    them out of every log line and printout."""
 
     enabled: bool = False
 
     def problems(self, name: str) -> list[str]:
         """What an enabled channel cannot start without, bilingual and naming the key."""
-        return []
-
-    def secrets(self) -> list[str]:
-        """Values that must never appear in a log line."""
         return []
 
 

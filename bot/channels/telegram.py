@@ -18,7 +18,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -28,6 +28,7 @@ from bot import messages as BM
 from bot.channels import register
 from bot.channels.base import Channel, ChannelSettings, DeliveryError, Inbound, Outgoing
 from bot.render import split_text
+from crm_store.rules import Secret
 from dialogs.reply import Button, Reply
 
 if TYPE_CHECKING:
@@ -47,9 +48,9 @@ T = TypeVar("T")
 
 
 class TelegramSettings(ChannelSettings):
-    token: str = ""
+    token: Secret = SecretStr("")
     webhook_url: str = ""  # empty: long polling (no public HTTPS address needed)
-    webhook_secret: str = ""
+    webhook_secret: Secret = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     request_timeout_seconds: float = Field(10.0, gt=0)
@@ -63,9 +64,6 @@ class TelegramSettings(ChannelSettings):
         if self.webhook_url and not self.webhook_secret:
             found.append(f"channels.{name}.webhook_secret 必须填写（webhook 模式）/ required with webhook_url")
         return found
-
-    def secrets(self) -> list[str]:
-        return [v for v in (self.token, self.webhook_secret) if v]
 
 
 # --- reading updates ------------------------------------------------------------------------------
@@ -175,14 +173,15 @@ class TelegramChannel(Channel):
             return HTTPXRequest(read_timeout=read_timeout, connect_timeout=settings.request_timeout_seconds,
                                 proxy=settings.proxy_url or None)
 
-        self._bot = ExtBot(settings.token, base_url=settings.base_url, base_file_url=settings.base_file_url,
+        self._bot = ExtBot(settings.token.get_secret_value(), base_url=settings.base_url, base_file_url=settings.base_file_url,
                            request=request(settings.request_timeout_seconds),
                            get_updates_request=request(settings.request_timeout_seconds + 30),
                            rate_limiter=AIORateLimiter())
         bot = self._bot
         await self._loop.run_async(bot.initialize())  # getMe: a wrong token or no route fails here
         if self.webhook_mode:
-            await self._loop.run_async(bot.set_webhook(url=settings.webhook_url, secret_token=settings.webhook_secret,
+            await self._loop.run_async(bot.set_webhook(url=settings.webhook_url,
+                                                       secret_token=settings.webhook_secret.get_secret_value(),
                                                        allowed_updates=ALLOWED_UPDATES))
         else:
             await self._loop.run_async(bot.delete_webhook())
@@ -205,7 +204,7 @@ class TelegramChannel(Channel):
 
     # --- inbound ----------------------------------------------------------------------------------
     async def webhook(self, request: Request) -> Response:
-        expected = self.settings.webhook_secret
+        expected = self.settings.webhook_secret.get_secret_value()
         given = request.headers.get(SECRET_HEADER, "")
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return PlainTextResponse("forbidden", status_code=403)

@@ -30,7 +30,7 @@ class WeChatChannel(TencentChannel):
     def _crypto(self) -> Any:
         from wechatpy.crypto import WeChatCrypto
 
-        return WeChatCrypto(self.settings.token, self.settings.encoding_aes_key, self.settings.app_id)
+        return WeChatCrypto(self.settings.callback_token, self.settings.aes_key, self.settings.app_id)
 
     def _parse(self, plaintext: str) -> Any:
         from wechatpy import parse_message
@@ -45,7 +45,7 @@ class WeChatChannel(TencentChannel):
         q = request.query_params
         try:
             self.check_timestamp(q.get("timestamp", ""))
-            check_signature(self.settings.token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+            check_signature(self.settings.callback_token, q.get("signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
         except (Rejected, InvalidSignatureException):
             return PlainTextResponse("forbidden", status_code=403)
         return PlainTextResponse(q.get("echostr", ""))
@@ -56,7 +56,7 @@ class WeChatChannel(TencentChannel):
 
         client_class = token_url_client(WeChatClient, "token", lambda c: {
             "grant_type": "client_credential", "appid": c.appid, "secret": c.secret})
-        return client_class(self.settings.app_id, self.settings.secret, api_base_url=self.settings.api_base_url,
+        return client_class(self.settings.app_id, self.settings.secret.get_secret_value(), api_base_url=self.settings.api_base_url,
                             session=storage)
 
     def _send_text(self, user: str, text: str) -> None:

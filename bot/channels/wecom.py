@@ -36,7 +36,7 @@ class WeComChannel(TencentChannel):
     def _crypto(self) -> Any:
         from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 
-        return WorkCrypto(self.settings.token, self.settings.encoding_aes_key, self.settings.corp_id)
+        return WorkCrypto(self.settings.callback_token, self.settings.aes_key, self.settings.corp_id)
 
     def _parse(self, plaintext: str) -> Any:
         from wechatpy.enterprise import parse_message
@@ -64,7 +64,7 @@ class WeComChannel(TencentChannel):
 
         client_class = token_url_client(WeChatClient, "gettoken", lambda c: {
             "corpid": c.corp_id, "corpsecret": c.secret})
-        return client_class(self.settings.corp_id, self.settings.secret, api_base_url=self.settings.api_base_url,
+        return client_class(self.settings.corp_id, self.settings.secret.get_secret_value(), api_base_url=self.settings.api_base_url,
                             session=storage)
 
     @property

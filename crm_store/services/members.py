@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from crm_store import messages as M
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm_store.models import AuditLog, Member, OutboxMessage, PointsLedger, Purchase, SecurityEvent, Staff
+from crm_store.rules import CareRules, PointsRules, Rules, TierRule
 from crm_store.services import outbox
 from crm_store.services.common import Actor, audit, money_value, normalize_phone, require_aware, to_decimal
-from crmbot.config import Config, PointsRules, TierRule
 
 LOOKUP_ROLES = ("clerk", "manager", "director", "admin")
 STATS_ROLES = ("manager", "director", "admin")
@@ -256,7 +256,7 @@ class RedeemResult:
 
 
 def record_purchase(
-    session: Session, actor: Actor, member_no: str, amount: Any, *, config: Config, now: datetime
+    session: Session, actor: Actor, member_no: str, amount: Any, *, rules: Rules, tz: ZoneInfo, now: datetime
 ) -> PurchaseResult:
     """A purchase at the actor's store: points by tier rate × promotion, ledger row, tier upgrade, care message."""
     require_aware(now)
@@ -265,9 +265,10 @@ def record_purchase(
     if value is None or value <= 0 or value > MAX_PURCHASE:
         raise InvalidInput(M.PURCHASE_AMOUNT_INVALID)
     member = _member_by_no(session, member_no)
-    rules = config.rules.points
+    care = rules.care
+    rules = rules.points
     before = _member_state(member)
-    day = _local_day(now, config.tz)
+    day = _local_day(now, tz)
     tier = current_tier(rules, member)
     multiplier = promotion_multiplier(rules, day, actor.store)
     earned = points_for(rules, value, tier, day, actor.store)
@@ -295,9 +296,9 @@ def record_purchase(
         now=now,
     )
     if not member.opted_out:
-        text = render_care(config, "purchase", member, amount=value, earned=earned)
+        text = render_care(care, "purchase", member, amount=value, earned=earned)
         if upgraded:
-            text += render_care(config, "tier_upgrade", member)
+            text += render_care(care, "tier_upgrade", member)
         outbox.enqueue(
             session, key=f"purchase:{purchase.id}", kind="member_care", text=text, due_at=now, now=now,
             member_id=member.id,
@@ -306,7 +307,7 @@ def record_purchase(
 
 
 def redeem_points(
-    session: Session, actor: Actor, member_no: str, points: Any, *, config: Config, now: datetime
+    session: Session, actor: Actor, member_no: str, points: Any, *, rules: Rules, tz: ZoneInfo, now: datetime
 ) -> RedeemResult:
     """积分抵扣: spend points at the counter; never more than the (unexpired) balance."""
     require_aware(now)
@@ -321,7 +322,7 @@ def redeem_points(
         raise InvalidInput(M.REDEEM_POINTS_INVALID)
     member = _member_by_no(session, member_no)
     # Points past their expiry date are gone even if the nightly job has not run yet.
-    _expire(session, _local_day(now, config.tz), now, member_id=member.id)
+    _expire(session, _local_day(now, tz), now, member_id=member.id)
     if wanted > member.points:
         raise InvalidInput(M.REDEEM_OVER_BALANCE.format(points=member.points, wanted=wanted))
     before = _member_state(member)
@@ -329,7 +330,7 @@ def redeem_points(
     session.add(row)
     member.points -= wanted
     session.flush()
-    yuan = (Decimal(wanted) * config.rules.points.yuan_per_point_redeemed).quantize(Decimal("0.01"))
+    yuan = (Decimal(wanted) * rules.points.yuan_per_point_redeemed).quantize(Decimal("0.01"))
     audit(
         session, actor, "points.redeem", "points_ledger", row.id, before=before,
         after={**_member_state(member), "member_id": member.id, "used": wanted, "yuan": yuan}, now=now,
@@ -337,7 +338,7 @@ def redeem_points(
     if not member.opted_out:
         outbox.enqueue(
             session, key=f"redeem:{row.id}", kind="member_care",
-            text=render_care(config, "redeem", member, used=wanted, yuan=yuan), due_at=now, now=now,
+            text=render_care(rules.care, "redeem", member, used=wanted, yuan=yuan), due_at=now, now=now,
             member_id=member.id,
         )
     return RedeemResult(member, wanted, yuan, row)
@@ -372,14 +373,14 @@ def _expire(session: Session, today: date, now: datetime, member_id: int | None 
     return written
 
 
-def expire_points(session: Session, now: datetime, *, config: Config | None = None) -> int:
+def expire_points(session: Session, now: datetime, *, tz: ZoneInfo | None = None) -> int:
     """Expire earned points whose expiry date has passed (FIFO); returns the number of ledger rows written.
 
     Idempotent: a second run the same day writes nothing. `today` is the local date of `now` in the
-    configured timezone (or `now`'s own timezone when no config is given).
+    given timezone (or `now`'s own timezone when none is given).
     """
     require_aware(now)
-    return _expire(session, _local_day(now, config.tz if config else None), now)
+    return _expire(session, _local_day(now, tz), now)
 
 
 # --- member self-service -------------------------------------------------------------------------
@@ -401,11 +402,11 @@ def _own_member(session: Session, actor: Actor) -> Member:
     return _locked_member(session, actor.member_id)
 
 
-def points_summary(session: Session, actor: Actor, *, config: Config, now: datetime) -> PointsSummary:
+def points_summary(session: Session, actor: Actor, *, tz: ZoneInfo, now: datetime) -> PointsSummary:
     """The member's own points, tier and the next expiry; only ever the actor's own record."""
     require_aware(now)
     member = _own_member(session, actor)
-    _expire(session, _local_day(now, config.tz), now, member_id=member.id)
+    _expire(session, _local_day(now, tz), now, member_id=member.id)
     lots = [lot for lot in remaining_lots(session, member.id) if lot[0] is not None]
     first_day = lots[0][0] if lots else None
     expiring = sum(points for day, points in lots if day == first_day)
@@ -433,12 +434,12 @@ class _Blank(dict[str, Any]):
         return ""
 
 
-def render_care(config: Config, kind: str, member: Member, **figures: Any) -> str:
-    """A care template from config (rules.care.templates[kind]) filled with the member's name and figures.
+def render_care(care: CareRules, kind: str, member: Member, **figures: Any) -> str:
+    """A care template (rules.care.templates[kind]) filled with the member's name and figures.
 
     Figures: amount/yuan (yuan), earned/used/expiring_points (ints), points_expire_on (date), days (int).
     """
-    template = config.rules.care.templates.get(kind)
+    template = care.templates.get(kind)
     if template is None:
         raise InvalidInput(M.CARE_KIND_UNKNOWN.format(kind=kind))
     values = _Blank(

@@ -29,7 +29,7 @@ from crm_store.services.common import (
 )
 
 if TYPE_CHECKING:
-    from crmbot.config import ApprovalRules
+    from crm_store.rules import ApprovalRules
 
 MAX_LINES = 50
 MAX_QUANTITY = 1_000_000

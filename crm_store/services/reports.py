@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
@@ -393,15 +394,17 @@ def weekly_report_for_manager(
     return report_text(report, tz), image
 
 
-def weekly_for_manager(session: Session, manager_id: int, *, now: datetime, config: Any) -> WeeklyReport | None:
+def weekly_for_manager(
+    session: Session, manager_id: int, *, now: datetime, tz: ZoneInfo, charts_dir: Path
+) -> WeeklyReport | None:
     """The scheduler's contract (scheduler.jobs.weekly_report): last week's report, None if not a manager."""
     require_aware(now)
     staff = session.get(Staff, manager_id)
     if staff is None or staff.role != "manager" or not staff.active:
         return None
-    today = now.astimezone(config.tz).date()
+    today = now.astimezone(tz).date()
     last_monday = today - timedelta(days=today.weekday() + 7)
     text, image = weekly_report_for_manager(
-        session, manager_id, last_monday, config.tz, Path(config.data_dir) / "charts"
+        session, manager_id, last_monday, tz, charts_dir
     )
     return WeeklyReport(text, image)

@@ -8,6 +8,7 @@ and one audit row per record. It only flushes: the caller's transaction makes it
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ IMPORT_KINDS = ("customers", "members", "products")
 EXPORT_KINDS = ("customers", "visits", "orders", "members")
 FORMATS = ("xlsx", "csv")
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
-Progress = Callable[[int, int], None]  # (rows done, rows total)
+Progress = Callable[[int, int | None], None]  # (rows done, rows total if known)
 
 # Column names people use, per field; compared without spaces, underscores and case.
 COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
@@ -270,37 +271,73 @@ class _Seen:
             self.in_file.setdefault(key, line)
 
 
+class _Problems:
+    """Every problem of one row, so the report names them all at once instead of one per attempt."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def take(self, check: Callable[[], Any]) -> Any:
+        try:
+            return check()
+        except _RowError as error:
+            self.reasons.append(str(error))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.reasons:
+            raise _RowError("；".join(self.reasons))
+
+
+def _choices(names: Iterable[str], shown: int = 12) -> str:
+    names = list(names)
+    return "、".join(names[:shown]) + ("…" if len(names) > shown else "")
+
+
 def _customer_validator(session: Session, actor: Actor) -> Callable[[dict[str, str], int], dict[str, Any]]:
     existing = {name_key(n): n for n in session.scalars(select(Customer.name))}
     for alias, owner in session.execute(select(CustomerAlias.alias, Customer.name).join(Customer)):
         existing.setdefault(name_key(alias), owner)
     seen = _Seen(existing)
-    staff = {s.name: s for s in session.scalars(select(Staff))}
+    staff = {s.name: s for s in session.scalars(select(Staff).order_by(Staff.id))}
+    owners = [s.name for s in staff.values() if s.role in CUSTOMER_ROLES and s.active]
+
+    def lifecycle_of(raw: str) -> str:
+        lifecycle = _LIFECYCLE_BY_NAME.get(raw, raw.lower())
+        if lifecycle not in LIFECYCLE:
+            raise _RowError(M.IMPORT_LIFECYCLE_UNKNOWN.format(
+                value=raw[:20], choices=_choices(M.LIFECYCLE_NAMES[k] for k in LIFECYCLE)))
+        return lifecycle
+
+    def owner_of(name: str) -> int | None:
+        if not name:
+            return actor.staff_id
+        owner = staff.get(name)
+        if owner is None:
+            raise _RowError(M.IMPORT_OWNER_UNKNOWN.format(name=name[:20], choices=_choices(owners)))
+        if owner.role not in CUSTOMER_ROLES or not owner.active:
+            raise _RowError(M.IMPORT_OWNER_ROLE.format(name=name, choices=_choices(owners)))
+        return owner.id
 
     def validate(row: dict[str, str], line: int) -> dict[str, Any]:
-        name = _text(row, "name", required=True)
-        assert name is not None
-        aliases = [a for a in _aliases(row) if name_key(a) != name_key(name)]
-        keys = list(dict.fromkeys(name_key(n) for n in [name, *aliases]))
-        seen.check(keys)
-        lifecycle_raw = row.get("lifecycle") or "target"
-        lifecycle = _LIFECYCLE_BY_NAME.get(lifecycle_raw, lifecycle_raw.lower())
-        if lifecycle not in LIFECYCLE:
-            raise _RowError(M.IMPORT_LIFECYCLE_UNKNOWN.format(value=lifecycle_raw[:20]))
-        owner_name = row.get("owner") or ""
-        owner_id = actor.staff_id
-        if owner_name:
-            owner = staff.get(owner_name)
-            if owner is None:
-                raise _RowError(M.IMPORT_OWNER_UNKNOWN.format(name=owner_name[:20]))
-            if owner.role not in CUSTOMER_ROLES or not owner.active:
-                raise _RowError(M.IMPORT_OWNER_ROLE.format(name=owner_name))
-            owner_id = owner.id
+        problems = _Problems()
+        name = problems.take(lambda: _text(row, "name", required=True))
+        aliases = problems.take(lambda: _aliases(row)) or []
+        keys: list[str] = []
+        if name is not None:
+            aliases = [a for a in aliases if name_key(a) != name_key(name)]
+            keys = list(dict.fromkeys(name_key(n) for n in [name, *aliases]))
+            problems.take(lambda: seen.check(keys))
         values = {
-            "name": name, "aliases": aliases, "industry": _text(row, "industry"), "region": _text(row, "region"),
-            "address": _text(row, "address"), "lifecycle": lifecycle, "owner_id": owner_id,
-            "contact": _text(row, "contact"), "title": _text(row, "title"), "phone": _phone(row),
+            "name": name, "aliases": aliases, "industry": problems.take(lambda: _text(row, "industry")),
+            "region": problems.take(lambda: _text(row, "region")),
+            "address": problems.take(lambda: _text(row, "address")),
+            "lifecycle": problems.take(lambda: lifecycle_of(row.get("lifecycle") or "target")),
+            "owner_id": problems.take(lambda: owner_of(row.get("owner") or "")),
+            "contact": problems.take(lambda: _text(row, "contact")),
+            "title": problems.take(lambda: _text(row, "title")), "phone": problems.take(lambda: _phone(row)),
         }
+        problems.raise_if_any()
         seen.add(keys, line)
         return values
 
@@ -310,22 +347,35 @@ def _customer_validator(session: Session, actor: Actor) -> Callable[[dict[str, s
 def _member_validator(session: Session, actor: Actor) -> Callable[[dict[str, str], int], dict[str, Any]]:
     seen = _Seen({no: no for no in session.scalars(select(Member.member_no))})
 
-    def validate(row: dict[str, str], line: int) -> dict[str, Any]:
+    def member_no(row: dict[str, str]) -> str:
         raw_no = _text(row, "member_no", required=True)
         number = normalize_member_no(raw_no)
         if number is None:
             raise _RowError(M.IMPORT_MEMBER_NO_INVALID.format(value=(raw_no or "")[:30]))
         seen.check([number])
-        points = _number(row, "points")
-        if points is not None and points != points.to_integral_value():
+        return number
+
+    def points(row: dict[str, str]) -> int:
+        value = _number(row, "points")
+        if value is not None and value != value.to_integral_value():
             raise _RowError(M.IMPORT_NUMBER_INVALID.format(field=LABELS["points"], value=row.get("points")))
+        return int(value or 0)
+
+    def validate(row: dict[str, str], line: int) -> dict[str, Any]:
+        problems = _Problems()
         values = {
-            "member_no": number, "name": _text(row, "name", required=True), "phone": _phone(row),
-            "tier": _text(row, "tier") or "普通", "points": int(points or 0),
-            "total_spent": _number(row, "total_spent") or Decimal(0), "joined_at": _date(row, "joined_at"),
-            "expires_at": _date(row, "expires_at"), "birthday": _date(row, "birthday"), "store": _text(row, "store"),
+            "member_no": problems.take(lambda: member_no(row)),
+            "name": problems.take(lambda: _text(row, "name", required=True)),
+            "phone": problems.take(lambda: _phone(row)),
+            "tier": problems.take(lambda: _text(row, "tier")) or "普通", "points": problems.take(lambda: points(row)),
+            "total_spent": problems.take(lambda: _number(row, "total_spent")) or Decimal(0),
+            "joined_at": problems.take(lambda: _date(row, "joined_at")),
+            "expires_at": problems.take(lambda: _date(row, "expires_at")),
+            "birthday": problems.take(lambda: _date(row, "birthday")),
+            "store": problems.take(lambda: _text(row, "store")),
         }
-        seen.add([number], line)
+        problems.raise_if_any()
+        seen.add([values["member_no"]], line)
         return values
 
     return validate
@@ -335,13 +385,17 @@ def _product_validator(session: Session, actor: Actor) -> Callable[[dict[str, st
     seen = _Seen({name_key(n): n for n in session.scalars(select(Product.name))})
 
     def validate(row: dict[str, str], line: int) -> dict[str, Any]:
-        name = _text(row, "name", required=True)
-        assert name is not None
-        seen.check([name_key(name)])
+        problems = _Problems()
+        name = problems.take(lambda: _text(row, "name", required=True))
+        if name is not None:
+            problems.take(lambda: seen.check([name_key(name)]))
         values = {
-            "name": name, "sku": _text(row, "sku"), "unit": _text(row, "unit") or "个",
-            "unit_price": _number(row, "unit_price"), "aliases": _aliases(row),
+            "name": name, "sku": problems.take(lambda: _text(row, "sku")),
+            "unit": problems.take(lambda: _text(row, "unit")) or "个",
+            "unit_price": problems.take(lambda: _number(row, "unit_price")),
+            "aliases": problems.take(lambda: _aliases(row)) or [],
         }
+        problems.raise_if_any()
         seen.add([name_key(name)], line)
         return values
 
@@ -484,8 +538,9 @@ EXPORT_ROLES = ("manager", "director", "admin")
 MEMBER_EXPORT_ROLES = ("director", "admin")
 
 
-def _local(value: datetime | None, tz: ZoneInfo) -> str:
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
+def _local(value: datetime | None, tz: ZoneInfo) -> datetime | None:
+    """Local wall time without a zone: Excel cells have no time zone, and people read local time."""
+    return value.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0) if value else None
 
 
 def _staff_scope(session: Session, actor: Actor, column: Any) -> ColumnElement[bool]:
@@ -569,7 +624,7 @@ def _export_orders(session: Session, actor: Actor, since: Any, until: Any, tz: Z
     for order, customer, submitter in session.execute(stmt):
         lines = "；".join(f"{line.product_name}×{line.quantity}" for line in order.lines)
         yield [order.number, customer, submitter, M.ORDER_STATUS_NAMES.get(order.status, order.status),
-               float(order.total), order.discount if order.discount is not None else "",
+               Decimal(order.total), order.discount if order.discount is not None else None,
                _local(order.submitted_at, tz), _local(order.decided_at, tz), lines]
 
 
@@ -578,13 +633,53 @@ def _export_members(session: Session, since: Any, until: Any) -> Iterator[list[A
     until_day = until.date() if isinstance(until, datetime) else until
     stmt = select(Member).where(*_window(Member.joined_at, since_day, until_day)).order_by(Member.id)
     for m in session.scalars(stmt):
-        yield [m.member_no, m.name, m.phone or "", m.tier, m.points, float(m.total_spent),
-               m.joined_at.isoformat(), m.expires_at.isoformat() if m.expires_at else "",
-               m.birthday.isoformat() if m.birthday else "", m.store or "", "是" if m.opted_out else ""]
+        yield [m.member_no, m.name, m.phone or "", m.tier, m.points, Decimal(m.total_spent),
+               m.joined_at, m.expires_at, m.birthday, m.store or "", "是" if m.opted_out else ""]
+
+
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+MONEY_FORMAT = "#,##0.00"
+WIDTH_SAMPLE = 500  # rows looked at to size the columns (the sheet is written as a stream)
+MAX_WIDTH = 60
+
+
+def _text_value(value: Any) -> str:
+    """A cell as CSV text (and for measuring widths): dates as 2026-11-27, times as 2026-11-27 10:00."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _display_width(value: Any) -> int:
+    """Characters as Excel shows them: a Chinese character is about two Latin ones wide."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in _text_value(value))
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, datetime):
+        cell.number_format = DATETIME_FORMAT
+    elif isinstance(value, date):
+        cell.number_format = DATE_FORMAT
+    elif isinstance(value, Decimal):
+        cell.number_format = MONEY_FORMAT
+    return cell
 
 
 def write_table(path: Path, header: list[str], rows: Iterable[list[Any]], fmt: str) -> int:
-    """Write header + rows as xlsx (write-only workbook) or UTF-8 CSV with BOM (opens in Excel); row count."""
+    """Write header + rows as xlsx or UTF-8 CSV with BOM (opens in Excel); the row count.
+
+    xlsx: real Excel dates, times and amounts (sortable and summable), a bold frozen header, columns sized
+    to their contents; written as a stream (write-only workbook), so size is bounded by the data."""
     if fmt not in FORMATS:
         raise InvalidInput(M.EXPORT_FORMAT_UNKNOWN)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -595,31 +690,56 @@ def write_table(path: Path, header: list[str], rows: Iterable[list[Any]], fmt: s
             writer = csv.writer(handle)
             writer.writerow(header)
             for row in rows:
-                writer.writerow(row)
+                writer.writerow([_text_value(v) for v in row])
                 count += 1
     else:
         from openpyxl import Workbook
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
 
+        iterator = iter(rows)
+        sample = list(itertools.islice(iterator, WIDTH_SAMPLE))
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet()
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
+        for index, title in enumerate(header):
+            widest = max([_display_width(title), *(_display_width(r[index]) for r in sample if index < len(r))])
+            sheet.column_dimensions[get_column_letter(index + 1)].width = min(widest + 2, MAX_WIDTH)
+        sheet.freeze_panes = "A2"
+        titles = []
+        for title in header:
+            cell = _xlsx_cell(sheet, title)
+            cell.font = Font(bold=True)
+            titles.append(cell)
+        sheet.append(titles)
+        for row in itertools.chain(sample, iterator):
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
             count += 1
         workbook.save(tmp)
     tmp.replace(path)
     return count
 
 
+def _reporting(rows: Iterator[list[Any]], progress: Progress) -> Iterator[list[Any]]:
+    done = 0
+    for done, row in enumerate(rows, start=1):
+        if done % 200 == 0:
+            progress(done, None)
+        yield row
+    progress(done, None)
+
+
 def export_data(
     session: Session, actor: Actor, kind: str, path: Path, *, fmt: str = "xlsx", since: datetime | None = None,
-    until: datetime | None = None, now: datetime, tz: ZoneInfo = DEFAULT_TZ,
+    until: datetime | None = None, now: datetime, tz: ZoneInfo = DEFAULT_TZ, progress: Progress | None = None,
 ) -> int:
-    """Write the export file and an audit row (data leaving the system is recorded); the row count."""
+    """Write the export file and an audit row (data leaving the system is recorded); the row count.
+    `progress(rows written, None)` is called as rows go out (the total is not known up front)."""
     require_aware(now)
     if fmt not in FORMATS:
         raise InvalidInput(M.EXPORT_FORMAT_UNKNOWN)
     rows = export_rows(session, actor, kind, since=since, until=until, tz=tz)
+    if progress is not None:
+        rows = _reporting(rows, progress)
     count = write_table(Path(path), HEADERS[kind], rows, fmt)
     session.add(AuditLog(
         at=now, actor_staff_id=actor.staff_id, action=f"export.{kind}", entity_type="export", entity_id=None,

@@ -190,8 +190,9 @@ def test_digit_only_environment_values_are_strings(tmp_path: Path) -> None:
     env = {"CRMBOT_CHANNELS__WECOM__AGENT_ID": "1000002", "CRMBOT_CHANNELS__WECOM__TOKEN": "20261127",
            "CRMBOT_CHANNELS__WECHAT__TOKEN": "0123456789", "CRMBOT_CHANNELS__WECHAT__SECRET": "4242"}
     loaded = load_config(config, environ=env)
-    assert loaded.channels.wecom.agent_id == "1000002" and loaded.channels.wecom.token == "20261127"
-    assert loaded.channels.wechat.token == "0123456789"  # the leading zero is kept: it is text
+    wecom, wechat = loaded.channels.wecom, loaded.channels.wechat
+    assert wecom.agent_id == "1000002" and wecom.token.get_secret_value() == "20261127"
+    assert wechat.token.get_secret_value() == "0123456789"  # the leading zero is kept: it is text
     assert channel_problems(loaded) == []
     checked = _crmbot(config, "config-check", env=env)
     assert checked.returncode == 0 and "配置有效" in checked.stdout, checked.stdout

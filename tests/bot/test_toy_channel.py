@@ -6,6 +6,7 @@ the outbox delivers its replies, config-check validates it."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,10 @@ HERE = Path(__file__).resolve().parent / "toy_channel"
 def test_a_toy_channel_is_one_file_plus_its_fake(runtime: Runtime) -> None:
     files = sorted(str(p.relative_to(HERE)) for p in HERE.rglob("*.py") if p.name != "run_toy.py")
     assert files == ["channels/toy.py", "fakes/toy.py"]
+    repo = HERE.parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, str(HERE / "run_toy.py"), runtime.config.database.url],
-                            capture_output=True, text=True, timeout=120, cwd=HERE.parents[2])
+                            capture_output=True, text=True, timeout=120, cwd=repo, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["forbidden"] == 403

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from crm_store.backup import BackupError, backup, pg_dump_command, restore, tables_with_rows
-from crm_store.backup_cli import backup_command, restore_command
 from crm_store.db import current_revision, make_engine, session_factory, transaction
 from crm_store.models import AuditLog, Base, Customer, Staff, Visit
 from crm_store.services import actor_for_staff, log_visit
+from crmbot.cli.backup import backup_command, restore_command
 from tests.conftest import PG_ADMIN_URL, _pg_conninfo
 from tests.crm_store.helpers import NOW, table_counts
 
@@ -149,8 +149,17 @@ def test_restore_refuses_data_and_strangers(demo_factory: sessionmaker[Session],
     # Forced over a changed database: the backup's rows come back exactly.
     with transaction(demo_factory) as session:
         session.execute(text("DELETE FROM audit_log"))
-    restore(db_url, dump, force=True)
+    overwritten = checksums(db_url)
+    result = restore(db_url, dump, force=True, safety_dir=tmp_path / "data")
     assert checksums(db_url) == checksums(f"sqlite:///{empty}")
+    # ...and what it overwrote was kept first, whole.
+    assert result.safety_copy is not None and result.safety_copy.parent == tmp_path / "data" / "backups"
+    assert result.safety_copy.name.startswith("before-restore-")
+    assert checksums(f"sqlite:///{result.safety_copy}") == overwritten
+    # An empty target needs no safety copy.
+    unused = tmp_path / "unused.db"
+    shutil.copy(sqlite_template, unused)
+    assert restore(f"sqlite:///{unused}", dump, force=True, safety_dir=tmp_path / "data").safety_copy is None
 
     stranger = tmp_path / "other.db"
     conn = sqlite3.connect(stranger)
@@ -195,7 +204,8 @@ def test_cli_backup_and_restore(tmp_path: Path, sqlite_template: Path, monkeypat
     with transaction(session_factory(engine)) as session:
         seed_demo(session, now=NOW)
     engine.dispose()
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{source}")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{source}")
+    monkeypatch.setenv("CRMBOT_DATA_DIR", str(tmp_path / "var"))
     done = runner.invoke(app, ["backup", "--out", str(tmp_path / "x.db")])
     assert done.exit_code == 0, done.output
     assert "已备份" in done.output and (tmp_path / "x.db").is_file()
@@ -203,7 +213,9 @@ def test_cli_backup_and_restore(tmp_path: Path, sqlite_template: Path, monkeypat
     assert refused.exit_code == 1 and "--force" in refused.output
     forced = runner.invoke(app, ["restore", str(tmp_path / "x.db"), "--force"])
     assert forced.exit_code == 0 and "已恢复" in forced.output
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'copy.db'}")
+    kept = [p for p in (tmp_path / "var" / "backups").glob("before-restore-*.db")]
+    assert len(kept) == 1 and str(kept[0]) in forced.output.replace("\n", "")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{tmp_path / 'copy.db'}")
     assert runner.invoke(app, ["restore", str(tmp_path / "x.db")]).exit_code == 0
     assert counts(f"sqlite:///{tmp_path / 'copy.db'}") == counts(f"sqlite:///{source}")
 
@@ -256,8 +268,10 @@ def test_postgresql_dump_and_restore_round_trip(demo_factory: sessionmaker[Sessi
     quiet = backup(db_url, tmp_path / "quiet.dump").path
     with pytest.raises(BackupError, match="--force"):
         restore(spare_pg_url, quiet)
-    result = restore(spare_pg_url, quiet, force=True)
+    result = restore(spare_pg_url, quiet, force=True, safety_dir=tmp_path)
     assert result.revision is not None
+    assert result.safety_copy is not None and result.safety_copy.suffix == ".dump"
+    assert result.safety_copy.stat().st_size > 0  # pg_dump of what was there before
     assert counts(spare_pg_url) == counts(db_url)
     assert checksums(spare_pg_url) == checksums(db_url)
     # Sequences came along: the restored database keeps numbering after the last row.
@@ -271,3 +285,22 @@ def test_postgresql_dump_and_restore_round_trip(demo_factory: sessionmaker[Sessi
         not_ours = tmp_path / "random.dump"
         not_ours.write_bytes(b"PGDMP garbage")
         restore(spare_pg_url, not_ours, force=True)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_no_restore_without_a_safety_copy(demo_factory: sessionmaker[Session], db_url: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_store import backup as module
+
+    dump = backup(db_url, tmp_path / "b.db").path
+    with transaction(demo_factory) as session:
+        session.execute(text("DELETE FROM audit_log"))
+    before = checksums(db_url)
+
+    def disk_full(url: str, out: Path) -> None:
+        raise BackupError("磁盘已满")
+
+    monkeypatch.setattr(module, "backup", disk_full)
+    with pytest.raises(BackupError, match="没有恢复.*磁盘已满"):
+        restore(db_url, dump, force=True, safety_dir=tmp_path)
+    assert checksums(db_url) == before  # untouched

@@ -129,10 +129,11 @@ def test_gazetteer_and_fingerprint(demo_session: Session) -> None:
 
 
 def test_cli_upgrade_and_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from crm_store.cli import db_app, demo_app
+    from crmbot.cli.db import db_app, demo_app
 
-    monkeypatch.setenv("CRMBOT_CONFIG", str(tmp_path / "none.yml"))
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    (tmp_path / "config.yml").write_text("", encoding="utf-8")  # defaults; relative paths under tmp_path
+    monkeypatch.setenv("CRMBOT_CONFIG", str(tmp_path / "config.yml"))
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{tmp_path / 'cli.db'}")
     runner = CliRunner()
     result = runner.invoke(db_app, ["current"])
     assert result.exit_code == 0 and "尚未初始化" in result.output

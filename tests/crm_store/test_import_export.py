@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -196,14 +198,14 @@ def test_cli_import_and_export(tmp_path: Path, sqlite_template: Path, monkeypatc
     from typer.testing import CliRunner
 
     from crm_store.db import make_engine, session_factory
-    from crm_store.io_cli import export_app, import_app
+    from crmbot.cli.transfer import export_app, import_app
 
     db = tmp_path / "crm.db"
     shutil.copy(sqlite_template, db)
     engine = make_engine(f"sqlite:///{db}")
     with transaction(session_factory(engine)) as session:
         session.add_all([Staff(name="张三", role="rep"), Staff(name="管理员", role="admin")])
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", f"sqlite:///{db}")
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", f"sqlite:///{db}")
     monkeypatch.setenv("CRMBOT_DATA_DIR", str(tmp_path / "var"))
     app = typer.Typer()
     app.add_typer(import_app, name="import")
@@ -231,3 +233,50 @@ def test_cli_import_and_export(tmp_path: Path, sqlite_template: Path, monkeypatc
     bad_format = runner.invoke(app, ["export", "visits", "--format", "pdf"])
     assert bad_format.exit_code == 2
     engine.dispose()
+
+
+def test_xlsx_export_has_real_dates_amounts_and_sized_columns(demo_session: Session, tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    session = demo_session
+    admin = actor_for_staff(session, session.scalar(select(Staff.id).where(Staff.role == "admin")))
+    for kind in ("visits", "orders", "members", "customers"):
+        transfer_io.export_data(session, admin, kind, tmp_path / f"{kind}.xlsx", now=NOW)
+    visits = load_workbook(tmp_path / "visits.xlsx").active
+    when = visits.cell(row=2, column=1)
+    assert isinstance(when.value, datetime) and when.number_format == "yyyy-mm-dd hh:mm"  # sortable in Excel
+    assert visits.freeze_panes == "A2" and visits.cell(row=1, column=1).font.b
+    summary = transfer_io.HEADERS["visits"].index("拜访内容") + 1
+    widths = {letter: dim.width for letter, dim in visits.column_dimensions.items()}
+    from openpyxl.utils import get_column_letter
+
+    assert widths[get_column_letter(summary)] > widths["A"] >= len("2026-11-27 10:00")  # content decides
+    assert max(widths.values()) <= transfer_io.MAX_WIDTH
+    orders = load_workbook(tmp_path / "orders.xlsx").active
+    total = orders.cell(row=2, column=transfer_io.HEADERS["orders"].index("金额") + 1)
+    assert isinstance(total.value, int | float) and total.number_format == "#,##0.00"
+    members = load_workbook(tmp_path / "members.xlsx").active
+    joined = members.cell(row=2, column=transfer_io.HEADERS["members"].index("入会日期") + 1)
+    assert isinstance(joined.value, datetime) and joined.number_format == "yyyy-mm-dd"
+    # CSV keeps readable text for the same values.
+    transfer_io.export_data(session, admin, "visits", tmp_path / "visits.csv", fmt="csv", now=NOW)
+    _header, body = transfer_io.read_table(tmp_path / "visits.csv")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", body[0][1][0])
+
+
+def test_import_reports_every_problem_of_a_row_and_the_valid_choices(session: Session, org: Org,
+                                                                      tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "c.csv", ["客户名称", "阶段", "负责人", "电话"], [
+        ["", "意向客户", "不存在的人", "123"],
+        ["好客户", "成交客户", "", ""],
+    ])
+    report = transfer_io.import_file(session, org.admin, "customers", path, now=NOW, dry_run=True)
+    assert report.imported == 1 and [r.line for r in report.rejected] == [2]
+    reason = report.rejected[0].reason
+    assert reason.count("；") == 3  # four problems, one line
+    assert "缺少名称" in reason and "电话「123」格式不对" in reason
+    assert "客户阶段「意向客户」无效，可选：目标客户、潜在客户、当前机会、成交客户、休眠、流失" in reason
+    assert "找不到负责人「不存在的人」，可选：" in reason
+    members = write_csv(tmp_path / "m.csv", ["会员号", "姓名", "积分", "生日"], [["??", "", "1.5", "1990-13-01"]])
+    many = transfer_io.import_file(session, org.admin, "members", members, now=NOW, dry_run=True).rejected[0].reason
+    assert ["会员号" in many, "缺少名称" in many, "积分" in many, "生日" in many] == [True] * 4

@@ -156,7 +156,7 @@ def test_points_by_tier_and_rounding(
 ) -> None:
     member = add_member(session, tier=tier, spent=spent)
     result = svc.record_purchase(
-        session, org.clerk, member.member_no, amount, config=config_with(rounding=rounding), now=NOW
+        session, org.clerk, member.member_no, amount, rules=config_with(rounding=rounding).rules, tz=TZ, now=NOW
     )
     assert result.earned == expected == result.purchase.points_earned
     assert member.points == expected == ledger_sum(session, member)
@@ -174,28 +174,28 @@ def test_promotion_multiplies_only_inside_its_dates_and_stores(session: Session,
     ])
     member = add_member(session)
     before, first, last, after = (datetime(2026, 12, d, 23, 59, tzinfo=TZ) for d in (9, 10, 12, 13))
-    earned = [svc.record_purchase(session, org.clerk, member.member_no, 100, config=config, now=when).earned
+    earned = [svc.record_purchase(session, org.clerk, member.member_no, 100, rules=config.rules, tz=TZ, now=when).earned
               for when in (before, first, last, after)]
     assert earned == [100, 200, 200, 100]  # the 徐家汇店 promotion does not apply at 南京西路店
     # Local dates count: 2026-12-09 16:30 UTC is already the 10th in Shanghai.
     late = datetime(2026, 12, 9, 16, 30, tzinfo=UTC)
-    assert svc.record_purchase(session, org.clerk, member.member_no, 100, config=config, now=late).earned == 200
+    assert svc.record_purchase(session, org.clerk, member.member_no, 100, rules=config.rules, tz=TZ, now=late).earned == 200
     assert member.points == ledger_sum(session, member) == 800
 
 
 def test_tier_upgrade_and_care_message(session: Session, org: Org) -> None:
     member = add_member(session, "王小明", spent="4900", expires_at=date(2027, 3, 1))
-    result = svc.record_purchase(session, org.clerk, member.member_no, "200", config=CONFIG, now=NOW)
+    result = svc.record_purchase(session, org.clerk, member.member_no, "200", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert result.earned == 200  # earned at the tier held before the purchase
     assert result.upgraded_to == "银卡" and member.tier == "银卡"
     care = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"purchase:{result.purchase.id}"))
     assert care is not None and care.recipient_member_id == member.id and care.recipient_staff_id is None
     assert "王小明" in care.text and "200" in care.text and "银卡" in care.text
     # Next purchase earns at the new rate; no second upgrade message.
-    second = svc.record_purchase(session, org.clerk, member.member_no, "100", config=CONFIG, now=NOW)
+    second = svc.record_purchase(session, org.clerk, member.member_no, "100", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert second.earned == 120 and second.upgraded_to is None
     # A jump over two thresholds lands on the highest tier reached; tiers never go down.
-    third = svc.record_purchase(session, org.clerk, member.member_no, "20000", config=CONFIG, now=NOW)
+    third = svc.record_purchase(session, org.clerk, member.member_no, "20000", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert third.upgraded_to == "金卡" and third.earned == 24000
     audit = session.scalar(select(AuditLog).where(AuditLog.action == "purchase.create").order_by(AuditLog.id))
     assert audit is not None and audit.before["tier"] == "普通" and audit.after["tier"] == "银卡"
@@ -203,8 +203,8 @@ def test_tier_upgrade_and_care_message(session: Session, org: Org) -> None:
 
 def test_opted_out_member_gets_no_care_message(session: Session, org: Org) -> None:
     member = add_member(session, opted_out=True)
-    svc.record_purchase(session, org.clerk, member.member_no, "500", config=CONFIG, now=NOW)
-    svc.redeem_points(session, org.clerk, member.member_no, 100, config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "500", rules=CONFIG.rules, tz=TZ, now=NOW)
+    svc.redeem_points(session, org.clerk, member.member_no, 100, rules=CONFIG.rules, tz=TZ, now=NOW)
     assert count(session, OutboxMessage) == 0
     assert member.points == 400
 
@@ -213,18 +213,18 @@ def test_opted_out_member_gets_no_care_message(session: Session, org: Org) -> No
 def test_bad_purchase_amount_refused_without_writes(session: Session, org: Org, amount: object) -> None:
     member = add_member(session)
     with pytest.raises(InvalidInput):
-        svc.record_purchase(session, org.clerk, member.member_no, amount, config=CONFIG, now=NOW)
+        svc.record_purchase(session, org.clerk, member.member_no, amount, rules=CONFIG.rules, tz=TZ, now=NOW)
     assert count(session, Purchase) == 0 and count(session, PointsLedger) == 0
 
 
 def test_purchase_unknown_member_and_wrong_roles(session: Session, org: Org) -> None:
     member = add_member(session)
     with pytest.raises(NotFound):
-        svc.record_purchase(session, org.clerk, "VIP9999", "10", config=CONFIG, now=NOW)
+        svc.record_purchase(session, org.clerk, "VIP9999", "10", rules=CONFIG.rules, tz=TZ, now=NOW)
     with pytest.raises(PermissionDenied):
-        svc.record_purchase(session, org.rep_a, member.member_no, "10", config=CONFIG, now=NOW)
+        svc.record_purchase(session, org.rep_a, member.member_no, "10", rules=CONFIG.rules, tz=TZ, now=NOW)
     with pytest.raises(PermissionDenied):
-        svc.record_purchase(session, member_actor(member), member.member_no, "10", config=CONFIG, now=NOW)
+        svc.record_purchase(session, member_actor(member), member.member_no, "10", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert count(session, Purchase) == 0
 
 
@@ -233,14 +233,14 @@ def test_purchase_unknown_member_and_wrong_roles(session: Session, org: Org) -> 
 
 def test_redemption_checks_the_balance(session: Session, org: Org) -> None:
     member = add_member(session)
-    svc.record_purchase(session, org.clerk, member.member_no, "800", config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "800", rules=CONFIG.rules, tz=TZ, now=NOW)
     with pytest.raises(InvalidInput) as caught:
-        svc.redeem_points(session, org.clerk, member.member_no, 801, config=CONFIG, now=NOW)
+        svc.redeem_points(session, org.clerk, member.member_no, 801, rules=CONFIG.rules, tz=TZ, now=NOW)
     assert "800" in caught.value.message
     for bad in (0, -5, "abc", 1.5, True):
         with pytest.raises(InvalidInput):
-            svc.redeem_points(session, org.clerk, member.member_no, bad, config=CONFIG, now=NOW)
-    result = svc.redeem_points(session, org.clerk, member.member_no, 500, config=CONFIG, now=NOW)
+            svc.redeem_points(session, org.clerk, member.member_no, bad, rules=CONFIG.rules, tz=TZ, now=NOW)
+    result = svc.redeem_points(session, org.clerk, member.member_no, 500, rules=CONFIG.rules, tz=TZ, now=NOW)
     assert result.yuan == Decimal("5.00") and result.ledger.delta == -500 and result.ledger.reason == "redeem"
     assert member.points == 300 == ledger_sum(session, member)
     care = session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"redeem:{result.ledger.id}"))
@@ -250,43 +250,43 @@ def test_redemption_checks_the_balance(session: Session, org: Org) -> None:
 def test_expiry_fifo_and_idempotent(session: Session, org: Org) -> None:
     member = add_member(session)
     in_2025 = datetime(2025, 6, 1, 12, tzinfo=TZ)
-    svc.record_purchase(session, org.clerk, member.member_no, "1000", config=CONFIG, now=in_2025)  # expires 2026-12-31
-    svc.redeem_points(session, org.clerk, member.member_no, 300, config=CONFIG, now=in_2025 + timedelta(days=30))
-    svc.record_purchase(session, org.clerk, member.member_no, "500", config=CONFIG, now=NOW)  # expires 2027-12-31
+    svc.record_purchase(session, org.clerk, member.member_no, "1000", rules=CONFIG.rules, tz=TZ, now=in_2025)  # expires 2026-12-31
+    svc.redeem_points(session, org.clerk, member.member_no, 300, rules=CONFIG.rules, tz=TZ, now=in_2025 + timedelta(days=30))
+    svc.record_purchase(session, org.clerk, member.member_no, "500", rules=CONFIG.rules, tz=TZ, now=NOW)  # expires 2027-12-31
     # Spending in 2026 uses the older lot first.
-    svc.redeem_points(session, org.clerk, member.member_no, 200, config=CONFIG, now=NOW)
-    assert svc.expire_points(session, datetime(2026, 12, 31, 23, 0, tzinfo=TZ), config=CONFIG) == 0
+    svc.redeem_points(session, org.clerk, member.member_no, 200, rules=CONFIG.rules, tz=TZ, now=NOW)
+    assert svc.expire_points(session, datetime(2026, 12, 31, 23, 0, tzinfo=TZ), tz=TZ) == 0
     new_year = datetime(2027, 1, 1, 0, 30, tzinfo=TZ)
-    assert svc.expire_points(session, new_year, config=CONFIG) == 1
+    assert svc.expire_points(session, new_year, tz=TZ) == 1
     expired = session.scalar(select(PointsLedger).where(PointsLedger.reason == "expire"))
     assert expired is not None and expired.delta == -500 and expired.expires_on == date(2026, 12, 31)
     assert member.points == 500 == ledger_sum(session, member)
-    assert svc.expire_points(session, new_year + timedelta(hours=5), config=CONFIG) == 0
+    assert svc.expire_points(session, new_year + timedelta(hours=5), tz=TZ) == 0
     assert svc.remaining_lots(session, member.id) == [(date(2027, 12, 31), 500)]
-    assert svc.expire_points(session, datetime(2028, 1, 1, 9, tzinfo=TZ), config=CONFIG) == 1
+    assert svc.expire_points(session, datetime(2028, 1, 1, 9, tzinfo=TZ), tz=TZ) == 1
     assert member.points == 0 == ledger_sum(session, member)
 
 
 def test_redemption_cannot_use_points_past_expiry_before_the_job_ran(session: Session, org: Org) -> None:
     member = add_member(session)
-    svc.record_purchase(session, org.clerk, member.member_no, "1000", config=CONFIG,
+    svc.record_purchase(session, org.clerk, member.member_no, "1000", rules=CONFIG.rules, tz=TZ,
                         now=datetime(2025, 3, 1, 12, tzinfo=TZ))
     jan = datetime(2027, 1, 1, 9, tzinfo=TZ)
     savepoint = session.begin_nested()  # as the dialog engine runs a job
     with pytest.raises(InvalidInput) as caught:
-        svc.redeem_points(session, org.clerk, member.member_no, 100, config=CONFIG, now=jan)
+        svc.redeem_points(session, org.clerk, member.member_no, 100, rules=CONFIG.rules, tz=TZ, now=jan)
     assert "当前可用0分" in caught.value.message
     savepoint.rollback()
     session.refresh(member)
     assert member.points == 1000 == ledger_sum(session, member)
-    assert svc.expire_points(session, jan, config=CONFIG) == 1
+    assert svc.expire_points(session, jan, tz=TZ) == 1
     assert member.points == 0 == ledger_sum(session, member)
 
 
 def test_expire_after_years_zero(session: Session, org: Org) -> None:
     config = config_with(expire_after_years=0)
     member = add_member(session)
-    svc.record_purchase(session, org.clerk, member.member_no, "100", config=config, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "100", rules=config.rules, tz=TZ, now=NOW)
     assert svc.remaining_lots(session, member.id) == [(date(2026, 12, 31), 100)]
 
 
@@ -296,16 +296,16 @@ def test_expire_after_years_zero(session: Session, org: Org) -> None:
 def test_points_summary_is_the_members_own(session: Session, org: Org) -> None:
     mine = add_member(session, "王小明", expires_at=date(2027, 5, 1))
     other = add_member(session, "李红")
-    svc.record_purchase(session, org.clerk, mine.member_no, "300", config=CONFIG, now=NOW - timedelta(days=400))
-    svc.record_purchase(session, org.clerk, mine.member_no, "200", config=CONFIG, now=NOW)
-    svc.record_purchase(session, org.clerk, other.member_no, "999", config=CONFIG, now=NOW)
-    summary = svc.points_summary(session, member_actor(mine), config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, mine.member_no, "300", rules=CONFIG.rules, tz=TZ, now=NOW - timedelta(days=400))
+    svc.record_purchase(session, org.clerk, mine.member_no, "200", rules=CONFIG.rules, tz=TZ, now=NOW)
+    svc.record_purchase(session, org.clerk, other.member_no, "999", rules=CONFIG.rules, tz=TZ, now=NOW)
+    summary = svc.points_summary(session, member_actor(mine), tz=TZ, now=NOW)
     assert summary.member is mine and summary.points == 500 and summary.tier == "普通"
     assert (summary.next_expiring_points, summary.next_expiring_on) == (300, date(2026, 12, 31))
     assert summary.membership_expires == date(2027, 5, 1)
     for staff in (org.clerk, org.admin):
         with pytest.raises(PermissionDenied):
-            svc.points_summary(session, staff, config=CONFIG, now=NOW)
+            svc.points_summary(session, staff, tz=TZ, now=NOW)
 
 
 def test_unsubscribe_and_resubscribe(session: Session, org: Org) -> None:
@@ -313,10 +313,10 @@ def test_unsubscribe_and_resubscribe(session: Session, org: Org) -> None:
     me = member_actor(member)
     assert svc.set_opt_out(session, me, True, now=NOW) is True
     assert svc.set_opt_out(session, me, True, now=NOW) is False
-    svc.record_purchase(session, org.clerk, member.member_no, "100", config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "100", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert count(session, OutboxMessage) == 0
     assert svc.set_opt_out(session, me, False, now=NOW) is True
-    svc.record_purchase(session, org.clerk, member.member_no, "100", config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "100", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert count(session, OutboxMessage) == 1
     assert [a.action for a in session.scalars(select(AuditLog).where(AuditLog.actor_member_id == member.id)
                                               .order_by(AuditLog.id))] == ["member.opt_out", "member.opt_in"]
@@ -330,14 +330,14 @@ def test_unsubscribe_and_resubscribe(session: Session, org: Org) -> None:
 def test_render_care_and_template_validation(session: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
     member = add_member(session, "王小明", expires_at=date(2026, 12, 27))
     member.points = 1234
-    text = svc.render_care(CONFIG, "membership_expiry", member, days=30)
+    text = svc.render_care(CONFIG.rules.care, "membership_expiry", member, days=30)
     assert "王小明" in text and "2026年12月27日" in text and "30天" in text
-    text = svc.render_care(CONFIG, "points_expiry", member, expiring_points=300, points_expire_on=date(2026, 12, 31))
+    text = svc.render_care(CONFIG.rules.care, "points_expiry", member, expiring_points=300, points_expire_on=date(2026, 12, 31))
     assert "300积分" in text and "2026年12月31日" in text and "1234" in text
     with pytest.raises(InvalidInput):
-        svc.render_care(CONFIG, "nope", member)
+        svc.render_care(CONFIG.rules.care, "nope", member)
     custom = Config.model_validate({"rules": {"care": {"templates": {"birthday": "{name}生日快乐"}}}})
-    assert svc.render_care(custom, "birthday", member) == "王小明生日快乐"
+    assert svc.render_care(custom.rules.care, "birthday", member) == "王小明生日快乐"
     assert "purchase" in custom.rules.care.templates  # defaults kept for kinds not overridden
     bad = tmp_path / "config.yml"
     bad.write_text("rules:\n  care:\n    templates:\n      birthday: '{name}{password}'\n", encoding="utf-8")
@@ -358,10 +358,10 @@ def test_scheduler_queries(session: Session, org: Org) -> None:
     assert svc.members_with_birthday(session, date(2028, 2, 28)) == []
     assert svc.members_with_birthday(session, date(2028, 2, 29)) == [leapling]
 
-    svc.record_purchase(session, org.clerk, soon.member_no, "400", config=CONFIG, now=NOW)  # expires 2027-12-31
-    svc.record_purchase(session, org.clerk, leapling.member_no, "100", config=CONFIG,
+    svc.record_purchase(session, org.clerk, soon.member_no, "400", rules=CONFIG.rules, tz=TZ, now=NOW)  # expires 2027-12-31
+    svc.record_purchase(session, org.clerk, leapling.member_no, "100", rules=CONFIG.rules, tz=TZ,
                         now=NOW - timedelta(days=365))  # expires 2026-12-31
-    svc.redeem_points(session, org.clerk, leapling.member_no, 40, config=CONFIG, now=NOW)
+    svc.redeem_points(session, org.clerk, leapling.member_no, 40, rules=CONFIG.rules, tz=TZ, now=NOW)
     found = svc.points_expiring_before(session, date(2026, 12, 31))
     assert [(f.member, f.points, f.expires_on) for f in found] == [(leapling, 60, date(2026, 12, 31))]
     assert {f.member.name: f.points for f in svc.points_expiring_before(session, date(2027, 12, 31))} == {
@@ -374,10 +374,10 @@ def test_scheduler_queries(session: Session, org: Org) -> None:
 
 def test_store_and_clerk_sales(session: Session, org: Org) -> None:
     member = add_member(session)
-    svc.record_purchase(session, org.clerk, member.member_no, "100", config=CONFIG, now=NOW)
-    svc.record_purchase(session, org.clerk, member.member_no, "50.5", config=CONFIG, now=NOW)
-    svc.record_purchase(session, org.manager, member.member_no, "30", config=CONFIG, now=NOW)  # no store
-    svc.record_purchase(session, org.clerk, member.member_no, "999", config=CONFIG, now=NOW - timedelta(days=40))
+    svc.record_purchase(session, org.clerk, member.member_no, "100", rules=CONFIG.rules, tz=TZ, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "50.5", rules=CONFIG.rules, tz=TZ, now=NOW)
+    svc.record_purchase(session, org.manager, member.member_no, "30", rules=CONFIG.rules, tz=TZ, now=NOW)  # no store
+    svc.record_purchase(session, org.clerk, member.member_no, "999", rules=CONFIG.rules, tz=TZ, now=NOW - timedelta(days=40))
     start, end = datetime(2026, 11, 1, tzinfo=TZ), datetime(2026, 12, 1, tzinfo=TZ)
     stores = svc.store_sales(session, org.manager, start, end)
     assert [(s.store, s.purchases, s.amount, s.members) for s in stores] == [
@@ -417,16 +417,16 @@ def test_ledger_always_equals_balance(session: Session, org: Org, operations: li
     for kind, value, days in operations:
         now += timedelta(days=days)
         if kind == "buy":
-            svc.record_purchase(session, org.clerk, member.member_no, value, config=config, now=now)
+            svc.record_purchase(session, org.clerk, member.member_no, value, rules=config.rules, tz=TZ, now=now)
         elif kind == "redeem":
             nested = session.begin_nested()
             try:
-                svc.redeem_points(session, org.clerk, member.member_no, value, config=config, now=now)
+                svc.redeem_points(session, org.clerk, member.member_no, value, rules=config.rules, tz=TZ, now=now)
                 nested.commit()
             except InvalidInput:
                 nested.rollback()
         else:
-            svc.expire_points(session, now, config=config)
+            svc.expire_points(session, now, tz=config.tz)
         session.refresh(member)
         lots = svc.remaining_lots(session, member.id)
         assert member.points == ledger_sum(session, member) == sum(p for _, p in lots) >= 0
@@ -448,9 +448,9 @@ def _audit_row(session: Session, action: str) -> AuditLog:
 
 def test_undo_purchase_and_redemption(session: Session, org: Org) -> None:
     member = add_member(session, spent="4900")
-    svc.record_purchase(session, org.clerk, member.member_no, "1000", config=CONFIG, now=NOW)
-    svc.record_purchase(session, org.clerk, member.member_no, "500", config=CONFIG, now=NOW)  # 银卡 now: +600
-    redeemed = svc.redeem_points(session, org.clerk, member.member_no, 1200, config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "1000", rules=CONFIG.rules, tz=TZ, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "500", rules=CONFIG.rules, tz=TZ, now=NOW)  # 银卡 now: +600
+    redeemed = svc.redeem_points(session, org.clerk, member.member_no, 1200, rules=CONFIG.rules, tz=TZ, now=NOW)
     assert member.points == 400 and member.tier == "银卡"
     assert "1200" in svc.undo_redeem(session, _audit_row(session, "points.redeem"), NOW)
     assert session.get(PointsLedger, redeemed.ledger.id) is None
@@ -464,10 +464,10 @@ def test_undo_purchase_and_redemption(session: Session, org: Org) -> None:
 
 def test_undo_purchase_restores_tier_and_refuses_when_points_spent(session: Session, org: Org) -> None:
     member = add_member(session, spent="4900")
-    svc.record_purchase(session, org.clerk, member.member_no, "300", config=CONFIG, now=NOW)
+    svc.record_purchase(session, org.clerk, member.member_no, "300", rules=CONFIG.rules, tz=TZ, now=NOW)
     assert member.tier == "银卡"
     row = _audit_row(session, "purchase.create")
-    svc.redeem_points(session, org.clerk, member.member_no, 250, config=CONFIG, now=NOW)
+    svc.redeem_points(session, org.clerk, member.member_no, 250, rules=CONFIG.rules, tz=TZ, now=NOW)
     with pytest.raises(InvalidInput):
         svc.undo_purchase(session, row, NOW)
     svc.undo_redeem(session, _audit_row(session, "points.redeem"), NOW)

@@ -16,7 +16,6 @@ from crm_store import charts
 from crm_store.errors import PermissionDenied
 from crm_store.models import Customer, Opportunity, Order, Staff, Visit
 from crm_store.services import actor_for_staff, find_staff, reports
-from crmbot.config import Config
 from tests.crm_store.helpers import NOW, TZ, Org, add_customer
 
 
@@ -154,12 +153,12 @@ def test_weekly_report_for_manager(demo_session: Session, tmp_path: Path) -> Non
     assert text.startswith("销售周报｜华东一组｜11月16日至11月22日")
     assert image is not None and Path(image).exists()
     # The scheduler's contract: last week's report for the Monday push.
-    config = Config.model_validate({"data_dir": str(tmp_path / "var")})
+    charts_dir = tmp_path / "var" / "charts"
     monday = datetime(2026, 11, 23, 8, 30, tzinfo=TZ)
-    pushed = reports.weekly_for_manager(demo_session, manager.id, now=monday, config=config)
-    assert pushed is not None and pushed.text == text
+    pushed = reports.weekly_for_manager(demo_session, manager.id, now=monday, tz=TZ, charts_dir=charts_dir)
+    assert pushed is not None and pushed.text == text and Path(pushed.image_path).parent == charts_dir
     assert reports.weekly_for_manager(demo_session, find_staff(demo_session, "张伟").id, now=monday,
-                                      config=config) is None
+                                      tz=TZ, charts_dir=charts_dir) is None
 
 
 def test_naive_period_refused(session: Session, org: Org) -> None:

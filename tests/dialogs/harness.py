@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from bot.console import render
 from crm_store import models
 from crmbot.config import Config
-from crmbot.wiring import Runtime, bind_console
+from crmbot.wiring import Runtime, bind_console, bind_console_member
 from dialogs import DialogEngine
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "conversations"
@@ -120,19 +120,6 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
             expected = check["count"] if "count" in check else count_before + check["added"]
             assert found == expected, f"{conversation.path.name} «{conversation.name}»: {check} found {found}"
     return transcript
-
-
-def bind_console_member(runtime: Runtime, member_no: str, now: datetime) -> str:
-    """Bind console identity "member:<no>" to that member (as the channels' member binding would)."""
-    from crm_store.db import transaction
-    from crm_store.services import bind_identity
-
-    external_id = f"member:{member_no}"
-    with transaction(runtime.factory) as session:
-        member_id = session.scalar(select(models.Member.id).where(models.Member.member_no == member_no))
-        assert member_id is not None, f"no member {member_no} in the demo data"
-        bind_identity(session, "console", external_id, member_id=member_id, now=now)
-    return external_id
 
 
 def _count(session: Session, check: dict[str, Any]) -> int:

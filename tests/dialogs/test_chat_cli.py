@@ -13,8 +13,9 @@ INPUT = "今天下午拜访了华为张总，聊了新项目，预计下周三�
 def _chat(tmp_path: Path, model: Path, *args: str, stdin: str = INPUT) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "CRMBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'chat.db'}",
-        "CRMBOT_NLU_MODEL_PATH": str(model),
+        "CRMBOT_DATABASE__URL": f"sqlite:///{tmp_path / 'chat.db'}",
+        "CRMBOT_NLU__MODEL_PATH": str(model),
+        "CRMBOT_DATA_DIR": str(tmp_path / "var"),
     }
     return subprocess.run(
         [sys.executable, "-m", "crmbot.cli", "chat", "--now", "2026-11-27T10:00:00+08:00", *args],
@@ -45,3 +46,13 @@ def test_chat_as_unknown_staff_is_a_clear_error(tmp_path: Path, nlu_parser, nlu_
     assert result.returncode == 2
     assert "没有员工“不存在的人”" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_chat_as_a_member(tmp_path: Path, nlu_parser, nlu_model_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The member side in the console: `--member VIP0002` speaks as that demo member."""
+    result = _chat(tmp_path, nlu_model_path, "--member", "vip0002", stdin="我的积分还有多少\n")
+    assert result.returncode == 0, result.stderr
+    assert "积分" in result.stdout and "VIP0002" not in result.stderr
+    stranger = _chat(tmp_path, nlu_model_path, "--member", "VIP9999", stdin="")
+    assert stranger.returncode == 2 and "没有会员号“VIP9999”" in stranger.stderr
+    assert "Traceback" not in stranger.stderr

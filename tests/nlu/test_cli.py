@@ -16,7 +16,8 @@ def _run(args: list[str], stdin: str, env: dict) -> subprocess.CompletedProcess:
 def test_cli_parse_with_lookup(parser, model_path, tmp_path):
     names = tmp_path / "customers.txt"
     names.write_text("瑞丰达贸易\n", encoding="utf-8")
-    env = {**os.environ, "CRMBOT_NLU_MODEL_PATH": model_path, "CRMBOT_CONFIG": str(tmp_path / "none.yml")}
+    (tmp_path / "config.yml").write_text("", encoding="utf-8")  # defaults; relative paths under tmp_path
+    env = {**os.environ, "CRMBOT_NLU__MODEL_PATH": model_path, "CRMBOT_CONFIG": str(tmp_path / "config.yml")}
     proc = _run(["nlu", "parse", "--now", "2026-11-27T10:00:00", "--lookup", f"customer={names}"],
                 "给瑞丰达贸易下个单 打印机5台\n下周三提醒我\n\n", env)
     assert proc.returncode == 0, proc.stderr

@@ -1,4 +1,5 @@
-"""Every line of /work/shared/nlu-examples.md (copied below) parses to its intent and normalized values."""
+"""Every line of the product contract's NLU examples (nlu-examples.md of the spec, copied below) parses to its
+intent and normalized values."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 from typer.testing import CliRunner
 
-from crmbot.bench_cli import BENCH_CONTEXT, BENCHES, REPO, bench_command
+from crmbot.cli.bench import BENCH_CONTEXT, BENCHES, REPO, bench_command
 
 
 def _app() -> typer.Typer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,9 +49,10 @@ class World:
 
 
 @pytest.fixture
-def config() -> Config:
+def config(tmp_path: Path) -> Config:
     return Config.model_validate({"scheduler": {"max_attempts": 3, "retry_base_seconds": 60,
-                                                "claim_timeout_seconds": 300, "batch_size": 20}})
+                                                "claim_timeout_seconds": 300, "batch_size": 20},
+                                  "data_dir": str(tmp_path / "var")})
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from crmbot.config import Config
 from crmbot.wiring import open_database
@@ -35,6 +36,7 @@ def main() -> None:
     url, log_path = sys.argv[1], sys.argv[2]
     config = Config.model_validate({
         "database": {"url": url},
+        "data_dir": str(Path(log_path).parent / "var"),
         "scheduler": {"reminder_scan_seconds": 1, "leader_retry_seconds": 0.5, "poll_seconds": 0.2,
                       "batch_size": 5},
     })

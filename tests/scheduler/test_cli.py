@@ -13,14 +13,14 @@ from typer.testing import CliRunner
 from crm_store.db import make_engine, session_factory, transaction, upgrade
 from crm_store.models import OutboxMessage, Reminder, Staff
 from crm_store.services import outbox
-from scheduler.cli import outbox_app, reminders_app, scheduler_app
+from crmbot.cli.scheduler import outbox_app, reminders_app, scheduler_app
 from tests.scheduler.conftest import NOW
 
 
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("CRMBOT_DATABASE_URL", url)
+    monkeypatch.setenv("CRMBOT_DATABASE__URL", url)
     engine = make_engine(url)
     upgrade(engine)
     factory = session_factory(engine)

@@ -156,13 +156,13 @@ def test_birthday_and_points_care(world: World, factory, config) -> None:
         s.add(PointsLedger(member_id=world.member.id, delta=200, reason="earn", expires_on=date(2027, 12, 31)))
         s.add(Member(member_no="LEAP", name="闰日", joined_at=date(2020, 1, 1), birthday=date(2000, 2, 29)))
     with transaction(factory) as s:
-        assert member_care.birthday_care(s, NOW, config=config) == 1
-        assert member_care.points_expiry_care(s, NOW, config=config) == 0  # 34 days away
-        assert member_care.points_expiry_care(s, NOW + timedelta(days=4), config=config) == 1  # 30-day notice
-        assert member_care.points_expiry_care(s, NOW + timedelta(days=5), config=config) == 0
-        assert member_care.points_expiry_care(s, NOW + timedelta(days=27), config=config) == 1  # 7-day notice
+        assert member_care.birthday_care(s, NOW, rules=config.rules, tz=config.tz) == 1
+        assert member_care.points_expiry_care(s, NOW, rules=config.rules, tz=config.tz) == 0  # 34 days away
+        assert member_care.points_expiry_care(s, NOW + timedelta(days=4), rules=config.rules, tz=config.tz) == 1  # 30-day notice
+        assert member_care.points_expiry_care(s, NOW + timedelta(days=5), rules=config.rules, tz=config.tz) == 0
+        assert member_care.points_expiry_care(s, NOW + timedelta(days=27), rules=config.rules, tz=config.tz) == 1  # 7-day notice
         # 29 February birthdays are celebrated on 28 February in common years.
-        assert member_care.birthday_care(s, datetime(2027, 2, 28, 10, tzinfo=TZ), config=config) == 1
+        assert member_care.birthday_care(s, datetime(2027, 2, 28, 10, tzinfo=TZ), rules=config.rules, tz=config.tz) == 1
     birthday = _outbox(factory, "care_birthday")[0]
     assert birthday.idempotency_key == f"birthday:member {world.member.id}:2026"
     assert "王女士" in birthday.text
@@ -175,7 +175,7 @@ def test_first_seen_close_to_expiry_gets_only_the_nearest_notice(world: World, f
     with transaction(factory) as s:
         s.add(PointsLedger(member_id=world.member.id, delta=300, reason="earn", expires_on=NOW.date() + timedelta(days=3)))
     with transaction(factory) as s:
-        assert member_care.points_expiry_care(s, NOW, config=config) == 1
+        assert member_care.points_expiry_care(s, NOW, rules=config.rules, tz=config.tz) == 1
     assert _outbox(factory, "care_points")[0].idempotency_key.endswith(":7d")
 
 

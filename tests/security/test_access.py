@@ -238,11 +238,11 @@ def test_member_points_service_is_self_only(demo_session: Session) -> None:
     from crm_store.services import Actor
 
     member_actor = Actor(staff_id=None, member_id=second.id, role="member", name=second.name)
-    summary = members.points_summary(demo_session, member_actor, config=Config(), now=NOW)
+    summary = members.points_summary(demo_session, member_actor, tz=Config().tz, now=NOW)
     assert summary.member.id == second.id != first.id
     staff_id = demo_session.scalar(select(Staff.id).where(Staff.role == "clerk"))
     with pytest.raises(PermissionDenied):
-        members.points_summary(demo_session, actor_for_staff(demo_session, staff_id), config=Config(), now=NOW)
+        members.points_summary(demo_session, actor_for_staff(demo_session, staff_id), tz=Config().tz, now=NOW)
 
 
 # --- approvals ------------------------------------------------------------------------------------

@@ -79,9 +79,9 @@ def wechat(runtime: Runtime, dialogs: DialogEngine, fresh_api: tuple[FakeAPI, st
            ) -> Iterator[tuple[Live, Tencent, WeChatSettings]]:
     values = _wechat_settings(api_base_url=f"{fresh_api[1]}/cgi-bin/")
     settings = WeChatSettings(**values)
-    crypto = WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+    crypto = WeChatCrypto(settings.callback_token, settings.aes_key, settings.app_id)
     with serve(runtime, dialogs, {"wechat": values}) as live:
-        yield live, Tencent(crypto, OA, settings.token), settings
+        yield live, Tencent(crypto, OA, settings.callback_token), settings
 
 
 def _post(live: Live, query: dict[str, str], body: bytes, path: str = "/wechat") -> httpx.Response:
@@ -106,11 +106,11 @@ def test_wechat_forged_and_missing_signatures(wechat: tuple[Live, Tencent, WeCha
     # The plain `signature` alone (no msg_signature) is not enough in safe mode.
     assert _status(live, {**query, "msg_signature": query["signature"]}, body) == 403
     # Signed with our token but sealed with someone else's AES key: cannot be opened.
-    stranger = Tencent(WeChatCrypto(settings.token, new_aes_key(), settings.app_id), OA, settings.token)
+    stranger = Tencent(WeChatCrypto(settings.callback_token, new_aes_key(), settings.app_id), OA, settings.callback_token)
     assert _status(live, *stranger.callback(xml)) == 400
     # Sealed for another app id.
-    other_app = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, "wxother0000000001"), OA,
-                        settings.token)
+    other_app = Tencent(WeChatCrypto(settings.callback_token, settings.aes_key, "wxother0000000001"), OA,
+                        settings.callback_token)
     assert _status(live, *other_app.callback(xml)) == 400
     # The signature covers the ciphertext: a swapped Encrypt with the old signature fails.
     _, other_body = tencent.callback(text_message("o-attacker", OA, "查一下华为", 502))

@@ -66,7 +66,7 @@ def test_a_record_with_a_phone_and_the_token_comes_out_masked() -> None:
     redactor.filter(failing)
     text = logging.Formatter().format(failing)
     assert APP_SECRET not in text and PHONE not in text and "138****8000" in text
-    assert config.channels.telegram.token == TOKEN  # the secret itself stays usable
+    assert config.channels.telegram.token.get_secret_value() == TOKEN  # the secret itself stays usable
 
 
 def test_install_redaction_covers_every_logger(caplog: pytest.LogCaptureFixture, redaction: None,
@@ -91,8 +91,9 @@ def test_install_redaction_covers_every_logger(caplog: pytest.LogCaptureFixture,
 def test_secrets_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CRMBOT_CHANNELS__TELEGRAM__TOKEN", "env-token-xyz123")
     config = load_config()
-    assert config.channels.telegram.token == "env-token-xyz123"
-    assert "env-token-xyz123" not in RedactingFilter([config.channels.telegram.token]).redact(
+    token = config.channels.telegram.token
+    assert token.get_secret_value() == "env-token-xyz123" and "env-token-xyz123" not in repr(config)
+    assert "env-token-xyz123" not in RedactingFilter([token.get_secret_value()]).redact(
         "token env-token-xyz123")
 
 
@@ -112,7 +113,7 @@ def test_a_wechat_callback_with_a_phone_leaves_no_raw_phone_in_the_logs(
         staff = find_staff(session, "张伟")
         assert staff is not None
         bind_identity(session, "wechat", "o-zw", staff_id=staff.id, now=DEMO_NOW)
-    tencent = Tencent(WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id), "gh_x", settings.token)
+    tencent = Tencent(WeChatCrypto(settings.callback_token, settings.aes_key, settings.app_id), "gh_x", settings.callback_token)
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")  # every statement with its parameters
     # The whole `crmbot run` server: the inbox row (raw text with the phone) is written and logged too.
@@ -128,7 +129,7 @@ def test_a_wechat_callback_with_a_phone_leaves_no_raw_phone_in_the_logs(
     assert "138****8000" in caplog.text  # the phone went through the logs, masked
     leaked = RAW_PHONE.findall(caplog.text)
     assert not leaked, leaked[:5]
-    for secret in (settings.token, settings.encoding_aes_key, APP_SECRET):
+    for secret in (settings.callback_token, settings.aes_key, APP_SECRET):
         assert secret not in caplog.text
 
 

@@ -6,24 +6,23 @@ import hmac
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.channels import register
 from bot.channels.base import Channel, ChannelSettings, DeliveryError, Inbound
+from crm_store.rules import Secret
 from dialogs.reply import Reply
 
 
 class ToySettings(ChannelSettings):
-    secret: str = ""
+    secret: Secret = SecretStr("")
     api_url: str = ""
 
     def problems(self, name: str) -> list[str]:
         return [] if self.secret else [f"channels.{name}.secret 未填写 / missing"]
-
-    def secrets(self) -> list[str]:
-        return [self.secret] if self.secret else []
 
 
 @register
@@ -36,7 +35,7 @@ class ToyChannel(Channel):
         return [Route("/toy", self.webhook, methods=["POST"])]
 
     async def webhook(self, request: Request) -> Response:
-        if not hmac.compare_digest(request.headers.get("x-toy-secret", ""), self.settings.secret):
+        if not hmac.compare_digest(request.headers.get("x-toy-secret", ""), self.settings.secret.get_secret_value()):
             return Response(status_code=403)
         data = await request.json()
         assert self.intake is not None

@@ -1,7 +1,4 @@
-"""Admin commands: `crmbot scheduler status`, `crmbot reminders list`, `crmbot outbox list|retry`.
-
-The lead mounts the three typer apps in crmbot/cli.py (see the module docstring of scheduler/__init__).
-"""
+"""Admin commands: `crmbot scheduler status|run-job`, `crmbot reminders list`, `crmbot outbox list|retry`."""
 
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ from crm_store.db import transaction
 from crm_store.errors import CRMError
 from crm_store.models import OutboxMessage, Reminder, Staff
 from crm_store.services import outbox, scheduler_nodes
+from crmbot.cli import common
 from scheduler import messages as M
 from scheduler.jobs import JOBS, run_named
 from scheduler.service import JOBSTORE_TABLE
@@ -22,13 +20,6 @@ from scheduler.service import JOBSTORE_TABLE
 scheduler_app = typer.Typer(help="定时任务调度器", no_args_is_help=True)
 reminders_app = typer.Typer(help="跟进提醒", no_args_is_help=True)
 outbox_app = typer.Typer(help="待发消息（发件箱）", no_args_is_help=True)
-
-
-def _runtime() -> Any:
-    from crmbot.config import load_config
-    from crmbot.wiring import open_database
-
-    return open_database(load_config())
 
 
 def _local(moment: datetime | None, tz: Any) -> str:
@@ -43,7 +34,7 @@ def _short(value: str, size: int = 40) -> str:
 @scheduler_app.command("status")
 def status() -> None:
     """显示主节点、运行中的进程、各任务下次运行时间和发件箱概况"""
-    runtime = _runtime()
+    runtime = common.runtime()
     config, tz = runtime.config, runtime.config.tz
     now = datetime.now(UTC)
     stale = timedelta(seconds=3 * config.scheduler.leader_retry_seconds + 5)
@@ -78,21 +69,14 @@ def status() -> None:
 @scheduler_app.command("run-job")
 def run_job(
     name: str = typer.Argument(..., help="任务名：" + "、".join(JOBS)),
-    now: str | None = typer.Option(None, help="按这个时间运行（ISO 8601，默认现在），用于补跑和演示"),
+    now: str | None = common.now_option("按这个时间运行（ISO 8601，默认现在），用于补跑和演示"),
 ) -> None:
     """立即运行一个计划任务一次（幂等：已入队的消息不会重复）"""
     if name not in JOBS:
         typer.echo(M.JOB_UNKNOWN.format(name=name, names="、".join(JOBS)), err=True)
         raise typer.Exit(2)
-    runtime = _runtime()
-    moment = datetime.now(runtime.config.tz)
-    if now is not None:
-        try:
-            moment = datetime.fromisoformat(now)
-        except ValueError as exc:
-            typer.echo(M.BAD_TIME.format(value=now), err=True)
-            raise typer.Exit(2) from exc
-        moment = moment.replace(tzinfo=runtime.config.tz) if moment.tzinfo is None else moment
+    runtime = common.runtime()
+    moment = common.parse_now(now, runtime.config.tz)
     result = run_named(name, runtime.config, runtime.factory, moment)
     typer.echo(M.JOB_DONE.format(name=name, result=result))
 
@@ -104,7 +88,7 @@ def list_reminders(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """列出待处理（待提醒/已提醒未完成）的跟进提醒，按到期时间排序"""
-    runtime = _runtime()
+    runtime = common.runtime()
     with runtime.factory() as session:
         stmt = select(Reminder, Staff.name).join(Staff, Staff.id == Reminder.staff_id)
         if not all_:
@@ -126,7 +110,7 @@ def list_outbox(
     limit: int = typer.Option(50, min=1, max=1000),
 ) -> None:
     """列出最近的待发/已发消息；--failed 只列发送失败的"""
-    runtime = _runtime()
+    runtime = common.runtime()
     with runtime.factory() as session:
         rows = outbox.list_messages(session, failed=failed, limit=limit)
     if not rows:
@@ -142,7 +126,7 @@ def list_outbox(
 @outbox_app.command("retry")
 def retry(message_id: int = typer.Argument(..., help="消息编号（见 outbox list --failed）")) -> None:
     """把一条发送失败的消息重新排队"""
-    runtime = _runtime()
+    runtime = common.runtime()
     try:
         with transaction(runtime.factory) as session:
             outbox.retry(session, None, message_id, now=datetime.now(runtime.config.tz))

@@ -1,13 +1,15 @@
-"""`crmbot nlu ...` commands (parse, train, evaluate, export-rasa)."""
+"""`crmbot nlu ...`: parse, train, evaluate, export-rasa."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import typer
+
+from crmbot import messages as M
+from crmbot.cli import common
 
 app = typer.Typer(help="中文理解模型：解析、训练、评估、导出 Rasa 项目", no_args_is_help=True)
 
@@ -16,35 +18,47 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _parse_now(value: str | None, tz) -> datetime:
-    if not value:
-        return datetime.now(tz)
+def _read_lookup(item: str) -> tuple[str, list[str]]:
+    """`--lookup customer=names.txt`: the entity and the names in the file (one a line)."""
+    from nlu.gazetteer import LOOKUP_ENTITIES
+
+    entity, sep, file = item.partition("=")
+    entity = entity.strip()
+    if not sep or not entity or not file.strip():
+        raise typer.BadParameter(M.LOOKUP_FORMAT.format(item=item), param_hint="--lookup")
+    if entity not in LOOKUP_ENTITIES:
+        raise typer.BadParameter(M.LOOKUP_ENTITY.format(entity=entity, choices="、".join(LOOKUP_ENTITIES)),
+                                 param_hint="--lookup")
+    path = Path(file.strip()).expanduser()
     try:
-        now = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise typer.BadParameter(f"--now 不是 ISO 8601 时间 / not ISO 8601: {value}") from exc
-    return now.replace(tzinfo=tz) if now.tzinfo is None else now
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(M.LOOKUP_MISSING.format(path=path), param_hint="--lookup") from exc
+    except IsADirectoryError as exc:
+        raise typer.BadParameter(M.LOOKUP_IS_DIR.format(path=path), param_hint="--lookup") from exc
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(M.LOOKUP_NOT_UTF8.format(path=path), param_hint="--lookup") from exc
+    except OSError as exc:
+        raise typer.BadParameter(M.LOOKUP_UNREADABLE.format(path=path, error=exc.strerror),
+                                 param_hint="--lookup") from exc
+    return entity, [name.strip() for name in text.splitlines() if name.strip()]
 
 
 @app.command()
 def parse(
-    now: str = typer.Option(None, "--now", help="参考时间 ISO 8601（默认：配置时区的当前时间）"),
+    now: str | None = common.now_option("参考时间 ISO 8601（默认：配置时区的当前时间）"),
     lookup: list[str] = typer.Option(None, "--lookup", help="ENTITY=FILE，每行一个名称"),
 ) -> None:
     """从标准输入逐行读取，逐行输出 JSON"""
-    from crmbot.config import load_config
     from nlu import load_parser
 
-    config = load_config()
+    config = common.config()
     tz = config.tz
-    ref = _parse_now(now, tz)
+    ref = common.parse_now(now, tz)
+    lookups = [_read_lookup(item) for item in lookup or []]  # before the model loads: fail fast
     parser = load_parser(config.nlu, tz)
-    for item in lookup or []:
-        entity, sep, file = item.partition("=")
-        if not sep or not entity.strip():
-            raise typer.BadParameter(f"--lookup 需要 ENTITY=FILE / expected ENTITY=FILE: {item}")
-        names = Path(file).read_text(encoding="utf-8").splitlines()
-        parser.set_lookup(entity.strip(), names, source="cli")
+    for entity, names in lookups:
+        parser.set_lookup(entity, names, source="cli")
     stdin = open(sys.stdin.fileno(), encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
     out = open(sys.stdout.fileno(), "w", encoding="utf-8", errors="replace", closefd=False)  # noqa: SIM115
     for line in stdin:
@@ -57,19 +71,18 @@ def parse(
 @app.command()
 def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默认：配置中的 model_path）")) -> None:
     """用训练数据训练并保存本地模型"""
-    from crmbot.config import load_config
-    from nlu import messages as M
-    from nlu import resolve_path
+    from nlu import messages as NM
     from nlu.data_io import data_hash, load_training
     from nlu.model import save_model
     from nlu.training import train_model
 
-    config = load_config()
-    data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
-    trained = train_model(load_training(data_dir), data_hash(data_dir))
-    path = out or resolve_path(config.nlu.model_path)
+    config = common.config()
+    data_dir = config.nlu.data_dir or None
+    with common.working(M.NLU_TRAINING):
+        trained = train_model(load_training(data_dir), data_hash(data_dir))
+    path = out or Path(config.nlu.model_path)
     save_model(trained.to_model(), path)
-    typer.echo(M.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
+    typer.echo(NM.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
 
 
 @app.command()
@@ -78,28 +91,29 @@ def evaluate(
     file: Path | None = typer.Option(None, "--file", help="只评估这个留出文件（默认：test/ 下全部）"),
 ) -> None:
     """在留出测试集上评估（只用训练数据训练；模型文件最新时直接用它）；每个文件打印意图、实体和各实体归一化值的准确率"""
-    from crmbot.config import load_config
-    from nlu import ModelMissing, resolve_path
-    from nlu import messages as M
+    from nlu import ModelMissing
+    from nlu import messages as NM
     from nlu.data_io import load_examples, load_training, test_files
     from nlu.evaluate import evaluate as run_eval
     from nlu.model import load_model
     from nlu.parser import LocalParser
 
-    config = load_config()
-    data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
-    path = resolve_path(config.nlu.model_path)
-    try:  # the saved model never saw the held-out files either
-        model = load_model(path, data_dir, train_if_missing=False)
-        typer.echo(M.EVALUATING_SAVED.format(path=path, trained_at=model.header.get("trained_at", "?")))
-    except ModelMissing as missing:  # missing or stale: train in memory, leave the file alone
-        from nlu.training import train_model
+    config = common.config()
+    data_dir = config.nlu.data_dir or None
+    path = Path(config.nlu.model_path)
+    with common.working(M.NLU_EVALUATING):
+        try:  # the saved model never saw the held-out files either
+            model = load_model(path, data_dir, train_if_missing=False)
+            typer.echo(NM.EVALUATING_SAVED.format(path=path, trained_at=model.header.get("trained_at", "?")))
+        except ModelMissing as missing:  # missing or stale: train in memory, leave the file alone
+            from nlu.training import train_model
 
-        typer.echo(M.EVALUATING_TRAINED.format(problem=missing.problem))
-        model = train_model(load_training(data_dir)).to_model()
-    parser = LocalParser(model, config.tz, config.nlu.threshold)
-    for held_out in [file] if file else test_files(data_dir):
-        report = run_eval(parser, load_examples(held_out))
+            typer.echo(NM.EVALUATING_TRAINED.format(problem=missing.problem))
+            model = train_model(load_training(data_dir)).to_model()
+        parser = LocalParser(model, config.tz, config.nlu.threshold)
+        reports = [(held_out, run_eval(parser, load_examples(held_out)))
+                   for held_out in ([file] if file else test_files(data_dir))]
+    for held_out, report in reports:
         typer.echo(f"=== {held_out.name} ===")
         _print_report(report, show_errors)
 
@@ -155,12 +169,10 @@ def compare(show_errors: bool = typer.Option(False, "--errors", help="列出我�
 @app.command("export-rasa")
 def export_rasa(out_dir: Path = typer.Argument(..., help="输出目录")) -> None:
     """导出 Rasa 3.x 项目（config.yml / data/nlu.yml / domain.yml）"""
-    from crmbot.config import load_config
-    from nlu import resolve_path
     from nlu.export_rasa import export
 
-    config = load_config()
-    data_dir = str(resolve_path(config.nlu.data_dir)) if config.nlu.data_dir else None
+    config = common.config()
+    data_dir = config.nlu.data_dir or None
     files = export(out_dir, data_dir, config.nlu.threshold)
     for f in files:
         typer.echo(str(f))

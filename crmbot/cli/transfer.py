@@ -1,7 +1,8 @@
 """`crmbot import customers|members|products FILE` and `crmbot export customers|visits|orders|members`.
 
 Import: one transaction (nothing half-imported), a progress bar, --dry-run, every rejected row with its
-line number and reason. Export: xlsx (openpyxl) or CSV with Chinese headers.
+line number and every reason. Export: xlsx (real dates, sized columns) or CSV with Chinese headers.
+The CRM is imported inside the commands, so `crmbot import --help` stays quick.
 """
 
 from __future__ import annotations
@@ -9,85 +10,89 @@ from __future__ import annotations
 import csv
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from crm_store.db import transaction
-from crm_store.errors import CRMError
-from crm_store.models import Staff
-from crm_store.services import actor_for_staff, find_staff, transfer_io
+from crmbot import messages as M
+from crmbot.cli import common
+
+if TYPE_CHECKING:
+    from crm_store.services.transfer_io import ImportReport
 
 import_app = typer.Typer(help="导入客户、会员、产品（xlsx / csv）", no_args_is_help=True)
 export_app = typer.Typer(help="导出客户、拜访、订单、会员（xlsx / csv）", no_args_is_help=True)
 REJECTED_SHOWN = 200
+FORMATS = ("xlsx", "csv")
 
 
-def _runtime():  # type: ignore[no-untyped-def]
-    from crmbot.config import load_config
-    from crmbot.wiring import open_database
+def _actor(session: Any, name: str | None, *, admin: bool) -> Any:
+    from sqlalchemy import select
 
-    return open_database(load_config())
+    from crm_store.errors import CRMError
+    from crm_store.models import Staff
+    from crm_store.services import actor_for_staff, find_staff, transfer_io
 
-
-def _actor(session, name: str | None, *, admin: bool):  # type: ignore[no-untyped-def]
     if name:
         staff = find_staff(session, name)
     else:
-        staff = session.query(Staff).filter(Staff.role == "admin", Staff.active.is_(True)).order_by(Staff.id).first()
+        staff = session.scalar(select(Staff).where(Staff.role == "admin", Staff.active.is_(True)).order_by(Staff.id))
     if staff is None:
-        raise CRMError(f"找不到员工“{name}”。" if name else "数据库里没有管理员账号，请用 --as 指定。")
+        raise CRMError(M.STAFF_NOT_FOUND.format(name=name) if name else M.NO_ADMIN)
     actor = actor_for_staff(session, staff.id, via_channel="cli")
     if admin:
         transfer_io.require_admin(actor)
     return actor
 
 
+def _fail(message: str) -> typer.Exit:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]{message}[/red]", markup=True, highlight=False)
+    return typer.Exit(2)
+
+
 def run_import(kind: str, file: Path, *, dry_run: bool, as_: str | None, report: Path | None) -> None:
-    console = Console(stderr=True)
-    runtime = _runtime()
+    from crm_store.db import transaction
+    from crm_store.errors import CRMError
+    from crm_store.services import transfer_io
+
+    runtime = common.runtime()
     now = datetime.now(runtime.config.tz)
     try:
-        with transaction(runtime.factory) as session, Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=console, transient=True,
-        ) as progress:
+        with transaction(runtime.factory) as session, \
+                common.working(M.IMPORT_CHECKING if dry_run else M.IMPORT_WRITING) as progress:
             actor = _actor(session, as_, admin=True)
-            task = progress.add_task("校验" if dry_run else "导入", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
-            result = transfer_io.import_file(session, actor, kind, file, now=now, dry_run=dry_run, progress=advance)
+            result = transfer_io.import_file(session, actor, kind, file, now=now, dry_run=dry_run, progress=progress)
             if dry_run:
                 session.rollback()
     except CRMError as error:
-        console.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(2) from error
+        raise _fail(error.message) from error
     finally:
         runtime.engine.dispose()
     _print_result(result, report)
 
 
-def _print_result(result: transfer_io.ImportReport, report: Path | None) -> None:
+def _print_result(result: ImportReport, report: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     out = Console()
-    verb = "可导入" if result.dry_run else "已导入"
-    out.print(f"共{result.total}行：{verb}{result.imported}行，拒绝{len(result.rejected)}行"
-              + ("（试运行，未写入数据库）" if result.dry_run else ""))
+    out.print(M.IMPORT_SUMMARY.format(total=result.total, verb=M.IMPORT_VERB_DRY if result.dry_run else M.IMPORT_VERB,
+                                      imported=result.imported, rejected=len(result.rejected))
+              + (M.IMPORT_DRY_NOTE if result.dry_run else ""))
     if result.rejected:
-        table = Table("行号", "原因")
+        table = Table(M.IMPORT_LINE, M.IMPORT_REASON)
         for row in result.rejected[:REJECTED_SHOWN]:
             table.add_row(str(row.line), row.reason)
         out.print(table)
         if len(result.rejected) > REJECTED_SHOWN:
-            out.print(f"…另有{len(result.rejected) - REJECTED_SHOWN}行，完整列表见 --report 文件")
+            out.print(M.IMPORT_MORE.format(count=len(result.rejected) - REJECTED_SHOWN))
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         with report.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(["行号", "原因"])
+            writer.writerow([M.IMPORT_LINE, M.IMPORT_REASON])
             writer.writerows([r.line, r.reason] for r in result.rejected)
 
 
@@ -108,30 +113,30 @@ _import_command("products", "导入产品：产品名称/编号/单位/单价/�
 
 
 def run_export(kind: str, fmt: str, since: str | None, out: Path | None, as_: str | None) -> None:
-    console = Console(stderr=True)
-    if fmt not in transfer_io.FORMATS:
-        console.print("[red]导出格式只能是 xlsx 或 csv。[/red]")
-        raise typer.Exit(2)
+    if fmt not in FORMATS:
+        raise _fail(M.EXPORT_FORMAT)
     try:
         since_day = date.fromisoformat(since) if since else None
     except ValueError as exc:
-        console.print(f"[red]--since 应是日期，例如 2026-01-01：{since}[/red]")
-        raise typer.Exit(2) from exc
-    runtime = _runtime()
+        raise _fail(M.EXPORT_SINCE.format(value=since)) from exc
+    from crm_store.db import transaction
+    from crm_store.errors import CRMError
+    from crm_store.services import transfer_io
+
+    runtime = common.runtime()
     tz = runtime.config.tz
     now = datetime.now(tz)
-    path = out or Path(runtime.config.data_dir) / "exports" / f"{kind}-{now:%Y%m%d%H%M%S}.{fmt}"
+    path = out or runtime.config.exports_dir / f"{kind}-{now:%Y%m%d%H%M%S}.{fmt}"
     try:
-        with transaction(runtime.factory) as session:
+        with transaction(runtime.factory) as session, common.working(M.EXPORTING.format(path=path)) as progress:
             actor = _actor(session, as_, admin=False)
-            count = transfer_io.export_data(session, actor, kind, path, fmt=fmt,
+            count = transfer_io.export_data(session, actor, kind, path, fmt=fmt, progress=progress,
                                             since=transfer_io.since_from_date(since_day, tz), now=now, tz=tz)
     except CRMError as error:
-        console.print(f"[red]{error.message}[/red]")
-        raise typer.Exit(2) from error
+        raise _fail(error.message) from error
     finally:
         runtime.engine.dispose()
-    typer.echo(f"已导出{count}行：{path}")
+    typer.echo(M.EXPORTED.format(count=count, path=path))
 
 
 def _export_command(kind: str, help_text: str) -> None:
@@ -139,7 +144,7 @@ def _export_command(kind: str, help_text: str) -> None:
     def command(
         fmt: str = typer.Option("xlsx", "--format", help="xlsx 或 csv"),
         since: str | None = typer.Option(None, "--since", help="只导出这天（YYYY-MM-DD）及以后的"),
-        out: Path | None = typer.Option(None, "--out", help="输出文件（默认 data_dir/exports/…）"),
+        out: Path | None = typer.Option(None, "--out", help="输出文件（默认 <数据目录>/exports/…）"),
         as_: str | None = typer.Option(None, "--as", help="以哪位员工的身份导出（默认第一位管理员）"),
     ) -> None:
         run_export(kind, fmt, since, out, as_)
