@@ -45,19 +45,24 @@ class Intake:
         settings: InboxSettings | None = None,
         clock: Callable[[], datetime],
         wake_outbox: Callable[[], None] = lambda: None,
+        deliver: Callable[[list[int]], object] | None = None,
+        outbox_worker: str = "",
     ) -> None:
         self.factory = factory
         self.worker_id = worker_id
         self.settings = settings or InboxSettings()
         self.clock = clock
         self.wake_outbox = wake_outbox
+        # This process's notifier: replies are written claimed by it and sent by `deliver` after the commit.
+        self.deliver = deliver
+        self.outbox_worker = outbox_worker
         self.channels: dict[str, Channel] = {}
         self._dialogs: DialogEngine | None = None
         self._ready = threading.Event()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._inline: set[asyncio.Task[Any]] = set()
+        self._inline: set[asyncio.Future[Any]] = set()
 
     # --- wiring ---------------------------------------------------------------------------------
     def attach(self, channels: Mapping[str, Channel]) -> None:
@@ -75,11 +80,20 @@ class Intake:
 
     # --- receiving (called by channels, on the event loop) --------------------------------------
     async def enqueue(self, message: Inbound) -> bool:
-        """Commit a message whose replies are always pushed (Telegram); False for a copy already here."""
-        accepted = await asyncio.to_thread(self._accept, message, claim=None, delivery=inbox.PUSH)
-        if accepted.new:
-            self._wake.set()
+        """Commit a message whose replies are always pushed (Telegram); False for a copy already here.
+        Once committed, this process handles it at once (in a thread; the platform does not wait)."""
+        claim = self._claim() if self.ready else None
+        accepted = await asyncio.to_thread(self._accept, message, claim=claim, delivery=inbox.PUSH)
+        if accepted.claimed and claim is not None:
+            self._track(asyncio.ensure_future(asyncio.to_thread(self._process, accepted.id, claim, message,
+                                                                background=True)))
+        elif accepted.new:
+            self._wake.set()  # the workers take it, in the sender's order, once the dialogs are ready
         return accepted.new
+
+    def _track(self, work: asyncio.Future[Any]) -> None:
+        self._inline.add(work)
+        work.add_done_callback(self._inline.discard)
 
     def _claim(self) -> str:
         """A fresh claim token: `<node>/<random>`, so this node finds its claims after a restart and no two
@@ -95,11 +109,10 @@ class Intake:
         deadline = time.monotonic() + window
         claim = self._claim() if self.ready else None
         accepted = await asyncio.to_thread(self._accept, message, claim=claim, delivery=None)
-        if accepted.new and claim is not None:
+        if accepted.claimed and claim is not None:
             work = asyncio.ensure_future(asyncio.to_thread(self._process, accepted.id, claim, message,
                                                            background=False))
-            self._inline.add(work)
-            work.add_done_callback(self._inline.discard)
+            self._track(work)
             try:
                 replies = await asyncio.wait_for(asyncio.shield(work), max(0.0, deadline - time.monotonic()))
             except TimeoutError:
@@ -154,9 +167,22 @@ class Intake:
     def push(self, message: Inbound, replies: list[Reply]) -> None:
         """Replies that cannot travel passively (too long, pictures, files): through the outbox instead."""
         with transaction(self.factory) as session:
-            self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
-                                  message.payload, replies)
-        self.wake_outbox()
+            ids = self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
+                                        message.payload, replies)
+        self._deliver(ids)
+
+    def _deliver(self, outbox_ids: list[int]) -> None:
+        """Send replies the moment they are committed, from this thread (their rows were born claimed by
+        this process's notifier); without one, wake the notifier."""
+        if not outbox_ids:
+            return
+        if self.deliver is None:
+            self.wake_outbox()
+            return
+        try:
+            self.deliver(outbox_ids)
+        except Exception:  # the rows stay claimed: the notifier takes them over after its claim timeout
+            log.exception("inbox: sending replies %s failed; the outbox will retry", outbox_ids)
 
     # --- long button payloads (bot/buttons.py) ------------------------------------------------------
     def remember_button(self, key: str, text: str) -> None:
@@ -174,17 +200,16 @@ class Intake:
         is retried with back-off) or another worker owns it now."""
         dialogs = self._dialogs
         assert dialogs is not None
-        pushed = False
+        pushed: list[int] = []
 
         def finish(session: Session, outcome: Outcome) -> None:
-            nonlocal pushed
+            pushed.clear()  # an attempt the engine retried (an integrity conflict) was rolled back
             mine = outcome.replies  # the notices for others are in the outbox already
             delivery = inbox.complete(session, message_id, claim, replies=[r.to_dict() for r in mine],
                                       now=self.clock(), push_if_undecided=background)
             if delivery == inbox.PUSH:
-                self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
-                                      message.payload, mine)
-                pushed = True
+                pushed.extend(self._enqueue_replies(session, message.channel, message.external_id,
+                                                    message.message_key, message.payload, mine))
 
         try:
             outcome = dialogs.process(message.channel, message.external_id, message.text,
@@ -196,8 +221,9 @@ class Intake:
             log.exception("inbox %s (%s) failed", message_id, message.channel)
             self._failed(message_id, claim, message, exc)
             return None
-        if pushed:
-            self.wake_outbox()
+        self._deliver(pushed)
+        if outcome.notices:
+            self.wake_outbox()  # notices for other people: the notifier sends them now
         return outcome.replies
 
     def _failed(self, message_id: int, claim: str, message: Inbound, exc: Exception) -> None:
@@ -207,22 +233,25 @@ class Intake:
                 status = inbox.fail(session, message_id, claim, error=f"{type(exc).__name__}: {exc}",
                                     now=self.clock(), max_attempts=settings.max_attempts,
                                     base_seconds=settings.retry_base_seconds, max_seconds=settings.retry_max_seconds)
+                apology: list[int] = []
                 if status == "dead":
                     # Tell the sender: an acknowledged message that will not be acted on must not vanish.
-                    self._enqueue_replies(session, message.channel, message.external_id, message.message_key,
-                                          message.payload, [Reply(BM.INBOX_GAVE_UP.format(text=message.text[:40]))])
+                    apology = self._enqueue_replies(session, message.channel, message.external_id,
+                                                    message.message_key, message.payload,
+                                                    [Reply(BM.INBOX_GAVE_UP.format(text=message.text[:40]))])
                     inbox.hand_to_outbox(session, message_id)
         except Exception:
             log.exception("could not record the failure of inbox %s; its claim will time out", message_id)
             return
-        if status == "dead":
-            self.wake_outbox()
+        self._deliver(apology)
 
     def _enqueue_replies(self, session: Session, channel: str, external_id: str, message_key: str,
-                         payload: dict[str, Any] | None, replies: list[Reply]) -> None:
+                         payload: dict[str, Any] | None, replies: list[Reply]) -> list[int]:
+        """Outbox rows for the replies, born claimed by this process's notifier when it sends them itself."""
         target = self.channels.get(channel)
         outgoing = target.outgoing(payload or {}, replies) if target else [Outgoing(r) for r in replies]
         now = self.clock()
+        ids: list[int] = []
         for number, item in enumerate(outgoing):
             reply = item.reply
             extra: dict[str, Any] = dict(item.options)
@@ -230,11 +259,15 @@ class Intake:
                 extra["buttons"] = [[b.label, b.reply_text] for b in reply.buttons]
             if reply.file_path:
                 extra["file_path"] = reply.file_path
-            outbox.enqueue(
+            row = outbox.enqueue(
                 session, key=f"reply:{channel}:{message_key}:{number}", kind="reply", text=reply.text,
                 due_at=now, now=now, address=outbox.Address(channel, external_id),
                 attachment_path=reply.image_path, payload=extra or None,
+                claimed_by=self.outbox_worker if self.deliver is not None else None,
             )
+            if row is not None:
+                ids.append(row.id)
+        return ids
 
     # --- workers --------------------------------------------------------------------------------
     def start(self) -> None:

@@ -137,7 +137,8 @@ def build_server(
     node = node_id or f"{socket.gethostname()}:{port}"
     scheduler = SchedulerService(runtime, {}, node_id=f"{node}:{threading.get_native_id()}")
     intake = Intake(runtime.factory, worker_id=node, settings=config.inbox, clock=clock,
-                    wake_outbox=scheduler.notifier.wake)
+                    wake_outbox=scheduler.notifier.wake, deliver=scheduler.notifier.deliver_claimed,
+                    outbox_worker=scheduler.notifier.worker_id)
     registry = discover()
     channels = {
         name: registry[name](settings, intake, max_body_bytes=config.server.max_body_bytes,
@@ -146,7 +147,7 @@ def build_server(
     }
     intake.attach(channels)
     scheduler.notifier.senders.update({"console": ConsoleSender(), **channels})
-    scheduler.notifier.add_buckets()
+    scheduler.notifier.add_buckets({name: c.rate_per_second for name, c in channels.items() if c.rate_per_second})
     state = {"nlu": "loading"}
 
     def load_dialogs() -> None:

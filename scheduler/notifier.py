@@ -114,11 +114,13 @@ class Notifier:
         self.buckets: dict[str, TokenBucket] = {}
         self.add_buckets()
 
-    def add_buckets(self) -> None:
-        """A token bucket for every sender's channel (also for senders added after construction)."""
+    def add_buckets(self, defaults: Mapping[str, float] | None = None) -> None:
+        """A token bucket for every sender's channel (also for senders added after construction). The rate
+        is the configured one, else the channel's own default (`defaults`), else default_rate_per_second."""
         for channel in self.senders:
             if channel not in self.buckets:
-                rate = self.settings.rate_per_second.get(channel, self.settings.default_rate_per_second)
+                fallback = (defaults or {}).get(channel, self.settings.default_rate_per_second)
+                rate = self.settings.rate_per_second.get(channel, fallback)
                 self.buckets[channel] = TokenBucket(rate, monotonic=self._monotonic, sleep=self._sleep)
 
     @property
@@ -148,6 +150,27 @@ class Notifier:
         if ready:
             with self._outcome_session() as session:
                 for message, address in ready:
+                    self._send(session, message, address, stats)
+        return stats
+
+    def deliver_claimed(self, message_ids: list[int]) -> DeliveryStats:
+        """Send rows this worker claimed when it wrote them (a chat reply sent right after its commit)."""
+        stats = DeliveryStats()
+        if not message_ids:
+            return stats
+        with self.factory() as session:
+            claimed = outbox.claimed_by(session, message_ids, self.worker_id)
+            addresses = outbox.recipient_addresses(session, claimed, self.senders.keys())
+            session.expunge_all()
+        stats.claimed = len(claimed)
+        with self._outcome_session() as session:
+            for message in claimed:
+                address = addresses.get(message.id)
+                if address is None:
+                    self._record(session, lambda m=message: outbox.mark_dead(
+                        session, m.id, self.worker_id, error=SM.OUTBOX_NO_CHANNEL, now=self.clock.now()))
+                    stats.dead += 1
+                else:
                     self._send(session, message, address, stats)
         return stats
 

@@ -63,6 +63,8 @@ class Channel(ABC):
     settings_model: ClassVar[type[ChannelSettings]]
     # How long the platform waits for an HTTP answer that can carry the reply (0: replies are pushed).
     passive_window_seconds: float = 0.0
+    # Messages per second the platform takes from one bot, unless scheduler.rate_per_second says otherwise.
+    rate_per_second: ClassVar[float | None] = None
 
     def __init__(self, settings: ChannelSettings, intake: Intake | None, *, max_body_bytes: int = 65536,
                  token_cache_url: str = "") -> None:

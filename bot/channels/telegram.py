@@ -147,6 +147,7 @@ class TelegramChannel(Channel):
     name = "telegram"
     settings_model = TelegramSettings
     settings: TelegramSettings
+    rate_per_second = 30.0  # Telegram's broadcast limit; PTB's AIORateLimiter also holds to it
 
     def __init__(self, settings: TelegramSettings, intake: Intake | None, *, max_body_bytes: int = 65536,
                  token_cache_url: str = "") -> None:

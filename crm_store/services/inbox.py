@@ -30,6 +30,7 @@ FAILED_STATUSES = ("dead",)
 class Accepted:
     id: int
     new: bool  # False: this platform message id was already in the inbox (a retry or a copy)
+    claimed: bool = False  # born claimed: the receiving process handles it now
 
 
 def accept(
@@ -59,11 +60,22 @@ def accept(
             .returning(table.c.id))
     new_id = session.execute(stmt).scalar()
     if new_id is not None:
-        return Accepted(int(new_id), True)
+        if claimed_by and _earlier_unfinished(session, channel, external_id, int(new_id)):
+            # The same person's earlier message is not done yet: keep their order, the workers take it.
+            session.execute(update(InboxMessage).where(InboxMessage.id == new_id).values(
+                status="pending", attempts=0, claimed_by=None, claimed_at=None))
+            return Accepted(int(new_id), True, False)
+        return Accepted(int(new_id), True, bool(claimed_by))
     existing = session.scalar(select(InboxMessage.id).where(
         InboxMessage.channel == channel, InboxMessage.message_key == message_key))
     assert existing is not None  # the conflicting row is committed (PostgreSQL waited for it)
     return Accepted(int(existing), False)
+
+
+def _earlier_unfinished(session: Session, channel: str, external_id: str, message_id: int) -> bool:
+    return session.scalar(select(InboxMessage.id).where(
+        InboxMessage.channel == channel, InboxMessage.external_id == external_id, InboxMessage.id < message_id,
+        InboxMessage.status.in_(("pending", "processing"))).limit(1)) is not None
 
 
 def _due(now: datetime, claim_timeout: timedelta) -> Any:

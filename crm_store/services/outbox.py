@@ -19,6 +19,16 @@ from crm_store.services.common import Actor, audit, dialect_insert, require_awar
 FAILED_STATUSES = ("dead",)
 
 
+def claimed_by(session: Session, message_ids: Iterable[int], worker_id: str) -> list[OutboxMessage]:
+    """The given rows that are still claimed (`sending`) by this worker, in id order."""
+    return list(session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(message_ids)), OutboxMessage.status == "sending",
+               OutboxMessage.claimed_by == worker_id)
+        .order_by(OutboxMessage.id)
+    ))
+
+
 @dataclass(frozen=True)
 class Address:
     channel: str
@@ -38,8 +48,12 @@ def enqueue(
     address: Address | None = None,
     attachment_path: str | None = None,
     payload: dict[str, Any] | None = None,
+    claimed_by: str | None = None,
 ) -> OutboxMessage | None:
     """Add a message unless one with the same idempotency key exists; returns the new row or None.
+
+    `claimed_by`: the row is born claimed by that outbox worker, which sends it right after the commit (a
+    chat reply); if that worker dies first, the claim times out and any notifier sends it.
 
     The recipient is a staff member or a member (reached on their newest bound chat account), or a
     chat account itself (`address`: a reply to whoever wrote, bound or not).
@@ -64,6 +78,10 @@ def enqueue(
         due_at=due_at,
         next_attempt_at=due_at,
         created_at=now,
+        status="sending" if claimed_by else "pending",
+        attempts=1 if claimed_by else 0,
+        claimed_by=claimed_by,
+        claimed_at=now if claimed_by else None,
     )
     savepoint = session.begin_nested()
     try:
