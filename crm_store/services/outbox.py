@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm_store import messages as M
@@ -57,41 +56,22 @@ def enqueue(
 
     The recipient is a staff member or a member (reached on their newest bound chat account), or a
     chat account itself (`address`: a reply to whoever wrote, bound or not).
-    The unique key makes a second enqueue of the same reminder a no-op, also across processes:
-    a concurrent insert of the same key fails the unique constraint inside a savepoint and is ignored.
+    The unique key makes a second enqueue of the same reminder a no-op, also across processes: one
+    INSERT … ON CONFLICT DO NOTHING (a concurrent insert of the same key waits, then does nothing).
     """
     require_aware(due_at)
     if [staff_id, member_id, address].count(None) != 2:
         raise InvalidInput(M.OUTBOX_ONE_RECIPIENT)
-    if session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None:
-        return None
-    row = OutboxMessage(
-        idempotency_key=key,
-        kind=kind,
-        recipient_staff_id=staff_id,
-        recipient_member_id=member_id,
-        channel=address.channel if address else None,
-        external_id=address.external_id if address else None,
-        text=text,
-        attachment_path=attachment_path,
-        payload=payload,
-        due_at=due_at,
-        next_attempt_at=due_at,
-        created_at=now,
-        status="sending" if claimed_by else "pending",
-        attempts=1 if claimed_by else 0,
-        claimed_by=claimed_by,
-        claimed_at=now if claimed_by else None,
-    )
-    savepoint = session.begin_nested()
-    try:
-        session.add(row)
-        session.flush()
-    except IntegrityError:
-        savepoint.rollback()
-        return None
-    savepoint.commit()
-    return row
+    values = {
+        "idempotency_key": key, "kind": kind, "recipient_staff_id": staff_id, "recipient_member_id": member_id,
+        "channel": address.channel if address else None, "external_id": address.external_id if address else None,
+        "text": text, "attachment_path": attachment_path, "payload": payload, "due_at": due_at,
+        "next_attempt_at": due_at, "created_at": now, "status": "sending" if claimed_by else "pending",
+        "attempts": 1 if claimed_by else 0, "claimed_by": claimed_by, "claimed_at": now if claimed_by else None,
+    }
+    stmt = (dialect_insert(session)(OutboxMessage).values(**values)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxMessage))
+    return session.scalars(stmt).first()
 
 
 # --- bulk enqueue (daily scans over many members) -----------------------------------------------
