@@ -85,3 +85,9 @@ def as_int(value: Any) -> int | None:
 def is_range(value: Any) -> bool:
     """两三万 / 十几万 / 3万-8万: a range is never written as one figure; the dialog asks."""
     return isinstance(value, dict) and "from" in value and "to" in value and value.get("from") != value.get("to")
+
+
+def unclear_number(entity: dict[str, Any]) -> bool:
+    """A range, or text the NLU could not turn into a number: the dialog asks instead of writing it."""
+    value = entity.get("value")
+    return is_range(value) or as_decimal(value) is None

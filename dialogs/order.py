@@ -100,7 +100,7 @@ def _set_quantity(slots: Slots, line: dict[str, Any], value: Any, written: str =
 
 
 def _set_amount(turn: Turn, line: dict[str, Any], entity: dict[str, Any]) -> None:
-    if ent.is_range(entity.get("value")):  # 两三万 is not a price to write: ask for the figure
+    if ent.unclear_number(entity):  # 两三万 or words not understood: ask for the figure, never skip it
         line["_vague"] = str(entity.get("text") or "")[:20]
         line["unit_price"] = line["total"] = None
         return
