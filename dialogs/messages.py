@@ -188,8 +188,6 @@ ASK_ORDER_CUSTOMER = "给哪个客户下单？"
 ORDER_DISCOUNT_ON_TOTAL = (
     "{total}是{discount}之后的价格吗？回复「是」按{total}下单；回复「不是」按{total}再打折，合计{after}。"
 )
-YES_WORDS = frozenset({"是", "是的", "对", "对的", "嗯", "没错", "已经是", "折后", "是折后价"})
-NO_WORDS = frozenset({"不是", "不对", "不是的", "没有", "还没打折", "折前", "是折前价", "再打折"})
 QUANTITY_IS_RANGE = "「{text}」是个大概数，"
 AMOUNT_IS_RANGE = "「{text}」不是一个确定的金额，请说一个准确金额，例如：12800元。"
 ASK_ORDER_PRODUCT = "订什么产品、多少？例如：服务器10台，单价2万"

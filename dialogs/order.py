@@ -213,10 +213,10 @@ class SubmitOrder(Job):
 
     def _discount_on_total_answer(self, turn: Turn, slots: Slots) -> bool:
         """是 (the total is already discounted) or 不是 (the discount comes off the total)."""
-        answer = re.sub(r"[\s。.!！,，]+", "", turn.text)
-        if answer in msg.YES_WORDS:
+        answer = ent.plain_answer(turn.text)
+        if answer in ent.YES_WORDS:
             slots["discount_on_total"] = "included"
-        elif answer in msg.NO_WORDS:
+        elif answer in ent.NO_WORDS:
             slots["discount_on_total"] = "applied"
             discount = Decimal(str(slots["discount"]))
             for line in self._totals(slots):
