@@ -29,7 +29,7 @@ AMOUNT_TRIGGER_RE = re.compile(rf"{_TRIGGER}\s*(?:是|为)?\s*({_NUMTOK}){_NOT_A
 # A quoted unit price: 1100一台 / 两万一台 / 300块一箱 / 每箱三百 / 一台1100.
 PER_UNIT_AFTER_RE = re.compile(rf"({_NUMTOK})\s*{_YUAN}?\s*(?:一|每|/)\s*[{MEASURE}]")
 PER_UNIT_BEFORE_RE = re.compile(rf"(?:每|一)[{MEASURE}](?:是|为|要|卖|算)?\s*({_NUMTOK}){_YUAN}?{_NOT_AFTER}")
-DISCOUNT_RE = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})?|[一二三四五六七八九两][一二三四五六七八九]?(?:点[一二三四五六七八九])?)\s*折(?![扣旧叠])")
+DISCOUNT_RE = re.compile(r"对折|半价|(?:\d{1,2}(?:\.\d{1,2})?|[一二三四五六七八九两][一二三四五六七八九]?(?:点[一二三四五六七八九])?)\s*折(?![扣旧叠])")
 REDUCTION_RE = re.compile(rf"(?:减|便宜|优惠|让利|少收|立减|直降|再降)了?\s*({_NUMTOK}\s*{_YUAN}?)(?![{MEASURE}%折])")
 QUANTITY_RE = re.compile(rf"(\d+|[一二三四五六七八九十百千两]+)([{MEASURE}])(?!月|人|小时|星期|礼拜|客户|工作日|门店|销售|公司|准|复|示|评|注)")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
