@@ -54,11 +54,11 @@ STAGES = {
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
 STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
-MEMBER_INTENTS = {"member_lookup", "record_purchase"}
+MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points"}
 # 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.
 MEMBER_NAME_RE = re.compile(
-    r"(?:会员|顾客|客人|查一下|查查|查|姓名[:：]?|名字叫|叫)\s*([\u4e00-\u9fa5]{2,3}?)\s*(?=的?(?:会员|卡号|会员号|会员卡|会员编号|手机|"
-    r"[Vv][Ii][Pp]|\d|\s|，|,))"
+    r"(?:会员|顾客|客人|查一下|查查|查|姓名[:：]?|名字叫|叫)\s*(?!会员|顾客|卡号|手机|一下)([\u4e00-\u9fa5]{2,3}?)\s*(?=的?(?:会员|卡号|会员号|会员卡|会员编号|手机|"
+    r"[Vv][Ii][Pp]|\d|\s|，|,|$))"
 )
 _NOT_MEMBER_NAME = re.compile(r"会员|卡号|手机|积分|消费|一下|等级|信息|资料|号码|姓名|名字|这个|那个|帮我|编号|顾客")
 

@@ -76,3 +76,12 @@ def test_a_number_is_read_whole(parser, text, expected):
     found = values(parser, text)
     assert expected in found
     assert not [e for e in found if e[0] in ("amount", "points") and e[2] in (1, 3, 300.1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("查会员 钱多多", "钱多多"), ("会员号VIP3001 姓名孙悦", "孙悦"), ("顾客郑雅的会员卡VIP0312查一下", "郑雅"),
+     ("会员韩梅梅 卡号66001234 消费了200元", "韩梅梅")],
+)
+def test_member_names_next_to_member_words(parser, text, name):
+    assert ("member", name, name) in values(parser, text)
