@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -85,3 +86,20 @@ def as_int(value: Any) -> int | None:
 def is_range(value: Any) -> bool:
     """两三万 / 十几万 / 3万-8万: a range is never written as one figure; the dialog asks."""
     return isinstance(value, dict) and "from" in value and "to" in value and value.get("from") != value.get("to")
+
+
+def unclear_number(entity: dict[str, Any]) -> bool:
+    """A range, or text the NLU could not turn into a number: the dialog asks instead of writing it."""
+    value = entity.get("value")
+    return is_range(value) or as_decimal(value) is None
+
+
+# Short answers to a yes/no question (您是说 … 吗？ / 是折后价吗？), compared after punctuation is removed.
+YES_WORDS = frozenset({"是", "是的", "对", "对的", "嗯", "嗯嗯", "没错", "就是", "就是它", "就是他", "是他", "是它", "好",
+                       "好的", "确认", "yes", "ok", "对头", "是这个", "就这个", "已经是", "折后", "是折后价"})
+NO_WORDS = frozenset({"不是", "不对", "不是的", "错了", "不是这个", "都不是", "no", "否", "没有", "还没打折", "折前",
+                      "是折前价", "再打折"})
+
+
+def plain_answer(text: str) -> str:
+    return re.sub(r"[\s。.!！,，~～]+", "", text).lower()

@@ -114,7 +114,7 @@ class RecordPurchase(Job):
             slots["member_no"] = number
         amount = ent.first(turn.parse, "amount")
         slots.pop("_vague_amount", None)
-        if amount is not None and ent.is_range(amount.get("value")):
+        if amount is not None and ent.unclear_number(amount):
             slots["_vague_amount"] = str(amount.get("text") or "")[:20]
             slots.pop("amount", None)
             amount = None

@@ -185,8 +185,11 @@ UNBIND_OK = "已解绑。这个账号不再代表您；需要时可重新发送�
 
 # --- orders and approvals (issue 5) ---
 ASK_ORDER_CUSTOMER = "给哪个客户下单？"
+ORDER_DISCOUNT_ON_TOTAL = (
+    "{total}是{discount}之后的价格吗？回复「是」按{total}下单；回复「不是」按{total}再打折，合计{after}。"
+)
 QUANTITY_IS_RANGE = "「{text}」是个大概数，"
-AMOUNT_IS_RANGE = "「{text}」是个大概的范围，请说一个准确金额。"
+AMOUNT_IS_RANGE = "「{text}」不是一个确定的金额，请说一个准确金额，例如：12800元。"
 ASK_ORDER_PRODUCT = "订什么产品、多少？例如：服务器10台，单价2万"
 ASK_ORDER_QUANTITY = "{product}要多少{unit}？"
 ASK_ORDER_PRICE = "{product}单价多少？（也可以说总价，例如：共15万）"

@@ -29,7 +29,7 @@ class UpdateOpportunity(Job):
         if stage in STAGES:
             slots["stage"] = stage
         amount = ent.first(turn.parse, "amount")
-        if amount and ent.is_range(amount["value"]):
+        if amount and ent.unclear_number(amount):
             slots["_vague_amount"] = str(amount.get("text") or "")[:20]
         elif amount and ent.as_decimal(amount["value"]) is not None:
             slots["amount"] = str(ent.as_decimal(amount["value"]))

@@ -100,7 +100,7 @@ def _set_quantity(slots: Slots, line: dict[str, Any], value: Any, written: str =
 
 
 def _set_amount(turn: Turn, line: dict[str, Any], entity: dict[str, Any]) -> None:
-    if ent.is_range(entity.get("value")):  # 两三万 is not a price to write: ask for the figure
+    if ent.unclear_number(entity):  # 两三万 or words not understood: ask for the figure, never skip it
         line["_vague"] = str(entity.get("text") or "")[:20]
         line["unit_price"] = line["total"] = None
         return
@@ -120,6 +120,8 @@ class SubmitOrder(Job):
     writes = True
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        if awaiting == "discount_on_total" and self._discount_on_total_answer(turn, slots):
+            return
         if awaiting == "customer" or not slots.get("customer") or ent.first(turn.parse, "customer"):
             customer_from_message(turn, slots, awaiting)
         _take_discount(turn, slots)
@@ -201,11 +203,38 @@ class SubmitOrder(Job):
             if line.get("_vague") or line["list_price"] is None and line["unit_price"] is None and line["total"] is None:
                 slots[LINE] = index
                 return "price"
+        if slots.get("discount") and "discount_on_total" not in slots and self._totals(slots):
+            return "discount_on_total"  # 共15万 打八五折: is 15万 before or after the discount? Ask.
         return None
+
+    @staticmethod
+    def _totals(slots: Slots) -> list[dict[str, Any]]:
+        return [line for line in slots["lines"] if line["total"] is not None]
+
+    def _discount_on_total_answer(self, turn: Turn, slots: Slots) -> bool:
+        """是 (the total is already discounted) or 不是 (the discount comes off the total)."""
+        answer = ent.plain_answer(turn.text)
+        if answer in ent.YES_WORDS:
+            slots["discount_on_total"] = "included"
+        elif answer in ent.NO_WORDS:
+            slots["discount_on_total"] = "applied"
+            discount = Decimal(str(slots["discount"]))
+            for line in self._totals(slots):
+                line["total"] = str((Decimal(line["total"]) * discount).quantize(Decimal("0.01")))
+        else:
+            return False
+        return True
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "customer":
             return customer_question(slots, msg.ASK_ORDER_CUSTOMER)
+        if slot == "discount_on_total":
+            total = sum((Decimal(line["total"]) for line in self._totals(slots)), Decimal(0))
+            discount = Decimal(str(slots["discount"]))
+            return msg.ORDER_DISCOUNT_ON_TOTAL.format(
+                total=msg.money(total), discount=msg.discount_text(float(discount)),
+                after=msg.money((total * discount).quantize(Decimal("0.01"))),
+            )
         if slot == "product":
             unknown = slots.get("product_unknown")
             if unknown:

@@ -13,9 +13,6 @@ from dialogs.base import Slots, Turn
 
 PICK = "_pick"
 _CHINESE_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-YES = {"是", "是的", "对", "对的", "嗯", "嗯嗯", "没错", "就是", "就是它", "就是他", "是他", "是它", "好", "好的", "确认",
-       "yes", "ok", "对头", "是这个", "就这个"}
-NO = {"不是", "不对", "不是的", "错了", "不是这个", "都不是", "no", "否"}
 _PICK_PATTERN = re.compile(r"^\s*(?:第)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|条|家)?\s*[。.!！]?\s*$")
 
 
@@ -72,10 +69,6 @@ def contact_label(slots: Slots) -> str:
     return msg.CONTACT_WITH_TITLE.format(name=slots["contact"], title=title) if title else slots["contact"]
 
 
-def _plain(text: str) -> str:
-    return re.sub(r"[\s。.!！,，~～]+", "", text).lower()
-
-
 def customer_option(customer: Any) -> dict[str, Any]:
     owner = customer.owner.name if customer.owner else ""
     return {"id": customer.id, "name": customer.name, "detail": f"负责人{owner}" if owner else ""}
@@ -109,7 +102,7 @@ def _suggest(slots: Slots, query: str, found: list[Any], exact: bool) -> None:
 def customer_from_message(turn: Turn, slots: Slots, awaiting: str | None) -> None:
     """Take the customer entity, or, when we asked for the customer, the whole answer as the name."""
     name = ent.text_of(turn.parse, "customer")
-    if name is None and awaiting == "customer" and _plain(turn.text) not in YES | NO:
+    if name is None and awaiting == "customer" and ent.plain_answer(turn.text) not in ent.YES_WORDS | ent.NO_WORDS:
         name = turn.text.strip()
     if name:
         resolve_customer(turn, slots, name)
@@ -142,14 +135,14 @@ def apply_pick(text: str, slots: Slots) -> bool:
     True when the question is settled."""
     pick = slots[PICK]
     options = pick["options"]
-    answer = _plain(text)
-    if pick.get("confirm") and answer in NO:
+    answer = ent.plain_answer(text)
+    if pick.get("confirm") and answer in ent.NO_WORDS:
         slots.pop(PICK)
         slots[pick["slot"]] = None
         if pick["slot"] == "customer" and pick["query"]:
             slots["customer_unknown"] = pick["query"]
         return True
-    choice: int | None = 1 if pick.get("confirm") and answer in YES else None
+    choice: int | None = 1 if pick.get("confirm") and answer in ent.YES_WORDS else None
     match = _PICK_PATTERN.match(text)
     if choice is None and match:
         token = match.group(1)

@@ -267,6 +267,8 @@ def parse_discount(text: str) -> float | None:
     """Price multiplier: 八五折 / 85折 / 8.5折 / 打八五折 -> 0.85, 九折 -> 0.9, 85% (of the price) -> 0.85,
     七点五折 -> 0.75. None when not a discount in (0, 1)."""
     s = canonical(text)
+    if s.removeprefix("打") in ("对折", "半价"):
+        return 0.5
     m = _DISCOUNT_BODY.match(s)
     if m:
         body = m["n"]

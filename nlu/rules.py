@@ -13,11 +13,12 @@ from nlu.timewords import TIME_RE, simplified
 _D = "0-9零〇一二三四五六七八九两壹贰叁肆伍陆柒捌玖廿卅兩"
 _U = "十百千万亿拾佰仟萬億"
 _NUMTOK = rf"(?:[{_D}]|[十拾]|几(?=[{_U}]))(?:[{_D}{_U}几多余]|\.[0-9])*"
+_WHOLE = rf"(?![{_D}{_U}几多余.])"  # a number ends here: no backing off to 三 out of 三百个
 _BIG = rf"(?:(?:[{_D}]|[十拾]|几(?=[{_U}]))[{_D}{_U}几多余.]*[万亿萬億千仟][{_D}{_U}多余]*|\d+(?:\.\d+)?[wWkK千](?![a-zA-Z]))"
 _RANGE_SEP = r"\s*(?:到|至|-|~|－|～|—)\s*"
 _YUAN = r"(?:块钱|块|元钱|元|圆|圓|塊)"
-_JIAO = rf"(?:[{_D}][角毛](?:[{_D}]分?)?|零?[{_D}]分|[{_D}](?![{_D}{_U}.]))"
 MEASURE = "台套个张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间"
+_JIAO = rf"(?:[{_D}][角毛](?:[{_D}]分?)?|零?[{_D}]分|[{_D}](?![{_D}{_U}.{MEASURE}]))"
 _NOT_AFTER = r"(?![0-9.月日号天年周点%个台套张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间分积折成])"
 AMOUNT_RE = re.compile(
     rf"(?:{_NUMTOK}{_RANGE_SEP})?{_NUMTOK}\s*{_YUAN}{_JIAO}?整?"
@@ -25,12 +26,12 @@ AMOUNT_RE = re.compile(
     rf"|[{_D}]{{1,2}}[角毛](?:钱|[{_D}]分?)?"
 )
 _TRIGGER = r"(?:金额|总价|总额|总共|一共|合计|共|消费了?|花了|预算|报价|单价|刷卡|刷了|买了)"
-AMOUNT_TRIGGER_RE = re.compile(rf"{_TRIGGER}\s*(?:是|为)?\s*({_NUMTOK}){_NOT_AFTER}")
+AMOUNT_TRIGGER_RE = re.compile(rf"{_TRIGGER}\s*(?:是|为)?\s*({_NUMTOK}){_WHOLE}{_NOT_AFTER}")
 # A quoted unit price: 1100一台 / 两万一台 / 300块一箱 / 每箱三百 / 一台1100.
-PER_UNIT_AFTER_RE = re.compile(rf"({_NUMTOK})\s*{_YUAN}?\s*(?:一|每|/)\s*[{MEASURE}]")
-PER_UNIT_BEFORE_RE = re.compile(rf"(?:每|一)[{MEASURE}](?:是|为|要|卖|算)?\s*({_NUMTOK}){_YUAN}?{_NOT_AFTER}")
-DISCOUNT_RE = re.compile(r"(?:\d{1,2}(?:\.\d{1,2})?|[一二三四五六七八九两][一二三四五六七八九]?(?:点[一二三四五六七八九])?)\s*折(?![扣旧叠])")
-REDUCTION_RE = re.compile(rf"(?:减|便宜|优惠|让利|少收|立减|直降|再降)了?\s*({_NUMTOK}\s*{_YUAN}?)(?![{MEASURE}%折])")
+PER_UNIT_AFTER_RE = re.compile(rf"({_NUMTOK})(?!(?!一[{MEASURE}])[{_D}{_U}几多余.])\s*{_YUAN}?\s*(?:一|每|/)\s*[{MEASURE}]")
+PER_UNIT_BEFORE_RE = re.compile(rf"(?:每|一)[{MEASURE}](?:是|为|要|卖|算)?\s*({_NUMTOK}){_WHOLE}{_YUAN}?{_NOT_AFTER}")
+DISCOUNT_RE = re.compile(r"对折|半价|(?:\d{1,2}(?:\.\d{1,2})?|[一二三四五六七八九两][一二三四五六七八九]?(?:点[一二三四五六七八九])?)\s*折(?![扣旧叠])")
+REDUCTION_RE = re.compile(rf"(?:减|便宜|优惠|让利|少收|立减|直降|再降)了?\s*({_NUMTOK}{_WHOLE}\s*{_YUAN}?)(?![{MEASURE}%折])")
 QUANTITY_RE = re.compile(rf"(\d+|[一二三四五六七八九十百千两]+)([{MEASURE}])(?!月|人|小时|星期|礼拜|客户|工作日|门店|销售|公司|准|复|示|评|注)")
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)")
 ORDER_RE = re.compile(r"#\s?([A-Za-z0-9]+)|(?<![A-Za-z])([A-Z]{2}\d{6,})")
@@ -38,7 +39,7 @@ BARE_ID_RE = re.compile(r"(?<![\d.#])(\d{3,8})(?![\d.%万千亿元块wWkK号点�
 MEMBER_ID_RE = re.compile(r"(?i)(?<![a-z])(vip\d+)|(?:卡号|会员号|会员卡号|会员卡|会员编号)\s*(?:是|为)?\s*[:：]?\s*([a-z]*\d{4,12})")
 PROB_RE = re.compile(r"\d{1,3}(?:\.\d+)?\s*[%％]|百分之[零一二三四五六七八九十百]+"
                      r"|[一二三四五六七八九十](?:[二三四五六七八九])?成(?![交功本员立])")
-POINTS_RE = re.compile(rf"(?:积分|抵扣|兑换)\s*(?:抵扣|兑换)?\s*({_NUMTOK})(?![0-9元块万.])|({_NUMTOK})\s*(?:个)?积分")
+POINTS_RE = re.compile(rf"(?:积分|抵扣|兑换)\s*(?:抵扣|兑换)?\s*({_NUMTOK}){_WHOLE}(?![0-9元块钱])|({_NUMTOK})\s*(?:个)?积分")
 STAGES = {
     "won": ["签下来了", "签合同了", "签约了", "拿下了", "成交了", "赢单了", "搞定了", "签了", "拿下", "签约", "赢单",
             "中标了", "合同签了", "单子成了"],
@@ -53,11 +54,11 @@ STAGES = {
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
 STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
-MEMBER_INTENTS = {"member_lookup", "record_purchase"}
+MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points"}
 # 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.
 MEMBER_NAME_RE = re.compile(
-    r"(?:会员|顾客|客人|查一下|查查|查|姓名[:：]?|名字叫|叫)\s*([\u4e00-\u9fa5]{2,3}?)\s*(?=的?(?:会员|卡号|会员号|会员卡|会员编号|手机|"
-    r"[Vv][Ii][Pp]|\d|\s|，|,))"
+    r"(?:会员|顾客|客人|查一下|查查|查|姓名[:：]?|名字叫|叫)\s*(?!会员|顾客|卡号|手机|一下)([\u4e00-\u9fa5]{2,3}?)\s*(?=的?(?:会员|卡号|会员号|会员卡|会员编号|手机|"
+    r"[Vv][Ii][Pp]|\d|\s|，|,|$))"
 )
 _NOT_MEMBER_NAME = re.compile(r"会员|卡号|手机|积分|消费|一下|等级|信息|资料|号码|姓名|名字|这个|那个|帮我|编号|顾客")
 

@@ -65,3 +65,23 @@ def test_issue14_rule_entities(parser, text, expected):
 @pytest.mark.parametrize("text", ["去万科物业见了林总", "万达广场的订单怎么样了", "千岛湖项目跟进一下", "服务器多少钱一台"])
 def test_unit_characters_alone_are_not_amounts(parser, text):
     assert not [e for e in values(parser, text) if e[0] == "amount"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("会员VIP0456兑换三百元礼品", ("amount", "三百元", 300)), ("给华为下单 打印纸300块一箱 要5箱", ("amount", "300块", 300)),
+     ("给华为下单 服务器3台 1100一台", ("amount", "1100", 1100)), ("给华为下单 单价三百 买了三百个", ("amount", "三百", 300))],
+)
+def test_a_number_is_read_whole(parser, text, expected):
+    found = values(parser, text)
+    assert expected in found
+    assert not [e for e in found if e[0] in ("amount", "points") and e[2] in (1, 3, 300.1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("查会员 钱多多", "钱多多"), ("会员号VIP3001 姓名孙悦", "孙悦"), ("顾客郑雅的会员卡VIP0312查一下", "郑雅"),
+     ("会员韩梅梅 卡号66001234 消费了200元", "韩梅梅")],
+)
+def test_member_names_next_to_member_words(parser, text, name):
+    assert ("member", name, name) in values(parser, text)
