@@ -34,7 +34,8 @@ def test_cli_parse_with_lookup(parser, model_path, tmp_path):
 def test_cli_evaluate_uses_the_fresh_model_file(parser, model_path, tmp_path):
     """A fresh model file is evaluated as saved (seconds, not a retraining); the file is left alone."""
     before = os.stat(model_path).st_mtime_ns
-    env = {**os.environ, "CRMBOT_NLU_MODEL_PATH": model_path, "CRMBOT_CONFIG": str(tmp_path / "none.yml")}
+    (tmp_path / "config.yml").write_text("", encoding="utf-8")  # defaults; relative paths under tmp_path
+    env = {**os.environ, "CRMBOT_NLU__MODEL_PATH": model_path, "CRMBOT_CONFIG": str(tmp_path / "config.yml")}
     proc = _run(["nlu", "evaluate"], "", env)
     assert proc.returncode == 0, proc.stderr
     accuracy = next(line for line in proc.stdout.splitlines() if line.startswith("intent accuracy:"))
