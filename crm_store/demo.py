@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput
 from crm_store.models import (
     STAGE_PROBABILITY,
@@ -187,9 +187,9 @@ def _person(rng: random.Random, taken: set[str]) -> str:
 def seed_demo(session: Session, *, now: datetime, seed: int = 20261127) -> DemoSummary:
     """Fill an empty database with demo data; refuses (InvalidInput) if staff already exist."""
     if now.tzinfo is None:
-        raise InvalidInput(M.NAIVE_DATETIME)
+        raise InvalidInput(SM.NAIVE_DATETIME)
     if session.scalar(select(func.count()).select_from(Staff)):
-        raise InvalidInput(M.DEMO_ALREADY_SEEDED)
+        raise InvalidInput(SM.DEMO_ALREADY_SEEDED)
     rng = random.Random(seed)
     now = now.astimezone(UTC)
     today = now.astimezone(TZ).date()
@@ -305,7 +305,7 @@ def seed_demo(session: Session, *, now: datetime, seed: int = 20261127) -> DemoS
                         customer_id=customer.id,
                         contact_id=contact.id,
                         due_at=followup,
-                        text=M.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=next_step),
+                        text=SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=next_step),
                         status="pending" if followup > now - timedelta(days=5) else "done",
                         created_at=at + timedelta(minutes=20),
                     )

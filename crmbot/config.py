@@ -42,7 +42,7 @@ from crm_store.rules import (  # noqa: F401  (re-exported: the roof composes eve
     Section,
     TierRule,
 )
-from crmbot import messages as M
+from crmbot import messages as CM
 from dialogs.settings import DialogSettings
 from nlu.settings import NLUSettings
 from scheduler.settings import SchedulerSettings
@@ -72,7 +72,7 @@ class DatabaseSettings(Section):
     def _supported(cls, value: str) -> str:
         scheme = value.split("://", 1)[0].split("+", 1)[0] if "://" in value else ""
         if scheme not in ("sqlite", "postgresql", "postgres"):
-            raise ValueError(M.DB_URL_UNSUPPORTED.format(url=value.split("@")[-1]))
+            raise ValueError(CM.DB_URL_UNSUPPORTED.format(url=value.split("@")[-1]))
         return value
 
 
@@ -232,12 +232,12 @@ def _settings_environment(environ: Mapping[str, str]) -> dict[str, str]:
             parts = _legacy_path(Config, key.replace(ENV_DELIMITER, "_")) or []
             annotation = _setting_annotation(Config, parts) if parts else _NOT_A_SETTING
         if annotation is _NOT_A_SETTING:
-            raise ConfigError(M.CONFIG_UNKNOWN_ENV.format(name=name))
+            raise ConfigError(CM.CONFIG_UNKNOWN_ENV.format(name=name))
         if _is_complex(annotation):
             try:
                 json.loads(value)
             except ValueError as exc:
-                raise ConfigError(M.CONFIG_ENV_NOT_JSON.format(name=name, value=value)) from exc
+                raise ConfigError(CM.CONFIG_ENV_NOT_JSON.format(name=name, value=value)) from exc
         found[ENV_PREFIX + ENV_DELIMITER.join(parts).upper()] = value
     return found
 
@@ -260,14 +260,14 @@ def paths_base(source: Path) -> Path:
 def _read_file(source: Path, explicit: bool) -> dict[str, Any]:
     if not source.exists():
         if explicit:
-            raise ConfigError(M.CONFIG_NOT_FOUND.format(path=source))
+            raise ConfigError(CM.CONFIG_NOT_FOUND.format(path=source))
         return {}
     try:
         loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(M.CONFIG_NOT_YAML.format(path=source, error=exc)) from exc
+        raise ConfigError(CM.CONFIG_NOT_YAML.format(path=source, error=exc)) from exc
     if loaded is not None and not isinstance(loaded, dict):
-        raise ConfigError(M.CONFIG_NOT_MAPPING.format(path=source))
+        raise ConfigError(CM.CONFIG_NOT_MAPPING.format(path=source))
     return loaded or {}
 
 
@@ -275,7 +275,7 @@ def explain_validation(exc: ValidationError) -> Iterator[str]:
     """One line per problem: the dotted key, then what is wrong in Chinese (pydantic's English after it)."""
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(顶层)"
-        template = M.PYDANTIC_ERRORS.get(err["type"])
+        template = CM.PYDANTIC_ERRORS.get(err["type"])
         context = {k: (", ".join(map(str, v)) if isinstance(v, list | tuple) else v)
                    for k, v in (err.get("ctx") or {}).items()}
         if err["type"] == "value_error":
@@ -301,7 +301,7 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
         config = Config(**data)
     except ValidationError as exc:
         problems = "；".join(explain_validation(exc))
-        raise ConfigError(M.CONFIG_INVALID.format(path=source, problems=problems)) from exc
+        raise ConfigError(CM.CONFIG_INVALID.format(path=source, problems=problems)) from exc
     finally:
         _environ.reset(token)
     return config.resolved(paths_base(source))

@@ -12,7 +12,7 @@ from crm_store import services
 from crm_store.db import make_engine, session_factory, transaction, upgrade
 from crm_store.demo import seed_demo
 from crm_store.models import Staff
-from crmbot import messages as M
+from crmbot import messages as CM
 from crmbot.config import Config
 
 
@@ -54,7 +54,7 @@ def bind_console(runtime: Runtime, staff_name: str, now: datetime) -> int:
         staff = services.find_staff(session, staff_name)
         if staff is None:
             names = "、".join(s.name for s in services.list_staff(session))
-            raise LookupError(M.NO_SUCH_STAFF.format(name=staff_name, names=names))
+            raise LookupError(CM.NO_SUCH_STAFF.format(name=staff_name, names=names))
         identity = services.identity_for(session, "console", staff_name)
         if identity is None or identity.staff_id != staff.id:
             services.bind_identity(session, "console", staff_name, staff_id=staff.id, now=now)
@@ -72,7 +72,7 @@ def bind_console_member(runtime: Runtime, member_no: str, now: datetime) -> str:
     with transaction(runtime.factory) as session:
         member_id = session.scalar(select(Member.id).where(Member.member_no == number))
         if member_id is None:
-            raise LookupError(M.NO_SUCH_MEMBER.format(member_no=member_no))
+            raise LookupError(CM.NO_SUCH_MEMBER.format(member_no=member_no))
         identity = services.identity_for(session, "console", external_id)
         if identity is None or identity.member_id != member_id:
             services.bind_identity(session, "console", external_id, member_id=member_id, now=now)

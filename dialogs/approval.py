@@ -13,7 +13,7 @@ from crm_store.errors import CRMError
 from crm_store.models import Order
 from crm_store.services import approvals, orders
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import SALES_ROLES, STAFF_ROLES, Job, Slots, Turn, register
 from dialogs.reply import Button, Reply
 from dialogs.resolve import PICK
@@ -36,10 +36,10 @@ def order_lines_text(order: Order) -> str:
     units = {p.id: p.unit for p in products}
     listed = {p.id: p.unit_price for p in products}
     return "\n".join(
-        msg.ORDER_LINE.format(
+        DM.ORDER_LINE.format(
             n=n, product=line.product_name, quantity=line.quantity, unit=units.get(line.product_id) or "",
-            unit_price=msg.money(line.unit_price), amount=msg.money(line.amount),
-            note=msg.price_note(listed.get(line.product_id), None, line.unit_price, None),
+            unit_price=DM.money(line.unit_price), amount=DM.money(line.amount),
+            note=DM.price_note(listed.get(line.product_id), None, line.unit_price, None),
         )
         for n, line in enumerate(order.lines, start=1)
     )
@@ -47,15 +47,15 @@ def order_lines_text(order: Order) -> str:
 
 def order_notice(order: Order, approver_id: int, previous: str | None = None) -> Reply:
     """The message an approver gets: the order summary plus 批准 / 驳回 buttons that type 同意/驳回 SO…."""
-    text = msg.ORDER_NOTICE.format(
+    text = DM.ORDER_NOTICE.format(
         submitter=order.submitter.name, number=order.number, customer=order.customer.name,
-        lines=order_lines_text(order), total=msg.money(order.total),
-        discount=msg.ORDER_DISCOUNT.format(discount=msg.discount_text(order.discount)) if order.discount else "",
-        previous=msg.ORDER_NOTICE_NEXT.format(previous=previous) if previous else "",
+        lines=order_lines_text(order), total=DM.money(order.total),
+        discount=DM.ORDER_DISCOUNT.format(discount=DM.discount_text(order.discount)) if order.discount else "",
+        previous=DM.ORDER_NOTICE_NEXT.format(previous=previous) if previous else "",
     )
     buttons = (
-        Button(msg.APPROVE_BUTTON, msg.APPROVE_REPLY_TEXT.format(number=order.number)),
-        Button(msg.REJECT_BUTTON, msg.REJECT_REPLY_TEXT.format(number=order.number)),
+        Button(DM.APPROVE_BUTTON, DM.APPROVE_REPLY_TEXT.format(number=order.number)),
+        Button(DM.REJECT_BUTTON, DM.REJECT_REPLY_TEXT.format(number=order.number)),
     )
     return Reply(text, buttons=buttons, to_staff_id=approver_id)
 
@@ -91,8 +91,8 @@ def _reason(turn: Turn, span: tuple[int, int] | None) -> str | None:
 def _option(order: Order) -> dict[str, Any]:
     return {
         "id": order.id, "name": order.number,
-        "detail": msg.APPROVAL_OPTION_DETAIL.format(
-            customer=order.customer.name, total=msg.money(order.total), submitter=order.submitter.name
+        "detail": DM.APPROVAL_OPTION_DETAIL.format(
+            customer=order.customer.name, total=DM.money(order.total), submitter=order.submitter.name
         ),
     }
 
@@ -131,7 +131,7 @@ class Decide(Job):
                 slots["order"] = _option(waiting[0].order)
             elif len(waiting) > 1:
                 slots[PICK] = {
-                    "slot": "order", "query": msg.APPROVAL_PICK_QUERY,
+                    "slot": "order", "query": DM.APPROVAL_PICK_QUERY,
                     "options": [_option(step.order) for step in waiting],
                 }
                 return None
@@ -154,7 +154,7 @@ class Decide(Job):
         return None
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_REJECT_REASON
+        return DM.ASK_REJECT_REASON
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         return [Reply(slots["_error"])] if slots.get("_error") else None
@@ -167,27 +167,27 @@ class Decide(Job):
         )
         order = orders.get_order(turn.session, decision.order.id)
         submitter, customer = order.submitter, order.customer
-        total = msg.money(order.total)
+        total = DM.money(order.total)
         notices: list[Reply] = []
         if not decision.approved:
             reason = decision.step.reason or ""
-            reply = msg.REJECTED.format(number=order.number, reason=reason, submitter=submitter.name)
-            notices.append(Reply(msg.NOTICE_REJECTED.format(
+            reply = DM.REJECTED.format(number=order.number, reason=reason, submitter=submitter.name)
+            notices.append(Reply(DM.NOTICE_REJECTED.format(
                 number=order.number, customer=customer.name, total=total, approver=turn.actor.name, reason=reason,
             ), to_staff_id=submitter.id))
         elif decision.next_step is not None:
             following = decision.next_step.approver
             assert following is not None
-            reply = msg.APPROVED_NEXT.format(number=order.number, next=following.name)
-            notices.append(Reply(msg.NOTICE_PASSED.format(
+            reply = DM.APPROVED_NEXT.format(number=order.number, next=following.name)
+            notices.append(Reply(DM.NOTICE_PASSED.format(
                 number=order.number, approver=turn.actor.name, next=following.name,
             ), to_staff_id=submitter.id))
             notices.append(order_notice(order, following.id, previous=turn.actor.name))
         else:
-            reply = msg.APPROVED_FINAL.format(
+            reply = DM.APPROVED_FINAL.format(
                 number=order.number, customer=customer.name, total=total, submitter=submitter.name
             )
-            notices.append(Reply(msg.NOTICE_APPROVED.format(
+            notices.append(Reply(DM.NOTICE_APPROVED.format(
                 number=order.number, customer=customer.name, total=total, approver=turn.actor.name,
             ), to_staff_id=submitter.id))
         turn.notices.extend(notices)  # only after the decision is written: a failure notifies nobody
@@ -227,37 +227,37 @@ class ListApprovals(Job):
         if turn.actor.role in approvals.APPROVER_ROLES:
             waiting = approvals.pending_for(turn.session, turn.actor)
             if waiting:
-                lines = [msg.APPROVALS_HEADER.format(count=len(waiting))]
+                lines = [DM.APPROVALS_HEADER.format(count=len(waiting))]
                 lines += [
-                    msg.APPROVAL_LINE.format(
+                    DM.APPROVAL_LINE.format(
                         n=n, number=step.order.number, customer=step.order.customer.name,
-                        total=msg.money(step.order.total), submitter=step.order.submitter.name,
+                        total=DM.money(step.order.total), submitter=step.order.submitter.name,
                         since=_ago(turn.now, step.pending_since),
                     )
                     for n, step in enumerate(waiting, start=1)
                 ]
-                lines.append(msg.APPROVALS_HINT)
+                lines.append(DM.APPROVALS_HINT)
                 parts.append("\n".join(lines))
             else:
-                parts.append(msg.APPROVALS_NONE)
+                parts.append(DM.APPROVALS_NONE)
         mine = orders.my_orders(turn.session, turn.actor, limit=turn.config.dialogs.page_size)
         if mine:
-            parts.append("\n".join([msg.MY_ORDERS_HEADER, *(self._line(order) for order in mine)]))
+            parts.append("\n".join([DM.MY_ORDERS_HEADER, *(self._line(order) for order in mine)]))
         elif not parts:
-            parts.append(msg.MY_ORDERS_NONE)
+            parts.append(DM.MY_ORDERS_NONE)
         return [Reply("\n\n".join(parts))]
 
     def _line(self, order: Order) -> str:
         detail = ""
         step = orders.current_step(order)
         if order.status == "pending" and step is not None and step.approver is not None:
-            detail = msg.MY_ORDER_WAITING.format(approver=step.approver.name)
+            detail = DM.MY_ORDER_WAITING.format(approver=step.approver.name)
         elif order.status == "rejected":
             rejected = next((s for s in order.steps if s.status == "rejected"), None)
             if rejected is not None and rejected.reason:
                 name = rejected.approver.name if rejected.approver else ""
-                detail = msg.MY_ORDER_REJECTED.format(approver=name, reason=rejected.reason)
-        return msg.MY_ORDER_LINE.format(
-            number=order.number, customer=order.customer.name, total=msg.money(order.total),
-            status=msg.ORDER_STATUS.get(order.status, order.status), detail=detail,
+                detail = DM.MY_ORDER_REJECTED.format(approver=name, reason=rejected.reason)
+        return DM.MY_ORDER_LINE.format(
+            number=order.number, customer=order.customer.name, total=DM.money(order.total),
+            status=DM.ORDER_STATUS.get(order.status, order.status), detail=detail,
         )

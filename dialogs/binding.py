@@ -11,7 +11,7 @@ from crm_store.errors import CRMError
 from crm_store.models import Member, Staff
 from crm_store.services import binding
 from crm_store.services.common import Actor
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.reply import Reply
 
 _BIND = re.compile(r"^(?:绑定|bind)\s*[:：]?\s*(?P<args>.*)$", re.IGNORECASE | re.DOTALL)
@@ -30,24 +30,24 @@ def handle_unknown(
     """An unbound account: a binding request is tried; anything else gets the binding prompt only."""
     match = _BIND.match(text or "")
     if match is None:
-        return [Reply(msg.UNKNOWN_USER)]
+        return [Reply(DM.UNKNOWN_USER)]
     args = match.group("args").split()
     if not args or len(args) > 2 or len(match.group("args")) > MAX_ARGS_CHARS:
-        return [Reply(msg.BIND_USAGE)]
+        return [Reply(DM.BIND_USAGE)]
     if len(args) == 2 and not _DIGITS4.match(args[1]):
-        return [Reply(msg.BIND_USAGE)]
+        return [Reply(DM.BIND_USAGE)]
     try:
         if len(args) == 1:
             identity = binding.redeem_code(session, channel, external_id, args[0], now=now, message_id=message_id)
             staff = session.get(Staff, identity.staff_id)
             assert staff is not None
-            return [Reply(msg.BIND_STAFF_OK.format(name=staff.name, role=msg.ROLE.get(staff.role, staff.role)))]
+            return [Reply(DM.BIND_STAFF_OK.format(name=staff.name, role=DM.ROLE.get(staff.role, staff.role)))]
         identity = binding.bind_member(
             session, channel, external_id, args[0], args[1], now=now, message_id=message_id
         )
         member = session.get(Member, identity.member_id)
         assert member is not None
-        return [Reply(msg.BIND_MEMBER_OK.format(name=member.name))]
+        return [Reply(DM.BIND_MEMBER_OK.format(name=member.name))]
     except CRMError as error:
         # Failed attempts are recorded (SecurityEvent) and committed with the message: that is the limit.
         return [Reply(error.message)]
@@ -60,4 +60,4 @@ def handle_unbind(
         binding.unbind(session, channel, external_id, actor=actor, now=now)
     except CRMError as error:
         return [Reply(error.message)]
-    return [Reply(msg.UNBIND_OK)]
+    return [Reply(DM.UNBIND_OK)]

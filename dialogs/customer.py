@@ -6,7 +6,7 @@ import re
 
 from crm_store import services
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import contact_from_message, contact_label, customer_from_message, customer_question
@@ -55,20 +55,20 @@ class AddCustomer(Job):
         return None if slots.get("name") else "name"
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_NEW_CUSTOMER_NAME
+        return DM.ASK_NEW_CUSTOMER_NAME
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         existing = services.find_duplicates(turn.session, slots["name"])
         if not existing:
             return None
         first = existing[0]
-        return [Reply(msg.CUSTOMER_DUPLICATE.format(name=first.name, owner=first.owner.name))]
+        return [Reply(DM.CUSTOMER_DUPLICATE.format(name=first.name, owner=first.owner.name))]
 
     def summary(self, turn: Turn, slots: Slots) -> str:
-        return msg.CUSTOMER_SUMMARY.format(
+        return DM.CUSTOMER_SUMMARY.format(
             name=slots["name"],
-            contact=msg.CUSTOMER_CONTACT_LINE.format(contact=contact_label(slots)) if slots.get("contact") else "",
-            phone=msg.CUSTOMER_PHONE_LINE.format(phone=slots["phone"]) if slots.get("phone") else "",
+            contact=DM.CUSTOMER_CONTACT_LINE.format(contact=contact_label(slots)) if slots.get("contact") else "",
+            phone=DM.CUSTOMER_PHONE_LINE.format(phone=slots["phone"]) if slots.get("phone") else "",
         )
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
@@ -81,7 +81,7 @@ class AddCustomer(Job):
             contact_phone=slots.get("phone"),
             now=turn.now,
         )
-        return [Reply(msg.CUSTOMER_SAVED.format(name=customer.name, owner=customer.owner.name))]
+        return [Reply(DM.CUSTOMER_SAVED.format(name=customer.name, owner=customer.owner.name))]
 
 
 @register
@@ -91,25 +91,25 @@ class QueryCustomer(_NeedsCustomer):
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         customer = services.get_customer(turn.session, turn.actor, slots["customer"]["id"])
         contacts = [
-            msg.CUSTOMER_CONTACT.format(
+            DM.CUSTOMER_CONTACT.format(
                 name=c.name,
                 title=f"（{c.title}）" if c.title else "",
                 phone=f" {c.phone}" if c.phone else "",
             )
             for c in customer.contacts
-        ] or [msg.CUSTOMER_NO_CONTACTS]
+        ] or [DM.CUSTOMER_NO_CONTACTS]
         opportunities = "".join(
-            msg.CUSTOMER_OPPORTUNITY.format(title=o.title, stage=msg.STAGE[o.stage], amount=msg.money(o.amount))
+            DM.CUSTOMER_OPPORTUNITY.format(title=o.title, stage=DM.STAGE[o.stage], amount=DM.money(o.amount))
             for o in services.open_opportunities(turn.session, turn.actor, customer.id)
         )
         last = customer.last_contact_at
-        card = msg.CUSTOMER_CARD.format(
+        card = DM.CUSTOMER_CARD.format(
             name=customer.name,
             owner=customer.owner.name,
-            lifecycle=msg.LIFECYCLE.get(customer.lifecycle, customer.lifecycle),
+            lifecycle=DM.LIFECYCLE.get(customer.lifecycle, customer.lifecycle),
             industry=f"　行业：{customer.industry}" if customer.industry else "",
             contacts="\n".join(contacts),
-            last_contact=msg.when(last.astimezone(turn.tz), with_time=False, today=turn.now.date()) if last else msg.NEVER,
+            last_contact=DM.when(last.astimezone(turn.tz), with_time=False, today=turn.now.date()) if last else DM.NEVER,
             opportunities=opportunities,
         )
         return [Reply(card)]
@@ -139,13 +139,13 @@ class CustomerHistory(_NeedsCustomer):
         )
         if not items:
             turn.state.pop("more", None)
-            return [Reply(msg.NO_MORE_PAGES if offset else msg.HISTORY_EMPTY.format(customer=customer["name"]))]
+            return [Reply(DM.NO_MORE_PAGES if offset else DM.HISTORY_EMPTY.format(customer=customer["name"]))]
         end = offset + len(items)
-        lines = [msg.HISTORY_HEADER.format(customer=customer["name"], start=offset + 1, end=end, total=total)]
-        lines += [f"· {msg.when(item.at.astimezone(turn.tz), with_time=False, today=turn.now.date())} {item.text}" for item in items]
+        lines = [DM.HISTORY_HEADER.format(customer=customer["name"], start=offset + 1, end=end, total=total)]
+        lines += [f"· {DM.when(item.at.astimezone(turn.tz), with_time=False, today=turn.now.date())} {item.text}" for item in items]
         if end < total:
             turn.state["more"] = {"job": self.name, "customer": customer, "offset": end}
-            lines.append(msg.HISTORY_MORE)
+            lines.append(DM.HISTORY_MORE)
         else:
             turn.state.pop("more", None)
         return [Reply("\n".join(lines))]

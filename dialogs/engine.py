@@ -37,7 +37,7 @@ from dialogs import (  # noqa: F401  (importing a job module registers it)
     visit,
 )
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import REGISTRY, Job, Slots, Turn
 from dialogs.reply import Outcome, Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
@@ -118,7 +118,7 @@ class DialogEngine:
             return self.process(channel, external_id, text, message_id=message_id, now=now).all()
         except Exception:
             log.exception("dialog failed for %s:%s", channel, external_id)
-            return [Reply(msg.INTERNAL_ERROR)]
+            return [Reply(DM.INTERNAL_ERROR)]
 
     def process(
         self,
@@ -180,9 +180,9 @@ class DialogEngine:
         if identity is None:
             return Outcome(binding.handle_unknown(session, channel, external_id, text, message_id, now))
         if not text:
-            return Outcome([Reply(msg.EMPTY_TEXT)])
+            return Outcome([Reply(DM.EMPTY_TEXT)])
         if len(text) > MAX_TEXT:
-            return Outcome([Reply(msg.TOO_LONG.format(limit=MAX_TEXT))])
+            return Outcome([Reply(DM.TOO_LONG.format(limit=MAX_TEXT))])
         if identity.staff_id is not None:
             try:
                 actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
@@ -253,7 +253,7 @@ class DialogEngine:
         plain = _plain(turn.text)
         if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):
             had_form = turn.state.pop("form", None) is not None
-            return [Reply(msg.CANCELLED if had_form else msg.NOTHING_TO_CANCEL)]
+            return [Reply(DM.CANCELLED if had_form else DM.NOTHING_TO_CANCEL)]
         if plain in UNDO_WORDS:
             turn.state.pop("form", None)
             return self._undo(turn)
@@ -274,9 +274,9 @@ class DialogEngine:
             return talk
         job = REGISTRY.get(intent)
         if job is None:
-            return [Reply(msg.NOT_YET.format(job=msg.JOB_TITLES.get(intent, intent)))]
+            return [Reply(DM.NOT_YET.format(job=DM.JOB_TITLES.get(intent, intent)))]
         if turn.actor.role not in job.roles:
-            return [Reply(msg.NOT_ALLOWED_ROLE.format(role=msg.ROLE.get(turn.actor.role, turn.actor.role)))]
+            return [Reply(DM.NOT_ALLOWED_ROLE.format(role=DM.ROLE.get(turn.actor.role, turn.actor.role)))]
         slots: Slots = {}
         job.fill(turn, slots, None)
         replies = self._advance(turn, job, slots)
@@ -294,22 +294,22 @@ class DialogEngine:
                 return self._run_job(turn, job, slots)
             if plain in DENY_WORDS or turn.intent in ("deny", "reject"):
                 turn.state.pop("form", None)
-                return [Reply(msg.CANCELLED)]
+                return [Reply(DM.CANCELLED)]
         if awaiting not in job.free_text_slots and self._switches_job(turn, job):
             turn.state.pop("form", None)
-            return self._start(turn, prefix=msg.DROPPED_FORM.format(job=msg.JOB_TITLES.get(job.name, job.name)))
+            return self._start(turn, prefix=DM.DROPPED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
         if awaiting == "pick":
             if apply_pick(turn.text, slots):
                 return self._advance(turn, job, slots)
             before = copy.deepcopy(slots)
             job.fill(turn, slots, None)
             if slots == before:
-                return [Reply(msg.PICK_INVALID.format(count=len(slots[PICK]["options"])))]
+                return [Reply(DM.PICK_INVALID.format(count=len(slots[PICK]["options"])))]
             return self._advance(turn, job, slots)
         before = copy.deepcopy(slots)
         job.fill(turn, slots, None if awaiting == "confirm" else awaiting)
         if awaiting == "confirm" and slots == before:
-            return [Reply(msg.CONFIRM_AGAIN)]
+            return [Reply(DM.CONFIRM_AGAIN)]
         return self._advance(turn, job, slots)
 
     def _switches_job(self, turn: Turn, job: Job) -> bool:
@@ -335,7 +335,7 @@ class DialogEngine:
             return blocked
         if job.writes and self._needs_confirmation(turn):
             self._save_form(turn, job, slots, "confirm")
-            return [Reply(job.summary(turn, slots) + "\n" + msg.CONFIRM_HINT)]
+            return [Reply(job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT)]
         return self._run_job(turn, job, slots)
 
     def _run_job(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:
@@ -352,7 +352,7 @@ class DialogEngine:
             minutes = self.config.dialogs.undo_minutes
             if minutes and replies and job.undoable:
                 last = replies[-1]
-                replies[-1] = dataclasses.replace(last, text=last.text + msg.SAVED_UNDO_HINT.format(minutes=minutes))
+                replies[-1] = dataclasses.replace(last, text=last.text + DM.SAVED_UNDO_HINT.format(minutes=minutes))
         return replies
 
     def _save_form(self, turn: Turn, job: Job, slots: Slots, awaiting: str) -> None:

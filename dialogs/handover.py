@@ -12,7 +12,7 @@ from crm_store import services
 from crm_store.errors import CRMError
 from crm_store.services import handover
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import MANAGER_ROLES, Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import customer_from_message
@@ -56,16 +56,16 @@ class TransferCustomers(Job):
         return None
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_HANDOVER_SOURCE if slot == "source" else msg.ASK_HANDOVER_TARGET
+        return DM.ASK_HANDOVER_SOURCE if slot == "source" else DM.ASK_HANDOVER_TARGET
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         for key in ("target", "source"):
             staff = slots.get(key)
             if staff and staff["id"] is None:
                 names = "、".join(s.name for s in services.list_staff(turn.session) if s.active and s.role != "clerk")
-                return [Reply(msg.HANDOVER_STAFF_UNKNOWN.format(name=staff["name"], options=names))]
+                return [Reply(DM.HANDOVER_STAFF_UNKNOWN.format(name=staff["name"], options=names))]
         if slots.get("customer_unknown"):
-            return [Reply(msg.CUSTOMER_NOT_FOUND.format(name=slots["customer_unknown"]))]
+            return [Reply(DM.CUSTOMER_NOT_FOUND.format(name=slots["customer_unknown"]))]
         try:
             plan = self._plan(turn, slots)
         except CRMError as error:
@@ -90,7 +90,7 @@ class TransferCustomers(Job):
         preview = slots["preview"]
         names = preview["names"][:NAMES_SHOWN]
         shown = "、".join(names) + ("…" if len(preview["names"]) > NAMES_SHOWN else "")
-        return msg.HANDOVER_SUMMARY.format(
+        return DM.HANDOVER_SUMMARY.format(
             source="、".join(preview["sources"]), target=preview["target"], count=len(preview["ids"]), names=shown,
             opportunities=preview["opportunities"], reminders=preview["reminders"],
         )
@@ -104,7 +104,7 @@ class TransferCustomers(Job):
         plan = result.plan
         if plan.target_id != turn.actor.staff_id:
             turn.notices.append(Reply(result.notice, to_staff_id=plan.target_id))
-        return [Reply(msg.HANDOVER_DONE.format(
+        return [Reply(DM.HANDOVER_DONE.format(
             count=len(plan.customer_ids), target=plan.target_name, opportunities=len(plan.opportunity_ids),
             reminders=len(plan.reminder_ids),
         ))]

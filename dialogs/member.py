@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from crm_store.services import members
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import EVERYONE, Job, Slots, Turn, register
 from dialogs.reply import Reply
 
@@ -82,7 +82,7 @@ class MemberLookup(Job):
         return None if any(slots.get(k) for k in ("name", "member_no", "phone")) else "query"
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_MEMBER_LOOKUP
+        return DM.ASK_MEMBER_LOOKUP
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         member = members.lookup_member(
@@ -90,13 +90,13 @@ class MemberLookup(Job):
             phone=slots.get("phone"), now=turn.now,
         )
         if member is None:
-            return [Reply(msg.MEMBER_NOT_FOUND)]
+            return [Reply(DM.MEMBER_NOT_FOUND)]
         _remember(turn, member.member_no)
         phone = _mask(member.phone)
-        return [Reply(msg.MEMBER_CARD.format(
+        return [Reply(DM.MEMBER_CARD.format(
             name=member.name, member_no=member.member_no, tier=member.tier, points=member.points,
-            expires=members.fmt_date(member.expires_at) or msg.UNSET,
-            phone=msg.MEMBER_CARD_PHONE.format(phone=phone) if phone else "",
+            expires=members.fmt_date(member.expires_at) or DM.UNSET,
+            phone=DM.MEMBER_CARD_PHONE.format(phone=phone) if phone else "",
         ))]
 
 
@@ -141,26 +141,26 @@ class RecordPurchase(Job):
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "member_no":
-            return msg.ASK_MEMBER_NO
+            return DM.ASK_MEMBER_NO
         vague = slots.get("_vague_amount")
-        return msg.AMOUNT_IS_RANGE.format(text=vague) if vague else msg.ASK_PURCHASE_AMOUNT
+        return DM.AMOUNT_IS_RANGE.format(text=vague) if vague else DM.ASK_PURCHASE_AMOUNT
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         if "amount" in slots:
             amount = Decimal(slots["amount"])
             if amount <= 0 or amount > members.MAX_PURCHASE:
-                return [Reply(msg.PURCHASE_AMOUNT_INVALID)]
+                return [Reply(DM.PURCHASE_AMOUNT_INVALID)]
         return None
 
     def summary(self, turn: Turn, slots: Slots) -> str:
         parts = []
         if "amount" in slots:
-            parts.append(msg.PURCHASE_SUMMARY.format(
-                member_no=slots["member_no"], amount=msg.money(slots["amount"]),
-                store=turn.actor.store or msg.UNSET,
+            parts.append(DM.PURCHASE_SUMMARY.format(
+                member_no=slots["member_no"], amount=DM.money(slots["amount"]),
+                store=turn.actor.store or DM.UNSET,
             ))
         if "redeem" in slots:
-            parts.append(msg.REDEEM_SUMMARY.format(member_no=slots["member_no"], points=slots["redeem"]))
+            parts.append(DM.REDEEM_SUMMARY.format(member_no=slots["member_no"], points=slots["redeem"]))
         return "\n".join(parts)
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
@@ -169,21 +169,21 @@ class RecordPurchase(Job):
             result = members.record_purchase(
                 turn.session, turn.actor, slots["member_no"], slots["amount"], rules=turn.config.rules, tz=turn.tz, now=turn.now
             )
-            line = msg.PURCHASE_SAVED.format(
-                member_no=result.member.member_no, amount=msg.money(result.purchase.amount),
+            line = DM.PURCHASE_SAVED.format(
+                member_no=result.member.member_no, amount=DM.money(result.purchase.amount),
                 earned=result.earned, points=result.member.points,
             )
             if result.multiplier > 1:
-                line += msg.PURCHASE_PROMOTION.format(multiplier=f"{result.multiplier:g}")
+                line += DM.PURCHASE_PROMOTION.format(multiplier=f"{result.multiplier:g}")
             if result.upgraded_to:
-                line += msg.PURCHASE_UPGRADED.format(tier=result.upgraded_to)
+                line += DM.PURCHASE_UPGRADED.format(tier=result.upgraded_to)
             lines.append(line)
         if "redeem" in slots:
             redeemed = members.redeem_points(
                 turn.session, turn.actor, slots["member_no"], slots["redeem"], rules=turn.config.rules, tz=turn.tz, now=turn.now
             )
-            lines.append(msg.REDEEM_SAVED.format(
-                member_no=redeemed.member.member_no, used=redeemed.used, yuan=msg.money(redeemed.yuan),
+            lines.append(DM.REDEEM_SAVED.format(
+                member_no=redeemed.member.member_no, used=redeemed.used, yuan=DM.money(redeemed.yuan),
                 points=redeemed.member.points,
             ))
         _remember(turn, slots["member_no"])
@@ -199,15 +199,15 @@ class QueryPoints(Job):
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         if turn.actor.role != "member":
-            return [Reply(msg.POINTS_STAFF_HINT)]
+            return [Reply(DM.POINTS_STAFF_HINT)]
         summary = members.points_summary(turn.session, turn.actor, tz=turn.tz, now=turn.now)
-        text = msg.POINTS_SUMMARY.format(name=summary.member.name, points=summary.points, tier=summary.tier)
+        text = DM.POINTS_SUMMARY.format(name=summary.member.name, points=summary.points, tier=summary.tier)
         if summary.next_expiring_on is not None and summary.next_expiring_points:
-            text += msg.POINTS_EXPIRING.format(
+            text += DM.POINTS_EXPIRING.format(
                 points=summary.next_expiring_points, day=members.fmt_date(summary.next_expiring_on)
             )
         if summary.membership_expires is not None:
-            text += msg.POINTS_MEMBERSHIP.format(day=members.fmt_date(summary.membership_expires))
+            text += DM.POINTS_MEMBERSHIP.format(day=members.fmt_date(summary.membership_expires))
         return [Reply(text)]
 
 
@@ -222,9 +222,9 @@ class Unsubscribe(Job):
         plain = re.sub(r"[\s。.!！~～,，]+", "", turn.text)
         if plain in SUBSCRIBE_WORDS:
             changed = members.set_opt_out(turn.session, turn.actor, False, now=turn.now)
-            return [Reply(msg.SUBSCRIBED if changed else msg.ALREADY_SUBSCRIBED)]
+            return [Reply(DM.SUBSCRIBED if changed else DM.ALREADY_SUBSCRIBED)]
         changed = members.set_opt_out(turn.session, turn.actor, True, now=turn.now)
-        return [Reply(msg.UNSUBSCRIBED if changed else msg.ALREADY_UNSUBSCRIBED)]
+        return [Reply(DM.UNSUBSCRIBED if changed else DM.ALREADY_UNSUBSCRIBED)]
 
 
 def member_sales_text(turn: Turn, start: datetime, end: datetime, *, by_clerk: bool = False) -> str:
@@ -233,15 +233,15 @@ def member_sales_text(turn: Turn, start: datetime, end: datetime, *, by_clerk: b
     last_day = (end - timedelta(seconds=1)).astimezone(turn.tz)
     span = {"start": members.fmt_date(start.astimezone(turn.tz).date()), "end": members.fmt_date(last_day.date())}
     if not stores:
-        return msg.MEMBER_SALES_NONE.format(**span)
+        return DM.MEMBER_SALES_NONE.format(**span)
     clerks = members.clerk_sales(turn.session, turn.actor, start, end) if by_clerk else []
-    lines = [msg.MEMBER_SALES_HEADER.format(**span)]
+    lines = [DM.MEMBER_SALES_HEADER.format(**span)]
     for store in stores:
-        lines.append(msg.MEMBER_SALES_STORE.format(
-            store=store.store, amount=msg.money(store.amount), purchases=store.purchases, members=store.members
+        lines.append(DM.MEMBER_SALES_STORE.format(
+            store=store.store, amount=DM.money(store.amount), purchases=store.purchases, members=store.members
         ))
         lines.extend(
-            msg.MEMBER_SALES_CLERK.format(clerk=c.clerk, amount=msg.money(c.amount), purchases=c.purchases)
+            DM.MEMBER_SALES_CLERK.format(clerk=c.clerk, amount=DM.money(c.amount), purchases=c.purchases)
             for c in clerks if c.store == store.store
         )
     return "\n".join(lines)

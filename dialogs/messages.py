@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from crm_store import messages as store_messages
+from crm_store import messages as SM
 
 WEEKDAYS = "一二三四五六日"
 
 # Lifecycle and stage names live in the store's message table, so both packages say the same thing.
-LIFECYCLE = store_messages.LIFECYCLE_NAMES
-STAGE = store_messages.STAGE_NAMES
+LIFECYCLE = SM.LIFECYCLE_NAMES
+STAGE = SM.STAGE_NAMES
 ROLE = {"rep": "销售", "manager": "销售经理", "director": "销售总监", "clerk": "店员", "admin": "管理员", "member": "会员"}
 
 # --- engine ---
@@ -159,7 +159,7 @@ UNDO_NOTHING = "没有可以撤销的操作。"
 
 def money(amount: object) -> str:
     """50万 style for large round figures, plain yuan otherwise."""
-    return "未定" if amount is None else store_messages.money(amount)
+    return "未定" if amount is None else SM.money(amount)
 
 
 def day(value: date, today: date | None = None) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 from crm_store import services
 from crm_store.models import STAGE_PROBABILITY, STAGES
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import PICK, customer_from_message, customer_question
@@ -72,7 +72,7 @@ class UpdateOpportunity(Job):
             "slot": "opportunity",
             "query": slots["customer"]["name"] + "的商机",
             "options": [
-                {"id": o.id, "name": o.title, "detail": f"{msg.STAGE[o.stage]} {msg.money(o.amount)}"}
+                {"id": o.id, "name": o.title, "detail": f"{DM.STAGE[o.stage]} {DM.money(o.amount)}"}
                 for o in open_ones
             ],
         }
@@ -81,42 +81,42 @@ class UpdateOpportunity(Job):
         if slot == "customer":
             return customer_question(slots)
         if slot == "amount":
-            return msg.AMOUNT_IS_RANGE.format(text=slots["_vague_amount"])
-        return msg.ASK_OPPORTUNITY_CHANGE
+            return DM.AMOUNT_IS_RANGE.format(text=slots["_vague_amount"])
+        return DM.ASK_OPPORTUNITY_CHANGE
 
     def summary(self, turn: Turn, slots: Slots) -> str:
         current = self._current(turn, slots)
-        title = slots["opportunity"]["name"] or (slots["customer"]["name"] + "项目" + msg.OPPORTUNITY_NEW)
+        title = slots["opportunity"]["name"] or (slots["customer"]["name"] + "项目" + DM.OPPORTUNITY_NEW)
         changes = ""
         if "stage" in slots:
-            changes += msg.OPPORTUNITY_CHANGE.format(
-                label=msg.LABEL_STAGE,
-                before=msg.STAGE.get(current.stage, "无") if current else "无",
-                after=msg.STAGE[slots["stage"]],
+            changes += DM.OPPORTUNITY_CHANGE.format(
+                label=DM.LABEL_STAGE,
+                before=DM.STAGE.get(current.stage, "无") if current else "无",
+                after=DM.STAGE[slots["stage"]],
             )
         if "amount" in slots:
-            changes += msg.OPPORTUNITY_CHANGE.format(
-                label=msg.LABEL_AMOUNT,
-                before=msg.money(current.amount) if current else "无",
-                after=msg.money(Decimal(slots["amount"])),
+            changes += DM.OPPORTUNITY_CHANGE.format(
+                label=DM.LABEL_AMOUNT,
+                before=DM.money(current.amount) if current else "无",
+                after=DM.money(Decimal(slots["amount"])),
             )
         probability = slots.get("probability")
         if probability is None and "stage" in slots:
             probability = STAGE_PROBABILITY[slots["stage"]]
         if probability is not None:
-            changes += msg.OPPORTUNITY_CHANGE.format(
-                label=msg.LABEL_PROBABILITY,
+            changes += DM.OPPORTUNITY_CHANGE.format(
+                label=DM.LABEL_PROBABILITY,
                 before=f"{current.probability}%" if current else "无",
                 after=f"{probability}%",
             )
         if "close" in slots:
             before = current.expected_close if current else None
-            changes += msg.OPPORTUNITY_CHANGE.format(
-                label=msg.LABEL_CLOSE,
-                before=msg.day(before, today=turn.now.date()) if before else "未定",
-                after=msg.day(date.fromisoformat(slots["close"]), today=turn.now.date()),
+            changes += DM.OPPORTUNITY_CHANGE.format(
+                label=DM.LABEL_CLOSE,
+                before=DM.day(before, today=turn.now.date()) if before else "未定",
+                after=DM.day(date.fromisoformat(slots["close"]), today=turn.now.date()),
             )
-        return msg.OPPORTUNITY_SUMMARY.format(customer=slots["customer"]["name"], title=title, changes=changes)
+        return DM.OPPORTUNITY_SUMMARY.format(customer=slots["customer"]["name"], title=title, changes=changes)
 
     def _current(self, turn: Turn, slots: Slots):  # type: ignore[no-untyped-def]
         opportunity_id = slots["opportunity"]["id"]
@@ -140,13 +140,13 @@ class UpdateOpportunity(Job):
             expected_close=date.fromisoformat(slots["close"]) if "close" in slots else None,
             now=turn.now,
         )
-        text = msg.OPPORTUNITY_SAVED.format(
+        text = DM.OPPORTUNITY_SAVED.format(
             customer=slots["customer"]["name"],
-            stage=msg.STAGE[opportunity.stage],
-            amount=msg.money(opportunity.amount),
+            stage=DM.STAGE[opportunity.stage],
+            amount=DM.money(opportunity.amount),
             probability=opportunity.probability,
         )
         if opportunity.stage == "won":
-            text = msg.OPPORTUNITY_WON.format(customer=slots["customer"]["name"]) + text
+            text = DM.OPPORTUNITY_WON.format(customer=slots["customer"]["name"]) + text
         return [Reply(text)]
 

@@ -12,7 +12,7 @@ from typing import Any
 from crm_store.errors import CRMError
 from crm_store.services import orders
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.approval import order_notice
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
@@ -227,29 +227,29 @@ class SubmitOrder(Job):
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "customer":
-            return customer_question(slots, msg.ASK_ORDER_CUSTOMER)
+            return customer_question(slots, DM.ASK_ORDER_CUSTOMER)
         if slot == "discount_on_total":
             total = sum((Decimal(line["total"]) for line in self._totals(slots)), Decimal(0))
             discount = Decimal(str(slots["discount"]))
-            return msg.ORDER_DISCOUNT_ON_TOTAL.format(
-                total=msg.money(total), discount=msg.discount_text(float(discount)),
-                after=msg.money((total * discount).quantize(Decimal("0.01"))),
+            return DM.ORDER_DISCOUNT_ON_TOTAL.format(
+                total=DM.money(total), discount=DM.discount_text(float(discount)),
+                after=DM.money((total * discount).quantize(Decimal("0.01"))),
             )
         if slot == "product":
             unknown = slots.get("product_unknown")
             if unknown:
                 options = "、".join(p.name for p in orders.active_products(turn.session))
-                return msg.ORDER_PRODUCT_UNKNOWN.format(name=unknown, options=options)
-            return msg.ASK_ORDER_PRODUCT
+                return DM.ORDER_PRODUCT_UNKNOWN.format(name=unknown, options=options)
+            return DM.ASK_ORDER_PRODUCT
         line = slots["lines"][slots.get(LINE, 0)]
         if slot == "quantity":
             vague = slots.pop("_vague_quantity", None)
-            prefix = msg.ORDER_QUANTITY_BAD if slots.pop("_bad_quantity", False) else ""
-            prefix = msg.QUANTITY_IS_RANGE.format(text=vague) if vague else prefix
-            return prefix + msg.ASK_ORDER_QUANTITY.format(product=line["product"], unit=line["unit"])
+            prefix = DM.ORDER_QUANTITY_BAD if slots.pop("_bad_quantity", False) else ""
+            prefix = DM.QUANTITY_IS_RANGE.format(text=vague) if vague else prefix
+            return prefix + DM.ASK_ORDER_QUANTITY.format(product=line["product"], unit=line["unit"])
         if line.get("_vague"):
-            return msg.AMOUNT_IS_RANGE.format(text=line["_vague"])
-        return msg.ASK_ORDER_PRICE.format(product=line["product"])
+            return DM.AMOUNT_IS_RANGE.format(text=line["_vague"])
+        return DM.ASK_ORDER_PRICE.format(product=line["product"])
 
     # --- preview and execution ---
     def _specs(self, slots: Slots) -> list[orders.LineSpec]:
@@ -263,7 +263,7 @@ class SubmitOrder(Job):
         if reduction:
             last = priced[-1]
             if reduction >= last.amount:
-                raise CRMError(msg.ORDER_REDUCTION_TOO_LARGE.format(amount=msg.money(reduction)))
+                raise CRMError(DM.ORDER_REDUCTION_TOO_LARGE.format(amount=DM.money(reduction)))
             name, quantity, _, _ = specs[-1]
             specs[-1] = (name, quantity, None, str(last.amount - reduction))
             reduced = orders.price_lines(turn.session, specs, slots.get("discount"))
@@ -292,18 +292,18 @@ class SubmitOrder(Job):
         priced, total, route_discount, route = self._preview(turn, slots)
         discount = slots.get("discount") or route_discount
         lines = "\n".join(
-            msg.ORDER_LINE.format(
+            DM.ORDER_LINE.format(
                 n=n, product=p.product.name, quantity=p.quantity, unit=p.product.unit or "个",
-                unit_price=msg.money(p.unit_price), amount=msg.money(p.amount),
-                note=msg.price_note(p.product.unit_price, p.quoted_price, p.unit_price, slots.get("discount")),
+                unit_price=DM.money(p.unit_price), amount=DM.money(p.amount),
+                note=DM.price_note(p.product.unit_price, p.quoted_price, p.unit_price, slots.get("discount")),
             )
             for n, p in enumerate(priced, start=1)
         )
         reduction = slots.get("reduction")
-        return msg.ORDER_SUMMARY.format(
-            customer=slots["customer"]["name"], lines=lines, total=msg.money(total),
-            discount=(msg.ORDER_DISCOUNT.format(discount=msg.discount_text(discount)) if discount else "")
-            + (msg.ORDER_REDUCTION.format(amount=msg.money(reduction)) if reduction else ""),
+        return DM.ORDER_SUMMARY.format(
+            customer=slots["customer"]["name"], lines=lines, total=DM.money(total),
+            discount=(DM.ORDER_DISCOUNT.format(discount=DM.discount_text(discount)) if discount else "")
+            + (DM.ORDER_REDUCTION.format(amount=DM.money(reduction)) if reduction else ""),
             route=" → ".join(approver.name for _, approver in route),
         )
 
@@ -318,6 +318,6 @@ class SubmitOrder(Job):
         first = orders.current_step(order)
         assert first is not None and first.approver is not None
         turn.notices.append(order_notice(order, first.approver_id))
-        return [Reply(msg.ORDER_SUBMITTED.format(
-            number=order.number, total=msg.money(order.total), approver=first.approver.name
+        return [Reply(DM.ORDER_SUBMITTED.format(
+            number=order.number, total=DM.money(order.total), approver=first.approver.name
         ))]

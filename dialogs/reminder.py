@@ -7,7 +7,7 @@ from datetime import datetime
 
 from crm_store import services
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.timing import moment
@@ -58,15 +58,15 @@ class SetReminder(Job):
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "time" and slots.get("due_at"):
-            return msg.REMINDER_IN_PAST.format(when=msg.when(datetime.fromisoformat(slots["due_at"]), today=turn.now.date()))
-        return msg.ASK_REMINDER_TIME if slot == "time" else msg.ASK_REMINDER_TEXT
+            return DM.REMINDER_IN_PAST.format(when=DM.when(datetime.fromisoformat(slots["due_at"]), today=turn.now.date()))
+        return DM.ASK_REMINDER_TIME if slot == "time" else DM.ASK_REMINDER_TEXT
 
     def summary(self, turn: Turn, slots: Slots) -> str:
         customer = slots.get("customer")
-        return msg.REMINDER_SUMMARY.format(
-            when=msg.when(datetime.fromisoformat(slots["due_at"]), today=turn.now.date()),
+        return DM.REMINDER_SUMMARY.format(
+            when=DM.when(datetime.fromisoformat(slots["due_at"]), today=turn.now.date()),
             text=slots["text"],
-            customer=msg.REMINDER_CUSTOMER.format(customer=customer["name"]) if customer else "",
+            customer=DM.REMINDER_CUSTOMER.format(customer=customer["name"]) if customer else "",
         )
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
@@ -80,7 +80,7 @@ class SetReminder(Job):
             customer_id=customer["id"] if customer else None,
             now=turn.now,
         )
-        return [Reply(msg.REMINDER_SAVED.format(when=msg.when(due, today=turn.now.date()), text=slots["text"]))]
+        return [Reply(DM.REMINDER_SAVED.format(when=DM.when(due, today=turn.now.date()), text=slots["text"]))]
 
 
 @register
@@ -90,19 +90,19 @@ class ListFollowups(Job):
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         days = turn.config.rules.reminders.dormant_after_days
         followups = services.list_followups(turn.session, turn.actor, now=turn.now, tz=turn.tz, untouched_days=days)
-        lines = [msg.FOLLOWUPS_HEADER.format(day=msg.day(turn.now.date(), today=turn.now.date()))]
+        lines = [DM.FOLLOWUPS_HEADER.format(day=DM.day(turn.now.date(), today=turn.now.date()))]
         if followups.today:
-            lines.append(msg.FOLLOWUPS_TODAY.format(count=len(followups.today)))
+            lines.append(DM.FOLLOWUPS_TODAY.format(count=len(followups.today)))
             lines += [self._line(turn, r) for r in followups.today]
         if followups.overdue:
-            lines.append(msg.FOLLOWUPS_OVERDUE.format(count=len(followups.overdue)))
+            lines.append(DM.FOLLOWUPS_OVERDUE.format(count=len(followups.overdue)))
             lines += [self._line(turn, r) for r in followups.overdue]
         if not followups.today and not followups.overdue:
-            lines.append(msg.FOLLOWUPS_NONE)
+            lines.append(DM.FOLLOWUPS_NONE)
         if followups.untouched:
-            lines.append(msg.FOLLOWUPS_UNTOUCHED.format(days=days))
-            lines += [msg.UNTOUCHED_LINE.format(name=c.name, days=n) for c, n in followups.untouched]
+            lines.append(DM.FOLLOWUPS_UNTOUCHED.format(days=days))
+            lines += [DM.UNTOUCHED_LINE.format(name=c.name, days=n) for c, n in followups.untouched]
         return [Reply("\n".join(lines))]
 
     def _line(self, turn: Turn, reminder) -> str:  # type: ignore[no-untyped-def]
-        return msg.FOLLOWUP_LINE.format(when=msg.when(reminder.due_at.astimezone(turn.tz), today=turn.now.date()), text=reminder.text)
+        return DM.FOLLOWUP_LINE.format(when=DM.when(reminder.due_at.astimezone(turn.tz), today=turn.now.date()), text=reminder.text)

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from crm_store import charts
-from crm_store import messages as store_msg
+from crm_store import messages as SM
 from crm_store.services import members, reports, transfer_io
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.member import member_sales_text
 from dialogs.reply import Reply
@@ -88,9 +88,9 @@ class SalesReportJob(Job):
         if kind == "stores":
             return self._stores(turn, period)
         title = {
-            "funnel": store_msg.REPORT_TITLE_FUNNEL,
-            "visits": store_msg.REPORT_TITLE_VISITS,
-        }.get(kind, store_msg.REPORT_TITLE_WEEKLY if slots.get("weekly") else store_msg.REPORT_TITLE)
+            "funnel": SM.REPORT_TITLE_FUNNEL,
+            "visits": SM.REPORT_TITLE_VISITS,
+        }.get(kind, SM.REPORT_TITLE_WEEKLY if slots.get("weekly") else SM.REPORT_TITLE)
         report = reports.sales_report(turn.session, turn.actor, period, title=title, now=turn.now)
         sections = {"funnel": ("pipeline",), "visits": ("visits",)}.get(
             kind, ("visits", "customers", "deals", "pipeline")
@@ -109,7 +109,7 @@ class SalesReportJob(Job):
             return Reply(text, image_path=str(draw()))
         except (charts.FontMissing, OSError, ValueError):  # the figures still matter without the picture
             log.exception("chart failed")
-            return Reply(text + "\n" + msg.REPORT_CHART_FAILED)
+            return Reply(text + "\n" + DM.REPORT_CHART_FAILED)
 
     def _stores(self, turn: Turn, period: reports.Period) -> list[Reply]:
         stores = members.store_sales(turn.session, turn.actor, period.start, period.end)
@@ -127,7 +127,7 @@ class SalesReportJob(Job):
             turn.session, turn.actor, kind, path, fmt="xlsx", since=period.start, until=period.end, now=turn.now,
         )
         last = period.end - timedelta(seconds=1)
-        return [Reply(msg.REPORT_EXPORTED.format(
-            count=count, what=msg.REPORT_EXPORT_WHAT[kind], start=reports.fmt_day(period.start, turn.tz),
+        return [Reply(DM.REPORT_EXPORTED.format(
+            count=count, what=DM.REPORT_EXPORT_WHAT[kind], start=reports.fmt_day(period.start, turn.tz),
             end=reports.fmt_day(last, turn.tz), name=Path(path).name,
         ), file_path=str(path))]

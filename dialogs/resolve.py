@@ -8,7 +8,7 @@ from typing import Any
 from crm_store import services
 from crm_store.services import similar
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Slots, Turn
 
 PICK = "_pick"
@@ -66,7 +66,7 @@ def contact_from_message(turn: Turn, slots: Slots) -> None:
 def contact_label(slots: Slots) -> str:
     """王经理（财务部）."""
     title = slots.get("contact_title")
-    return msg.CONTACT_WITH_TITLE.format(name=slots["contact"], title=title) if title else slots["contact"]
+    return DM.CONTACT_WITH_TITLE.format(name=slots["contact"], title=title) if title else slots["contact"]
 
 
 def customer_option(customer: Any) -> dict[str, Any]:
@@ -113,21 +113,21 @@ def customer_from_message(turn: Turn, slots: Slots, awaiting: str | None) -> Non
             _suggest(slots, "", mentioned, exact=False)
 
 
-def customer_question(slots: Slots, ask: str = msg.ASK_CUSTOMER) -> str:
+def customer_question(slots: Slots, ask: str = DM.ASK_CUSTOMER) -> str:
     """Ask for the customer again, saying so when the name given last matched nothing."""
     unknown = slots.get("customer_unknown")
-    return msg.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else ask
+    return DM.CUSTOMER_NOT_FOUND.format(name=unknown) if unknown else ask
 
 
 def pick_prompt(slots: Slots) -> str:
     pick = slots[PICK]
     if pick.get("confirm"):
-        return msg.CUSTOMER_DID_YOU_MEAN.format(name=pick["options"][0]["name"])
+        return DM.CUSTOMER_DID_YOU_MEAN.format(name=pick["options"][0]["name"])
     lines = [
         f"{i}. {option['name']}" + (f"（{option['detail']}）" if option.get("detail") else "")
         for i, option in enumerate(pick["options"], start=1)
     ]
-    return msg.PICK_PROMPT.format(count=len(lines), query=pick["query"], options="\n".join(lines))
+    return DM.PICK_PROMPT.format(count=len(lines), query=pick["query"], options="\n".join(lines))
 
 
 def apply_pick(text: str, slots: Slots) -> bool:

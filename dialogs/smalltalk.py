@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Turn
 from dialogs.reply import Reply
 
 
 def examples_for(role: str) -> list[str]:
-    return msg.HELP_EXAMPLES.get(role, msg.HELP_EXAMPLES["rep"])
+    return DM.HELP_EXAMPLES.get(role, DM.HELP_EXAMPLES["rep"])
 
 
 def answer(turn: Turn) -> list[Reply] | None:
@@ -16,13 +16,13 @@ def answer(turn: Turn) -> list[Reply] | None:
     intent = turn.intent
     name = turn.actor.name
     if intent == "greet":
-        return [Reply(msg.GREET.format(name=name))]
+        return [Reply(DM.GREET.format(name=name))]
     if intent == "help":
-        lines = [msg.HELP_HEADER.format(name=name), *(f"· {example}" for example in examples_for(turn.actor.role))]
+        lines = [DM.HELP_HEADER.format(name=name), *(f"· {example}" for example in examples_for(turn.actor.role))]
         return [Reply("\n".join(lines))]
     if intent == "out_of_scope":
         first, second = examples_for(turn.actor.role)[:2]
-        return [Reply(msg.OUT_OF_SCOPE.format(first=first, second=second))]
+        return [Reply(DM.OUT_OF_SCOPE.format(first=first, second=second))]
     if intent in ("affirm", "deny"):
-        return [Reply(msg.NOTHING_ASKED)]
+        return [Reply(DM.NOTHING_ASKED)]
     return None

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from crm_store import services
 from dialogs import entities as ent
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import contact_from_message, contact_label, customer_from_message
@@ -41,28 +41,28 @@ class LogVisit(Job):
         return None if slots.get("customer") or slots.get("customer_unknown") else "customer"
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
-        return msg.ASK_VISIT_CUSTOMER
+        return DM.ASK_VISIT_CUSTOMER
 
     def summary(self, turn: Turn, slots: Slots) -> str:
-        customer = slots["customer"]["name"] if slots.get("customer") else msg.VISIT_NEW_CUSTOMER.format(
+        customer = slots["customer"]["name"] if slots.get("customer") else DM.VISIT_NEW_CUSTOMER.format(
             name=slots["customer_unknown"]
         )
-        text = msg.VISIT_SUMMARY.format(
+        text = DM.VISIT_SUMMARY.format(
             customer=customer,
             contact=contact_label(slots) if slots.get("contact") else "未填",
-            when=msg.when(self._visited_at(turn, slots), today=turn.now.date()),
+            when=DM.when(self._visited_at(turn, slots), today=turn.now.date()),
             summary=slots["summary"],
         )
         if slots.get("phone"):
-            text += msg.VISIT_PHONE.format(phone=slots["phone"])
+            text += DM.VISIT_PHONE.format(phone=slots["phone"])
         today = turn.now.date()
         if slots.get("followup_at"):
             followup = datetime.fromisoformat(slots["followup_at"])
-            text += msg.VISIT_NEXT.format(next_step=slots["next_step"], followup=msg.when(followup, today=today))
+            text += DM.VISIT_NEXT.format(next_step=slots["next_step"], followup=DM.when(followup, today=today))
         visited = self._visited_at(turn, slots)
         if visited > turn.now:  # 今天下午 said at 10:50: say so before it is written as done
-            text += msg.VISIT_IN_FUTURE.format(
-                when=(msg.TODAY if visited.date() == today else msg.when(visited, with_time=False, today=today))
+            text += DM.VISIT_IN_FUTURE.format(
+                when=(DM.TODAY if visited.date() == today else DM.when(visited, with_time=False, today=today))
                 + f"{visited:%H:%M}"
             )
         return text
@@ -91,16 +91,16 @@ class LogVisit(Job):
             next_followup_at=followup,
             now=turn.now,
         )
-        lines = [msg.VISIT_SAVED.format(customer=customer.name)]
+        lines = [DM.VISIT_SAVED.format(customer=customer.name)]
         turn.session.expire(customer, ["contacts"])
         if len(customer.contacts) > contacts_before:
-            lines.append(msg.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
+            lines.append(DM.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
         if followup is not None:
-            lines.append(msg.VISIT_REMINDER_SET.format(when=msg.when(followup, today=turn.now.date())))
+            lines.append(DM.VISIT_REMINDER_SET.format(when=DM.when(followup, today=turn.now.date())))
         if customer.lifecycle != lifecycle_before:
             lines.append(
-                msg.VISIT_LIFECYCLE.format(
-                    before=msg.LIFECYCLE[lifecycle_before], after=msg.LIFECYCLE[customer.lifecycle]
+                DM.VISIT_LIFECYCLE.format(
+                    before=DM.LIFECYCLE[lifecycle_before], after=DM.LIFECYCLE[customer.lifecycle]
                 )
             )
         return [Reply("\n".join(lines))]

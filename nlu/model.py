@@ -22,7 +22,7 @@ from pathlib import Path
 import jieba
 
 from nlu import ModelMissing, plain_pickle
-from nlu import messages as M
+from nlu import messages as NM
 from nlu.crf import CRFTagger
 from nlu.data_io import data_hash
 from nlu.intent import IntentModel
@@ -54,14 +54,14 @@ def model_key(data_digest: str) -> dict[str, object]:
 def stale_reason(saved: dict, current: dict) -> str | None:
     """A Chinese reason why a model with key `saved` must not serve under `current`, or None."""
     reasons = []
-    for name, label in (("format", M.STALE_FORMAT), ("features", M.STALE_FEATURES)):
+    for name, label in (("format", NM.STALE_FORMAT), ("features", NM.STALE_FEATURES)):
         if saved.get(name) != current[name]:
             reasons.append(label.format(old=saved.get(name), new=current[name]))
     if saved.get("data") != current["data"]:
-        reasons.append(M.STALE_DATA)
+        reasons.append(NM.STALE_DATA)
     for name in LIBRARIES:
         if saved.get(name) != current[name]:
-            reasons.append(M.STALE_LIBRARY.format(name=name, old=saved.get(name), new=current[name]))
+            reasons.append(NM.STALE_LIBRARY.format(name=name, old=saved.get(name), new=current[name]))
     return "；".join(reasons) or None
 
 
@@ -141,7 +141,7 @@ def load_model(path: Path, data_dir: str | None, *, train_if_missing: bool) -> N
     """The saved model when it is fresh; else train and save it, or raise ModelMissing."""
     current = model_key(data_hash(data_dir))
     if not path.exists():
-        problem = M.MODEL_MISSING.format(path=path)
+        problem = NM.MODEL_MISSING.format(path=path)
     else:
         try:
             raw = path.read_bytes()
@@ -149,17 +149,17 @@ def load_model(path: Path, data_dir: str | None, *, train_if_missing: bool) -> N
             reason = stale_reason(header.get("key", {}), current)
             if reason is None:
                 return NLUModel.from_bytes(raw)
-            problem = M.MODEL_STALE.format(path=path, reason=reason)
+            problem = NM.MODEL_STALE.format(path=path, reason=reason)
         except (OSError, ModelUnreadable) as exc:
-            problem = M.MODEL_UNREADABLE.format(path=path, detail=exc)
+            problem = NM.MODEL_UNREADABLE.format(path=path, detail=exc)
     if not train_if_missing:
         raise ModelMissing(problem)
-    _progress(M.TRAINING.format(problem=problem))
+    _progress(NM.TRAINING.format(problem=problem))
     from nlu.data_io import load_training
     from nlu.training import train_model
 
     trained = train_model(load_training(data_dir), current["data"])
     model = trained.to_model()
     save_model(model, path)
-    _progress(M.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
+    _progress(NM.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
     return model

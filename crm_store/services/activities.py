@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import Ambiguous, InvalidInput, NotFound
 from crm_store.models import (
     OPEN_REMINDER_STATUSES,
@@ -66,7 +66,7 @@ def log_visit(
     staff_id = require_customer_role(actor)
     customer = customer_for_write(session, actor, customer_id)
     if not summary or not summary.strip():
-        raise InvalidInput(M.SUMMARY_REQUIRED)
+        raise InvalidInput(SM.SUMMARY_REQUIRED)
     before = _customer_snapshot(customer)
     contact: Contact | None = None
     contact_created = False
@@ -94,11 +94,11 @@ def log_visit(
     session.flush()
     reminder_id = None
     if next_followup_at is not None:
-        step = (next_step or "").strip() or M.DEFAULT_NEXT_STEP
+        step = (next_step or "").strip() or SM.DEFAULT_NEXT_STEP
         text = (
-            M.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
+            SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
             if contact
-            else M.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
+            else SM.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
         )
         reminder = Reminder(
             staff_id=staff_id,
@@ -153,7 +153,7 @@ def _close_due_reminders(session: Session, staff_id: int, customer_id: int, now:
 
 def open_opportunities(session: Session, actor: Actor, customer_id: int) -> list[Opportunity]:
     if not is_visible(session, actor, customer_id):
-        raise NotFound(M.CUSTOMER_NOT_FOUND)
+        raise NotFound(SM.CUSTOMER_NOT_FOUND)
     stmt = (
         select(Opportunity)
         .where(Opportunity.customer_id == customer_id, Opportunity.stage.not_in(CLOSED_STAGES))
@@ -206,9 +206,9 @@ def update_opportunity(
     staff_id = require_customer_role(actor)
     customer = customer_for_write(session, actor, customer_id)
     if stage is not None and stage not in STAGES:
-        raise InvalidInput(M.STAGE_INVALID)
+        raise InvalidInput(SM.STAGE_INVALID)
     if probability is not None and not (0 <= int(probability) <= 100):
-        raise InvalidInput(M.PROBABILITY_INVALID)
+        raise InvalidInput(SM.PROBABILITY_INVALID)
     amount_value = to_decimal(amount)
     product = find_product(session, product_name) if product_name else None
 
@@ -216,14 +216,14 @@ def update_opportunity(
     if opportunity_id is not None:
         opp = session.get(Opportunity, opportunity_id)
         if opp is None or opp.customer_id != customer.id:
-            raise NotFound(M.OPPORTUNITY_NOT_FOUND)
+            raise NotFound(SM.OPPORTUNITY_NOT_FOUND)
     else:
         candidates = open_opportunities(session, actor, customer.id)
         if len(candidates) > 1 and product is not None:
             same = [o for o in candidates if o.product_id == product.id]
             candidates = same if same else candidates
         if len(candidates) > 1:
-            raise Ambiguous(M.OPPORTUNITY_AMBIGUOUS, candidates)
+            raise Ambiguous(SM.OPPORTUNITY_AMBIGUOUS, candidates)
         opp = candidates[0] if candidates else None
 
     customer_before = {"lifecycle": customer.lifecycle}
@@ -231,7 +231,7 @@ def update_opportunity(
     if opp is None:
         new_stage = stage or "initial"
         opp_title = (title or "").strip() or (product.name if product else (product_name or "").strip())
-        opp_title = opp_title or M.OPPORTUNITY_DEFAULT_TITLE.format(customer=customer.name)
+        opp_title = opp_title or SM.OPPORTUNITY_DEFAULT_TITLE.format(customer=customer.name)
         opp = Opportunity(
             customer_id=customer.id,
             title=opp_title[:200],
@@ -320,13 +320,13 @@ def create_reminder(
     require_aware(due_at)
     staff_id = require_staff(actor)
     if not text or not text.strip():
-        raise InvalidInput(M.REMINDER_TEXT_REQUIRED)
+        raise InvalidInput(SM.REMINDER_TEXT_REQUIRED)
     if customer_id is not None:
         customer_for_write(session, actor, customer_id)
     if contact_id is not None:
         contact = session.get(Contact, contact_id)
         if contact is None or (customer_id is not None and contact.customer_id != customer_id):
-            raise NotFound(M.CONTACT_NOT_FOUND)
+            raise NotFound(SM.CONTACT_NOT_FOUND)
         if customer_id is None:
             customer_for_write(session, actor, contact.customer_id)
             customer_id = contact.customer_id

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import AlreadyDecided, Ambiguous, InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ApprovalStep, Order, Staff
 from crm_store.services.common import Actor, audit, require_aware
@@ -60,15 +60,15 @@ def find_order(session: Session, actor: Actor, ref: str | int) -> Order:
     among the orders waiting for this actor (001)."""
     text = str(ref).strip().lstrip("#＃").strip()
     if not text or len(text) > 32:
-        raise NotFound(M.ORDER_NOT_FOUND)
+        raise NotFound(SM.ORDER_NOT_FOUND)
     if _NUMBER.match(text) or (text.isdigit() and len(text) >= 11):
         number = text.upper() if text[:2].upper() == "SO" else f"SO{text}"
         order = session.scalar(_order_query().where(Order.number == number))
         if order is not None:
             return order
-        raise NotFound(M.ORDER_NOT_FOUND)
+        raise NotFound(SM.ORDER_NOT_FOUND)
     if not text.isdigit():
-        raise NotFound(M.ORDER_NOT_FOUND)
+        raise NotFound(SM.ORDER_NOT_FOUND)
     mine = [s.order for s in pending_for(session, actor) if s.order.number.endswith(text)]
     by_id = session.scalar(_order_query().where(Order.id == int(text))) if len(text) <= 9 else None
     if by_id is not None and (not mine or by_id in mine):
@@ -76,8 +76,8 @@ def find_order(session: Session, actor: Actor, ref: str | int) -> Order:
     if len(mine) == 1:
         return mine[0]
     if len(mine) > 1:
-        raise Ambiguous(M.SEVERAL_TO_APPROVE.format(count=len(mine)), mine)
-    raise NotFound(M.ORDER_NOT_FOUND)
+        raise Ambiguous(SM.SEVERAL_TO_APPROVE.format(count=len(mine)), mine)
+    raise NotFound(SM.ORDER_NOT_FOUND)
 
 
 def check_step(session: Session, actor: Actor, order: Order) -> ApprovalStep:
@@ -89,12 +89,12 @@ def check_step(session: Session, actor: Actor, order: Order) -> ApprovalStep:
     if mine:
         step = mine[-1]
         if step.status in ("approved", "rejected", "skipped") or order.status != "pending":
-            raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order, step)))
+            raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order, step)))
         if pending is not None and pending.approver is not None:
-            raise PermissionDenied(M.NOT_YOUR_TURN.format(approver=pending.approver.name))
+            raise PermissionDenied(SM.NOT_YOUR_TURN.format(approver=pending.approver.name))
     if order.status != "pending" and actor.role == "admin":
-        raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order)))
-    raise PermissionDenied(M.NOT_YOUR_APPROVAL)
+        raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order)))
+    raise PermissionDenied(SM.NOT_YOUR_APPROVAL)
 
 
 def _may_stand_in(session: Session, actor: Actor, step: ApprovalStep) -> bool:
@@ -111,9 +111,9 @@ def _may_stand_in(session: Session, actor: Actor, step: ApprovalStep) -> bool:
 
 def _status_name(order: Order, step: ApprovalStep | None = None) -> str:
     """The order's status once it is final; while it still runs, what happened to this step."""
-    if order.status == "pending" and step is not None and step.status in M.STEP_STATUS_NAMES:
-        return M.STEP_STATUS_NAMES[step.status]
-    return M.ORDER_STATUS_NAMES.get(order.status, order.status)
+    if order.status == "pending" and step is not None and step.status in SM.STEP_STATUS_NAMES:
+        return SM.STEP_STATUS_NAMES[step.status]
+    return SM.ORDER_STATUS_NAMES.get(order.status, order.status)
 
 
 def decide(
@@ -129,22 +129,22 @@ def decide(
     """Approve or reject the actor's step of an order (order_ref None: the one order waiting for them)."""
     require_aware(now)
     if actor.staff_id is None or actor.role not in APPROVER_ROLES:
-        raise PermissionDenied(M.NO_APPROVAL_RIGHT)
+        raise PermissionDenied(SM.NO_APPROVAL_RIGHT)
     reason = (reason or "").strip() or None
     if reason is not None and len(reason) > MAX_REASON:
-        raise InvalidInput(M.REASON_TOO_LONG.format(limit=MAX_REASON))
+        raise InvalidInput(SM.REASON_TOO_LONG.format(limit=MAX_REASON))
     if order_ref is None or str(order_ref).strip() == "":
         waiting = pending_for(session, actor)
         if not waiting:
-            raise NotFound(M.NOTHING_TO_APPROVE)
+            raise NotFound(SM.NOTHING_TO_APPROVE)
         if len(waiting) > 1:
-            raise Ambiguous(M.SEVERAL_TO_APPROVE.format(count=len(waiting)), [s.order for s in waiting])
+            raise Ambiguous(SM.SEVERAL_TO_APPROVE.format(count=len(waiting)), [s.order for s in waiting])
         order = waiting[0].order
     else:
         order = find_order(session, actor, order_ref)
     step = check_step(session, actor, order)
     if not approve and reason is None:
-        raise InvalidInput(M.REJECT_REASON_REQUIRED)
+        raise InvalidInput(SM.REJECT_REASON_REQUIRED)
     # Lock the row and read it again: whoever got here first has already changed it.
     locked = session.scalar(
         select(ApprovalStep).where(ApprovalStep.id == step.id).with_for_update()
@@ -152,7 +152,7 @@ def decide(
     )
     if locked is None or locked.status != "pending":
         session.refresh(order)
-        raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order, locked)))
+        raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order, locked)))
     via = via_message or actor.via_message
     changed = session.execute(
         update(ApprovalStep)
@@ -162,7 +162,7 @@ def decide(
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise AlreadyDecided(M.ALREADY_DECIDED.format(status=_status_name(order)))
+        raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order)))
     session.refresh(locked)
     following = [s for s in order.steps if s.step_no > locked.step_no]
     next_step: ApprovalStep | None = None
@@ -269,7 +269,7 @@ def mark_escalated(session: Session, step_id: int, now: datetime, hours: int) ->
         "number": order.number, "customer": order.customer.name, "total": f"{order.total:,.2f}",
         "hours": waited, "approver": step.approver.name if step.approver else "",
     }
-    template = M.ESCALATION_REMIND if kind == "remind" else M.ESCALATION_ESCALATE
+    template = SM.ESCALATION_REMIND if kind == "remind" else SM.ESCALATION_ESCALATE
     return Escalation(step=step, kind=kind, to_staff_id=to_staff, text=template.format(**fields))
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import AlreadyDecided, InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm_store.models import (
     BindingCode,
@@ -53,12 +53,12 @@ def create_invite(
     """A one-time code for this staff member. actor None = the local admin at the command line."""
     require_aware(now)
     if actor is not None and actor.role != "admin":
-        raise PermissionDenied(M.BIND_ADMIN_ONLY)
+        raise PermissionDenied(SM.BIND_ADMIN_ONLY)
     staff = session.get(Staff, staff_id)
     if staff is None:
-        raise NotFound(M.STAFF_NOT_FOUND)
+        raise NotFound(SM.STAFF_NOT_FOUND)
     if not staff.active:
-        raise InvalidInput(M.BIND_STAFF_INACTIVE)
+        raise InvalidInput(SM.BIND_STAFF_INACTIVE)
     code = new_code()
     while session.scalar(select(BindingCode.id).where(BindingCode.code == code)) is not None:
         code = new_code()
@@ -97,14 +97,14 @@ def _check_channel(session: Session, channel: str, external_id: str, now: dateti
     are checked against the limit one after another, not all against the same count.
     """
     if not valid_channel(channel):
-        raise InvalidInput(M.IDENTITY_CHANNEL_INVALID)
+        raise InvalidInput(SM.IDENTITY_CHANNEL_INVALID)
     subject = f"{channel}:{external_id}"[:200]
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:subject, 42))"), {"subject": subject})
     if _bound(session, channel, external_id) is not None:
-        raise InvalidInput(M.BIND_ALREADY)
+        raise InvalidInput(SM.BIND_ALREADY)
     if failures(session, subject, now) >= MAX_FAILURES_PER_IDENTITY:
-        raise RateLimited(M.BIND_TOO_MANY)
+        raise RateLimited(SM.BIND_TOO_MANY)
     return subject
 
 
@@ -146,22 +146,22 @@ def redeem_code(
     row = session.scalar(select(BindingCode).where(BindingCode.code == wanted)) if wanted else None
     if row is None:
         _fail(session, [subject], "unknown code", now)
-        raise InvalidInput(M.BIND_CODE_INVALID)
+        raise InvalidInput(SM.BIND_CODE_INVALID)
     if row.used_at is not None:
         _fail(session, [subject], f"used code #{row.id}", now)
-        raise AlreadyDecided(M.BIND_CODE_USED)
+        raise AlreadyDecided(SM.BIND_CODE_USED)
     if row.expires_at <= now:
         _fail(session, [subject], f"expired code #{row.id}", now)
-        raise InvalidInput(M.BIND_CODE_EXPIRED)
+        raise InvalidInput(SM.BIND_CODE_EXPIRED)
     staff = session.get(Staff, row.staff_id)
     if staff is None or not staff.active:
-        raise InvalidInput(M.BIND_STAFF_INACTIVE)
+        raise InvalidInput(SM.BIND_STAFF_INACTIVE)
     # Conditional update: two accounts racing with one code, only one wins.
     claimed = session.execute(
         update(BindingCode).where(BindingCode.id == row.id, BindingCode.used_at.is_(None)).values(used_at=now)
     ).rowcount
     if claimed != 1:
-        raise AlreadyDecided(M.BIND_CODE_USED)
+        raise AlreadyDecided(SM.BIND_CODE_USED)
     actor = Actor(staff_id=staff.id, member_id=None, role=staff.role, name=staff.name, team=staff.team,
                   store=staff.store, via_channel=channel, via_message=message_id)
     return _attach(session, actor, channel, external_id, staff_id=staff.id, member_id=None, now=now,
@@ -182,7 +182,7 @@ def bind_member(
     digits = phone_last4.strip()
     if member is None or len(expected) != 4 or not hmac.compare_digest(expected.encode(), digits.encode()):
         _fail(session, [subject, member_subject], "member mismatch", now)
-        raise InvalidInput(M.BIND_MEMBER_MISMATCH)
+        raise InvalidInput(SM.BIND_MEMBER_MISMATCH)
     actor = Actor(staff_id=None, member_id=member.id, role="member", name=member.name,
                   via_channel=channel, via_message=message_id)
     return _attach(session, actor, channel, external_id, staff_id=None, member_id=member.id, now=now,
@@ -196,13 +196,13 @@ def unbind(
     require_aware(now)
     identity = _bound(session, channel, external_id)
     if identity is None:
-        raise NotFound(M.BIND_NOT_BOUND)
+        raise NotFound(SM.BIND_NOT_BOUND)
     own = actor is not None and (
         (actor.staff_id is not None and actor.staff_id == identity.staff_id)
         or (actor.member_id is not None and actor.member_id == identity.member_id)
     )
     if actor is not None and not own and actor.role != "admin":
-        raise PermissionDenied(M.BIND_ADMIN_ONLY)
+        raise PermissionDenied(SM.BIND_ADMIN_ONLY)
     before = _state(identity)
     audit(session, actor, "identity.unbind", "chat_identity", identity.id, before=before, now=now)
     # A half-filled form belongs to the old owner: it must not carry over to whoever binds next.

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import AuditLog, Customer, CustomerShare, Staff
 
@@ -46,9 +46,9 @@ def actor_for_staff(
 ) -> Actor:
     staff = session.get(Staff, staff_id)
     if staff is None:
-        raise NotFound(M.STAFF_NOT_FOUND)
+        raise NotFound(SM.STAFF_NOT_FOUND)
     if not staff.active:
-        raise PermissionDenied(M.STAFF_INACTIVE)
+        raise PermissionDenied(SM.STAFF_INACTIVE)
     return Actor(
         staff_id=staff.id,
         member_id=None,
@@ -63,13 +63,13 @@ def actor_for_staff(
 
 def require_staff(actor: Actor) -> int:
     if actor.staff_id is None:
-        raise PermissionDenied(M.STAFF_ONLY)
+        raise PermissionDenied(SM.STAFF_ONLY)
     return actor.staff_id
 
 
 def require_aware(value: datetime | None) -> None:
     if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise InvalidInput(M.NAIVE_DATETIME)
+        raise InvalidInput(SM.NAIVE_DATETIME)
 
 
 # --- visibility ---------------------------------------------------------------------------------
@@ -91,7 +91,7 @@ def visible_customers_clause(actor: Actor) -> ColumnElement[bool]:
 
 def require_customer_role(actor: Actor) -> int:
     if actor.staff_id is None or actor.role not in CUSTOMER_ROLES:
-        raise PermissionDenied(M.NO_PERMISSION_CUSTOMERS)
+        raise PermissionDenied(SM.NO_PERMISSION_CUSTOMERS)
     return actor.staff_id
 
 
@@ -105,9 +105,9 @@ def customer_for_write(session: Session, actor: Actor, customer_id: int) -> Cust
     require_customer_role(actor)
     customer = session.get(Customer, customer_id)
     if customer is None:
-        raise NotFound(M.CUSTOMER_NOT_FOUND)
+        raise NotFound(SM.CUSTOMER_NOT_FOUND)
     if not is_visible(session, actor, customer_id):
-        raise PermissionDenied(M.NO_PERMISSION_CUSTOMER)
+        raise PermissionDenied(SM.NO_PERMISSION_CUSTOMER)
     return customer
 
 
@@ -192,7 +192,7 @@ def normalize_phone(raw: str | None) -> str | None:
         phone = phone[4:]
     if _MOBILE.match(phone) or _LANDLINE.match(phone):
         return phone
-    raise InvalidInput(M.PHONE_INVALID)
+    raise InvalidInput(SM.PHONE_INVALID)
 
 
 def money_value(value: Any) -> Decimal:
@@ -206,9 +206,9 @@ def to_decimal(value: Any) -> Decimal | None:
     try:
         result = Decimal(str(value))
     except (InvalidOperation, ValueError) as exc:
-        raise InvalidInput(M.AMOUNT_INVALID) from exc
+        raise InvalidInput(SM.AMOUNT_INVALID) from exc
     if not result.is_finite() or result < 0:
-        raise InvalidInput(M.AMOUNT_INVALID)
+        raise InvalidInput(SM.AMOUNT_INVALID)
     return result.quantize(Decimal("0.01"))
 
 

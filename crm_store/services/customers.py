@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import Duplicate, InvalidInput, NotFound, PermissionDenied
 from crm_store.models import (
     LIFECYCLE,
@@ -130,7 +130,7 @@ def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
         select(Customer).where(Customer.id == customer_id, visible_customers_clause(actor))
     )
     if customer is None:
-        raise NotFound(M.CUSTOMER_NOT_FOUND)
+        raise NotFound(SM.CUSTOMER_NOT_FOUND)
     return customer
 
 
@@ -173,12 +173,12 @@ def _resolve_owner(session: Session, actor: Actor, owner_id: int | None) -> int:
         return staff_id
     owner = session.get(Staff, owner_id)
     if owner is None:
-        raise NotFound(M.OWNER_NOT_FOUND)
+        raise NotFound(SM.OWNER_NOT_FOUND)
     if actor.role in ("director", "admin"):
         return owner_id
     if actor.role == "manager" and owner_id in team_ids(session, staff_id):
         return owner_id
-    raise PermissionDenied(M.NO_PERMISSION_OWNER)
+    raise PermissionDenied(SM.NO_PERMISSION_OWNER)
 
 
 def create_customer(
@@ -199,21 +199,21 @@ def create_customer(
 ) -> Customer:
     require_aware(now)
     owner = _resolve_owner(session, actor, owner_id)
-    clean = _clean_name(name, M.CUSTOMER_NAME_INVALID, 100)
+    clean = _clean_name(name, SM.CUSTOMER_NAME_INVALID, 100)
     alias_list: list[str] = []
     for alias in aliases:
-        a = _clean_name(alias, M.CUSTOMER_ALIAS_INVALID, 100)
+        a = _clean_name(alias, SM.CUSTOMER_ALIAS_INVALID, 100)
         if name_key(a) != name_key(clean) and name_key(a) not in {name_key(x) for x in alias_list}:
             alias_list.append(a)
     if lifecycle not in LIFECYCLE:
-        raise InvalidInput(M.LIFECYCLE_INVALID)
+        raise InvalidInput(SM.LIFECYCLE_INVALID)
     phone = normalize_phone(contact_phone)
     contact_clean = None
     if contact_name is not None or phone is not None:
-        contact_clean = _clean_name(contact_name or M.DEFAULT_CONTACT_NAME, M.CONTACT_NAME_INVALID, 50)
+        contact_clean = _clean_name(contact_name or SM.DEFAULT_CONTACT_NAME, SM.CONTACT_NAME_INVALID, 50)
     existing = find_duplicates(session, clean, alias_list)
     if existing:
-        raise Duplicate(M.CUSTOMER_DUPLICATE.format(names="、".join(c.name for c in existing)), existing)
+        raise Duplicate(SM.CUSTOMER_DUPLICATE.format(names="、".join(c.name for c in existing)), existing)
     customer = Customer(
         name=clean,
         industry=industry,
@@ -280,7 +280,7 @@ def find_or_create_contact(
     """(contact, created). Exact name, or 张总/李经理 for a contact with that surname; else a new contact."""
     require_aware(now)
     customer_for_write(session, actor, customer.id)
-    clean = _clean_name(name, M.CONTACT_NAME_INVALID, 50)
+    clean = _clean_name(name, SM.CONTACT_NAME_INVALID, 50)
     phone_clean = normalize_phone(phone)
     contact = match_contact(session, customer.id, clean)
     if contact is not None:
@@ -401,20 +401,20 @@ def _history_item(row: Any) -> HistoryItem:
     if row.kind == "visit":
         summary = _short(row.a)
         text = (
-            M.HISTORY_VISIT.format(contact=row.b, summary=summary)
+            SM.HISTORY_VISIT.format(contact=row.b, summary=summary)
             if row.b
-            else M.HISTORY_VISIT_NO_CONTACT.format(summary=summary)
+            else SM.HISTORY_VISIT_NO_CONTACT.format(summary=summary)
         )
     elif row.kind == "opportunity":
-        to = M.STAGE_NAMES.get(row.c, row.c)
+        to = SM.STAGE_NAMES.get(row.c, row.c)
         if row.b is None:
-            text = M.HISTORY_OPP_NEW.format(title=row.a, to=to)
+            text = SM.HISTORY_OPP_NEW.format(title=row.a, to=to)
         else:
-            text = M.HISTORY_OPP_CHANGE.format(title=row.a, from_=M.STAGE_NAMES.get(row.b, row.b), to=to)
+            text = SM.HISTORY_OPP_CHANGE.format(title=row.a, from_=SM.STAGE_NAMES.get(row.b, row.b), to=to)
         if row.amount is not None:
-            text += M.HISTORY_AMOUNT.format(amount=M.money(row.amount, unit=""))
+            text += SM.HISTORY_AMOUNT.format(amount=SM.money(row.amount, unit=""))
     else:
-        text = M.HISTORY_ORDER.format(
-            number=row.a, total=M.money(row.amount, unit=""), status=M.ORDER_STATUS_NAMES.get(row.b, row.b)
+        text = SM.HISTORY_ORDER.format(
+            number=row.a, total=SM.money(row.amount, unit=""), status=SM.ORDER_STATUS_NAMES.get(row.b, row.b)
         )
     return HistoryItem(row.kind, row.at, text, row.ref_id)

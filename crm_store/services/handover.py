@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import Customer, Opportunity, Reminder, Staff
 from crm_store.services.common import CUSTOMER_ROLES, Actor, audit, require_aware, team_ids
@@ -41,7 +41,7 @@ class HandoverPlan:
 
 def _require_role(actor: Actor) -> int:
     if actor.staff_id is None or actor.role not in HANDOVER_ROLES:
-        raise PermissionDenied(M.HANDOVER_NO_PERMISSION)
+        raise PermissionDenied(SM.HANDOVER_NO_PERMISSION)
     return actor.staff_id
 
 
@@ -55,7 +55,7 @@ def _manageable(session: Session, actor: Actor) -> set[int] | None:
 
 def _check_staff(allowed: set[int] | None, staff: Staff) -> None:
     if allowed is not None and staff.id not in allowed:
-        raise PermissionDenied(M.HANDOVER_NOT_YOUR_TEAM.format(name=staff.name))
+        raise PermissionDenied(SM.HANDOVER_NOT_YOUR_TEAM.format(name=staff.name))
 
 
 def plan_handover(
@@ -66,11 +66,11 @@ def plan_handover(
     allowed = _manageable(session, actor)
     target = session.get(Staff, target_id)
     if target is None:
-        raise NotFound(M.STAFF_NOT_FOUND)
+        raise NotFound(SM.STAFF_NOT_FOUND)
     if not target.active:
-        raise InvalidInput(M.HANDOVER_TARGET_INVALID.format(name=target.name, reason=M.HANDOVER_TARGET_INACTIVE))
+        raise InvalidInput(SM.HANDOVER_TARGET_INVALID.format(name=target.name, reason=SM.HANDOVER_TARGET_INACTIVE))
     if target.role not in CUSTOMER_ROLES or target.role == "admin":
-        raise InvalidInput(M.HANDOVER_TARGET_INVALID.format(name=target.name, reason=M.HANDOVER_TARGET_ROLE))
+        raise InvalidInput(SM.HANDOVER_TARGET_INVALID.format(name=target.name, reason=SM.HANDOVER_TARGET_ROLE))
     _check_staff(allowed, target)
 
     stmt = select(Customer).order_by(Customer.id)
@@ -79,27 +79,27 @@ def plan_handover(
     elif source_id is not None:
         source = session.get(Staff, source_id)
         if source is None:
-            raise NotFound(M.STAFF_NOT_FOUND)
+            raise NotFound(SM.STAFF_NOT_FOUND)
         _check_staff(allowed, source)
         if source.id == target.id:
-            raise InvalidInput(M.HANDOVER_SAME_PERSON.format(name=target.name))
+            raise InvalidInput(SM.HANDOVER_SAME_PERSON.format(name=target.name))
         stmt = stmt.where(Customer.owner_id == source.id)
     else:
-        raise InvalidInput(M.HANDOVER_NO_SOURCE)
+        raise InvalidInput(SM.HANDOVER_NO_SOURCE)
     if lock:
         stmt = stmt.with_for_update()
     customers = list(session.scalars(stmt))
     if customer_ids and len(customers) != len(set(customer_ids)):
-        raise NotFound(M.CUSTOMER_NOT_FOUND)
+        raise NotFound(SM.CUSTOMER_NOT_FOUND)
     owners = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_({c.owner_id for c in customers})))}
     for customer in customers:
         _check_staff(allowed, owners[customer.owner_id])
     moving = [c for c in customers if c.owner_id != target.id]
     if not moving:
         if customers:
-            raise InvalidInput(M.HANDOVER_SAME_PERSON.format(name=target.name))
+            raise InvalidInput(SM.HANDOVER_SAME_PERSON.format(name=target.name))
         name = session.get(Staff, source_id).name if source_id else ""
-        raise InvalidInput(M.HANDOVER_NOTHING.format(name=name))
+        raise InvalidInput(SM.HANDOVER_NOTHING.format(name=name))
 
     ids = [c.id for c in moving]
     old_owners = sorted({c.owner_id for c in moving})
@@ -152,7 +152,7 @@ def transfer_customers(
     plan = plan_handover(session, actor, target_id=target_id, source_id=source_id, customer_ids=customer_ids,
                          lock=True)
     if expected_ids is not None and sorted(expected_ids) != sorted(plan.customer_ids):
-        raise InvalidInput(M.HANDOVER_CHANGED)
+        raise InvalidInput(SM.HANDOVER_CHANGED)
     target = plan.target_id
     customers = session.scalars(select(Customer).where(Customer.id.in_(plan.customer_ids)))
     _reassign(session, actor, customers, "owner_id", "customer", target, now)
@@ -170,35 +170,35 @@ def transfer_customers(
 
 def handover_notice(session: Session, actor: Actor, plan: HandoverPlan, tz: tzinfo) -> str:
     """What the receiving person needs to pick the customers up: stage, last contact, deals, recent history."""
-    lines = [M.HANDOVER_NOTICE_HEAD.format(actor=actor.name, count=len(plan.customer_ids),
+    lines = [SM.HANDOVER_NOTICE_HEAD.format(actor=actor.name, count=len(plan.customer_ids),
                                            source="、".join(plan.source_names))]
     shown = plan.customer_ids[:NOTICE_DETAIL_LIMIT]
     customers = {c.id: c for c in session.scalars(select(Customer).where(Customer.id.in_(shown)))}
     for customer_id in shown:
         customer = customers[customer_id]
         last = customer.last_contact_at.astimezone(tz).strftime("%Y-%m-%d") if customer.last_contact_at else \
-            M.HANDOVER_NEVER
-        lines.append(M.HANDOVER_NOTICE_CUSTOMER.format(
-            name=customer.name, lifecycle=M.LIFECYCLE_NAMES.get(customer.lifecycle, customer.lifecycle), last=last))
+            SM.HANDOVER_NEVER
+        lines.append(SM.HANDOVER_NOTICE_CUSTOMER.format(
+            name=customer.name, lifecycle=SM.LIFECYCLE_NAMES.get(customer.lifecycle, customer.lifecycle), last=last))
         opps = session.scalars(select(Opportunity).where(
             Opportunity.customer_id == customer_id, Opportunity.stage.in_(OPEN_STAGES)).order_by(Opportunity.id))
         lines.extend(
-            M.HANDOVER_NOTICE_OPP.format(title=o.title, stage=M.STAGE_NAMES[o.stage],
+            SM.HANDOVER_NOTICE_OPP.format(title=o.title, stage=SM.STAGE_NAMES[o.stage],
                                          amount=fmt_money(o.amount) if o.amount is not None else "")
             for o in opps
         )
         pending = session.scalar(select(func.count(Reminder.id)).where(
             Reminder.customer_id == customer_id, Reminder.status == "pending", Reminder.staff_id == plan.target_id))
         if pending:
-            lines.append(M.HANDOVER_NOTICE_REMINDERS.format(count=pending))
+            lines.append(SM.HANDOVER_NOTICE_REMINDERS.format(count=pending))
         items, _total = customer_history(session, actor, customer_id, limit=2)
         lines.extend(
-            M.HANDOVER_NOTICE_HISTORY.format(day=item.at.astimezone(tz).strftime("%m-%d"), text=item.text)
+            SM.HANDOVER_NOTICE_HISTORY.format(day=item.at.astimezone(tz).strftime("%m-%d"), text=item.text)
             for item in items
         )
     rest = len(plan.customer_ids) - len(shown)
     if rest > 0:
-        lines.append(M.HANDOVER_NOTICE_MORE.format(count=rest, name=plan.customer_names[len(shown)]))
+        lines.append(SM.HANDOVER_NOTICE_MORE.format(count=rest, name=plan.customer_names[len(shown)]))
     return "\n".join(lines)
 
 
@@ -206,17 +206,17 @@ def deactivate_staff(session: Session, actor: Actor, staff_id: int, now: datetim
     """Turn a staff account off; refused while they still own customers (hand them over first)."""
     require_aware(now)
     if actor.staff_id is None or actor.role not in ("admin", "director", "manager"):
-        raise PermissionDenied(M.STAFF_DEACTIVATE_NO_PERMISSION)
+        raise PermissionDenied(SM.STAFF_DEACTIVATE_NO_PERMISSION)
     staff = session.get(Staff, staff_id, with_for_update=True)
     if staff is None:
-        raise NotFound(M.STAFF_NOT_FOUND)
+        raise NotFound(SM.STAFF_NOT_FOUND)
     if actor.role == "manager" and staff.manager_id != actor.staff_id:
-        raise PermissionDenied(M.STAFF_DEACTIVATE_NO_PERMISSION)
+        raise PermissionDenied(SM.STAFF_DEACTIVATE_NO_PERMISSION)
     if not staff.active:
-        raise InvalidInput(M.STAFF_ALREADY_INACTIVE.format(name=staff.name))
+        raise InvalidInput(SM.STAFF_ALREADY_INACTIVE.format(name=staff.name))
     owned = session.scalar(select(func.count(Customer.id)).where(Customer.owner_id == staff_id)) or 0
     if owned:
-        raise InvalidInput(M.STAFF_STILL_OWNS.format(name=staff.name, count=owned))
+        raise InvalidInput(SM.STAFF_STILL_OWNS.format(name=staff.name, count=owned))
     staff.active = False
     session.flush()
     audit(session, actor, "staff.deactivate", "staff", staff.id, before={"active": True}, after={"active": False},

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import InboxMessage
 from crm_store.services.common import Actor, audit, dialect_insert, require_aware
@@ -223,12 +223,12 @@ def retry(session: Session, actor: Actor | None, message_id: int, *, now: dateti
     """Process a dead-lettered message again (admins; actor None is the local operator's CLI)."""
     require_aware(now)
     if actor is not None and actor.role != "admin":
-        raise PermissionDenied(M.INBOX_ADMIN_ONLY)
+        raise PermissionDenied(SM.INBOX_ADMIN_ONLY)
     row = session.get(InboxMessage, message_id, with_for_update=True)
     if row is None:
-        raise NotFound(M.INBOX_NOT_FOUND)
+        raise NotFound(SM.INBOX_NOT_FOUND)
     if row.status not in FAILED_STATUSES:
-        raise InvalidInput(M.INBOX_NOT_RETRYABLE)
+        raise InvalidInput(SM.INBOX_NOT_RETRYABLE)
     before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
     row.status = "pending"
     row.attempts = 0

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, delete, extract, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied, RateLimited
 from crm_store.models import AuditLog, Member, OutboxMessage, PointsLedger, Purchase, SecurityEvent, Staff
 from crm_store.rules import CareRules, PointsRules, Rules, TierRule
@@ -68,7 +68,7 @@ def _member_state(member: Member) -> dict[str, Any]:
 def _locked_member(session: Session, member_id: int) -> Member:
     member = session.scalar(select(Member).where(Member.id == member_id).with_for_update())
     if member is None:
-        raise NotFound(M.MEMBER_NOT_FOUND)
+        raise NotFound(SM.MEMBER_NOT_FOUND)
     return member
 
 
@@ -76,7 +76,7 @@ def _member_by_no(session: Session, member_no: str) -> Member:
     number = normalize_member_no(member_no)
     member_id = session.scalar(select(Member.id).where(Member.member_no == number)) if number else None
     if member_id is None:
-        raise NotFound(M.MEMBER_NOT_FOUND)
+        raise NotFound(SM.MEMBER_NOT_FOUND)
     return _locked_member(session, member_id)
 
 
@@ -105,7 +105,7 @@ def _check_rate(session: Session, subject: str, now: datetime) -> None:
     lock = _last_lock(session, subject)
     if lock is not None and now - lock < LOCK_DURATION:
         minutes = max(1, math.ceil((lock + LOCK_DURATION - now).total_seconds() / 60))
-        raise RateLimited(M.MEMBER_LOOKUP_LIMITED.format(minutes=minutes))
+        raise RateLimited(SM.MEMBER_LOOKUP_LIMITED.format(minutes=minutes))
 
 
 def _record_failure(session: Session, subject: str, detail: str, now: datetime) -> None:
@@ -157,7 +157,7 @@ def lookup_member(
     LOCK_DURATION (RateLimited). The caller must keep the transaction: the failure rows are the point.
     """
     require_aware(now)
-    _require_role(actor, LOOKUP_ROLES, M.NO_PERMISSION_MEMBERS)
+    _require_role(actor, LOOKUP_ROLES, SM.NO_PERMISSION_MEMBERS)
     subject = _subject(actor)
     _check_rate(session, subject, now)
     member = _exact_match(session, name, member_no, phone)
@@ -260,10 +260,10 @@ def record_purchase(
 ) -> PurchaseResult:
     """A purchase at the actor's store: points by tier rate × promotion, ledger row, tier upgrade, care message."""
     require_aware(now)
-    clerk_id = _require_role(actor, LOOKUP_ROLES, M.NO_PERMISSION_MEMBERS)
+    clerk_id = _require_role(actor, LOOKUP_ROLES, SM.NO_PERMISSION_MEMBERS)
     value = to_decimal(amount) if not isinstance(amount, bool) else None
     if value is None or value <= 0 or value > MAX_PURCHASE:
-        raise InvalidInput(M.PURCHASE_AMOUNT_INVALID)
+        raise InvalidInput(SM.PURCHASE_AMOUNT_INVALID)
     member = _member_by_no(session, member_no)
     care = rules.care
     rules = rules.points
@@ -311,20 +311,20 @@ def redeem_points(
 ) -> RedeemResult:
     """积分抵扣: spend points at the counter; never more than the (unexpired) balance."""
     require_aware(now)
-    _require_role(actor, LOOKUP_ROLES, M.NO_PERMISSION_MEMBERS)
+    _require_role(actor, LOOKUP_ROLES, SM.NO_PERMISSION_MEMBERS)
     if isinstance(points, bool) or not isinstance(points, int | str | Decimal):
-        raise InvalidInput(M.REDEEM_POINTS_INVALID)
+        raise InvalidInput(SM.REDEEM_POINTS_INVALID)
     try:
         wanted = int(str(points).strip())
     except ValueError as exc:
-        raise InvalidInput(M.REDEEM_POINTS_INVALID) from exc
+        raise InvalidInput(SM.REDEEM_POINTS_INVALID) from exc
     if wanted <= 0 or wanted > MAX_POINTS:
-        raise InvalidInput(M.REDEEM_POINTS_INVALID)
+        raise InvalidInput(SM.REDEEM_POINTS_INVALID)
     member = _member_by_no(session, member_no)
     # Points past their expiry date are gone even if the nightly job has not run yet.
     _expire(session, _local_day(now, tz), now, member_id=member.id)
     if wanted > member.points:
-        raise InvalidInput(M.REDEEM_OVER_BALANCE.format(points=member.points, wanted=wanted))
+        raise InvalidInput(SM.REDEEM_OVER_BALANCE.format(points=member.points, wanted=wanted))
     before = _member_state(member)
     row = PointsLedger(member_id=member.id, delta=-wanted, reason="redeem", created_at=now)
     session.add(row)
@@ -398,7 +398,7 @@ class PointsSummary:
 
 def _own_member(session: Session, actor: Actor) -> Member:
     if actor.role != "member" or actor.member_id is None:
-        raise PermissionDenied(M.MEMBER_SELF_ONLY)
+        raise PermissionDenied(SM.MEMBER_SELF_ONLY)
     return _locked_member(session, actor.member_id)
 
 
@@ -441,7 +441,7 @@ def render_care(care: CareRules, kind: str, member: Member, **figures: Any) -> s
     """
     template = care.templates.get(kind)
     if template is None:
-        raise InvalidInput(M.CARE_KIND_UNKNOWN.format(kind=kind))
+        raise InvalidInput(SM.CARE_KIND_UNKNOWN.format(kind=kind))
     values = _Blank(
         name=member.name, member_no=member.member_no, tier=member.tier, points=member.points,
         expires=fmt_date(member.expires_at),
@@ -531,9 +531,9 @@ class ClerkSales:
 def _span(actor: Actor, start: datetime, end: datetime) -> None:
     require_aware(start)
     require_aware(end)
-    _require_role(actor, STATS_ROLES, M.NO_PERMISSION_MEMBER_STATS)
+    _require_role(actor, STATS_ROLES, SM.NO_PERMISSION_MEMBER_STATS)
     if end <= start:
-        raise InvalidInput(M.SPAN_INVALID)
+        raise InvalidInput(SM.SPAN_INVALID)
 
 
 def store_sales(session: Session, actor: Actor, start: datetime, end: datetime) -> list[StoreSales]:
@@ -548,7 +548,7 @@ def store_sales(session: Session, actor: Actor, start: datetime, end: datetime) 
         .group_by(Purchase.store)
     ).all()
     result = [
-        StoreSales(store or M.NO_STORE, int(count), money_value(amount), int(members), int(points or 0))
+        StoreSales(store or SM.NO_STORE, int(count), money_value(amount), int(members), int(points or 0))
         for store, count, amount, members, points in rows
     ]
     return sorted(result, key=lambda s: (-s.amount, s.store))
@@ -568,7 +568,7 @@ def clerk_sales(
     if store is not None:
         stmt = stmt.where(Purchase.store == store)
     result = [
-        ClerkSales(clerk_id, name or M.NO_CLERK, shop or M.NO_STORE, int(count), money_value(amount))
+        ClerkSales(clerk_id, name or SM.NO_CLERK, shop or SM.NO_STORE, int(count), money_value(amount))
         for clerk_id, name, shop, count, amount in session.execute(stmt).all()
     ]
     return sorted(result, key=lambda c: (-c.amount, c.store, c.clerk))
@@ -587,10 +587,10 @@ def undo_purchase(session: Session, row: AuditLog, now: datetime) -> str:
     """Take back a purchase recorded by mistake: purchase, its points, the tier it gave, the unsent care text."""
     purchase = session.get(Purchase, row.entity_id)
     if purchase is None:
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     member = _locked_member(session, purchase.member_id)
     if member.points < purchase.points_earned:
-        raise InvalidInput(M.UNDO_POINTS_USED)
+        raise InvalidInput(SM.UNDO_POINTS_USED)
     session.execute(delete(PointsLedger).where(PointsLedger.purchase_id == purchase.id))
     member.points -= purchase.points_earned
     member.total_spent = (member.total_spent or Decimal(0)) - purchase.amount
@@ -598,7 +598,7 @@ def undo_purchase(session: Session, row: AuditLog, now: datetime) -> str:
     if member.tier == after.get("tier") and before.get("tier"):
         member.tier = before["tier"]
     _drop_pending_care(session, f"purchase:{purchase.id}")
-    what = M.UNDO_WHAT_PURCHASE.format(member_no=member.member_no, amount=fmt_yuan(purchase.amount))
+    what = SM.UNDO_WHAT_PURCHASE.format(member_no=member.member_no, amount=fmt_yuan(purchase.amount))
     session.delete(purchase)
     session.flush()
     return what
@@ -607,11 +607,11 @@ def undo_purchase(session: Session, row: AuditLog, now: datetime) -> str:
 def undo_redeem(session: Session, row: AuditLog, now: datetime) -> str:
     ledger = session.get(PointsLedger, row.entity_id)
     if ledger is None or ledger.reason != "redeem":
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     member = _locked_member(session, ledger.member_id)
     member.points -= ledger.delta
     _drop_pending_care(session, f"redeem:{ledger.id}")
-    what = M.UNDO_WHAT_REDEEM.format(member_no=member.member_no, points=-ledger.delta)
+    what = SM.UNDO_WHAT_REDEEM.format(member_no=member.member_no, points=-ledger.delta)
     session.delete(ledger)
     session.flush()
     return what

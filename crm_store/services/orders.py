@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ApprovalStep, Order, OrderLine, OrderSequence, Product, Staff
 from crm_store.services.common import (
@@ -106,13 +106,13 @@ class PricedLine:
 
 def _quantity(value: Any) -> int:
     if isinstance(value, bool):
-        raise InvalidInput(M.ORDER_QUANTITY_INVALID.format(limit=MAX_QUANTITY))
+        raise InvalidInput(SM.ORDER_QUANTITY_INVALID.format(limit=MAX_QUANTITY))
     try:
         number = Decimal(str(value))
     except Exception as exc:  # noqa: BLE001 - any unparsable quantity is the same user error
-        raise InvalidInput(M.ORDER_QUANTITY_INVALID.format(limit=MAX_QUANTITY)) from exc
+        raise InvalidInput(SM.ORDER_QUANTITY_INVALID.format(limit=MAX_QUANTITY)) from exc
     if not number.is_finite() or number != number.to_integral_value() or not 0 < number <= MAX_QUANTITY:
-        raise InvalidInput(M.ORDER_QUANTITY_INVALID.format(limit=MAX_QUANTITY))
+        raise InvalidInput(SM.ORDER_QUANTITY_INVALID.format(limit=MAX_QUANTITY))
     return int(number)
 
 
@@ -121,16 +121,16 @@ def price_lines(session: Session, lines: Sequence[LineSpec], discount: float | N
     a discount multiplies a quoted or listed unit price (a line total is taken as already final).
     Raises InvalidInput with a message the user can act on."""
     if not lines:
-        raise InvalidInput(M.ORDER_NO_LINES)
+        raise InvalidInput(SM.ORDER_NO_LINES)
     if len(lines) > MAX_LINES:
-        raise InvalidInput(M.ORDER_TOO_MANY_LINES.format(limit=MAX_LINES))
+        raise InvalidInput(SM.ORDER_TOO_MANY_LINES.format(limit=MAX_LINES))
     priced: list[PricedLine] = []
     for name, quantity, unit_price, line_total in lines:
         if not name or not str(name).strip():
-            raise InvalidInput(M.ORDER_PRODUCT_REQUIRED)
+            raise InvalidInput(SM.ORDER_PRODUCT_REQUIRED)
         product = match_product(session, str(name))
         if product is None:
-            raise InvalidInput(M.ORDER_PRODUCT_UNKNOWN.format(name=str(name)[:20], options=_product_options(session)))
+            raise InvalidInput(SM.ORDER_PRODUCT_UNKNOWN.format(name=str(name)[:20], options=_product_options(session)))
         qty = _quantity(quantity)
         unit = to_decimal(unit_price)
         total = to_decimal(line_total)
@@ -142,16 +142,16 @@ def price_lines(session: Session, lines: Sequence[LineSpec], discount: float | N
         else:
             if unit is None:
                 if product.unit_price is None:
-                    raise InvalidInput(M.ORDER_PRICE_REQUIRED.format(name=product.name))
+                    raise InvalidInput(SM.ORDER_PRICE_REQUIRED.format(name=product.name))
                 unit = Decimal(product.unit_price)
             if discount is not None:
                 unit = (unit * Decimal(str(discount))).quantize(CENT, rounding=ROUND_HALF_UP)
             amount = (unit * qty).quantize(CENT)
         if amount > MAX_TOTAL:
-            raise InvalidInput(M.ORDER_TOTAL_TOO_LARGE)
+            raise InvalidInput(SM.ORDER_TOTAL_TOO_LARGE)
         priced.append(PricedLine(product, qty, unit, amount, explicit, quoted))
     if sum((p.amount for p in priced), Decimal(0)) > MAX_TOTAL:
-        raise InvalidInput(M.ORDER_TOTAL_TOO_LARGE)
+        raise InvalidInput(SM.ORDER_TOTAL_TOO_LARGE)
     return priced
 
 
@@ -172,9 +172,9 @@ def _validate_discount(discount: float | None) -> float | None:
     try:
         value = float(discount)
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(M.ORDER_DISCOUNT_INVALID) from exc
+        raise InvalidInput(SM.ORDER_DISCOUNT_INVALID) from exc
     if not 0 < value <= 1:
-        raise InvalidInput(M.ORDER_DISCOUNT_INVALID)
+        raise InvalidInput(SM.ORDER_DISCOUNT_INVALID)
     return value
 
 
@@ -210,7 +210,7 @@ def create_order(
     customer = customer_for_write(session, actor, customer_id)
     explicit_discount = _validate_discount(discount)
     if note is not None and len(note) > MAX_NOTE:
-        raise InvalidInput(M.ORDER_NOTE_TOO_LONG.format(limit=MAX_NOTE))
+        raise InvalidInput(SM.ORDER_NOTE_TOO_LONG.format(limit=MAX_NOTE))
     priced = price_lines(session, lines, explicit_discount)
     local_day = now.astimezone(tz or now.tzinfo).date()
     order = Order(
@@ -268,7 +268,7 @@ def resolve_approver(session: Session, submitter: Staff, role: str, exclude: set
             if found is not None:
                 return found
         current = NEXT_LEVEL[current]
-    raise InvalidInput(M.NO_APPROVER)
+    raise InvalidInput(SM.NO_APPROVER)
 
 
 def route_roles(total: Decimal, discount: float | None, rules: ApprovalRules) -> list[str]:
@@ -291,7 +291,7 @@ def approval_route(
     """(role, approver) per step, in order; a person already approving an earlier step is not asked twice."""
     submitter = session.get(Staff, submitter_id)
     if submitter is None:
-        raise NotFound(M.STAFF_NOT_FOUND)
+        raise NotFound(SM.STAFF_NOT_FOUND)
     route: list[tuple[str, Staff]] = []
     for role in route_roles(total, discount, rules):
         approver = resolve_approver(session, submitter, role)
@@ -306,11 +306,11 @@ def submit_order(session: Session, actor: Actor, order_id: int, rules: ApprovalR
     staff_id = require_customer_role(actor)
     order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
     if order is None:
-        raise NotFound(M.ORDER_NOT_FOUND)
+        raise NotFound(SM.ORDER_NOT_FOUND)
     if order.submitter_id != staff_id and actor.role != "admin":
-        raise PermissionDenied(M.ORDER_NOT_YOURS)
+        raise PermissionDenied(SM.ORDER_NOT_YOURS)
     if order.status != "draft":
-        raise InvalidInput(M.ORDER_NOT_DRAFT.format(status=M.ORDER_STATUS_NAMES.get(order.status, order.status)))
+        raise InvalidInput(SM.ORDER_NOT_DRAFT.format(status=SM.ORDER_STATUS_NAMES.get(order.status, order.status)))
     route = approval_route(session, order.submitter_id, Decimal(order.total), order.discount, rules)
     for step_no, (role, approver) in enumerate(route, start=1):
         first = step_no == 1
@@ -342,7 +342,7 @@ def get_order(session: Session, order_id: int) -> Order:
         select(Order).where(Order.id == order_id).options(selectinload(Order.lines), selectinload(Order.steps))
     )
     if order is None:
-        raise NotFound(M.ORDER_NOT_FOUND)
+        raise NotFound(SM.ORDER_NOT_FOUND)
     return order
 
 
@@ -370,12 +370,12 @@ def undo_submit(session: Session, row: Any, now: datetime) -> str:
     nobody has decided on it yet. Signature matches undo._HANDLERS."""
     order = session.scalar(select(Order).where(Order.id == row.entity_id).with_for_update())
     if order is None or order.status != "pending":
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     steps = list(session.scalars(select(ApprovalStep).where(ApprovalStep.order_id == order.id).with_for_update()))
     if any(step.status in ("approved", "rejected") for step in steps):
-        raise InvalidInput(M.UNDO_ORDER_DECIDED)
+        raise InvalidInput(SM.UNDO_ORDER_DECIDED)
     for step in steps:
         step.status = "skipped"
     order.status, order.decided_at = "cancelled", now
     session.flush()
-    return M.UNDO_WHAT_ORDER.format(number=order.number)
+    return SM.UNDO_WHAT_ORDER.format(number=order.number)

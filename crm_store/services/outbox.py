@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ChatIdentity, Member, OutboxMessage
 from crm_store.services.common import Actor, audit, dialect_insert, require_aware
@@ -61,7 +61,7 @@ def enqueue(
     """
     require_aware(due_at)
     if [staff_id, member_id, address].count(None) != 2:
-        raise InvalidInput(M.OUTBOX_ONE_RECIPIENT)
+        raise InvalidInput(SM.OUTBOX_ONE_RECIPIENT)
     values = {
         "idempotency_key": key, "kind": kind, "recipient_staff_id": staff_id, "recipient_member_id": member_id,
         "channel": address.channel if address else None, "external_id": address.external_id if address else None,
@@ -86,7 +86,7 @@ def enqueue_many(session: Session, rows: Iterable[dict[str, Any]], *, now: datet
     for row in rows:
         require_aware(row["due_at"])
         if (row.get("staff_id") is None) == (row.get("member_id") is None):
-            raise InvalidInput(M.OUTBOX_ONE_RECIPIENT)
+            raise InvalidInput(SM.OUTBOX_ONE_RECIPIENT)
         values.append(
             {
                 "idempotency_key": row["key"],
@@ -282,7 +282,7 @@ def expire_stale_claims(session: Session, now: datetime, *, claim_timeout: timed
             OutboxMessage.claimed_at < now - claim_timeout,
             OutboxMessage.attempts >= max_attempts,
         )
-        .values(status="dead", last_error=M.OUTBOX_CLAIM_EXPIRED)
+        .values(status="dead", last_error=SM.OUTBOX_CLAIM_EXPIRED)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
@@ -302,12 +302,12 @@ def retry(session: Session, actor: Actor | None, message_id: int, *, now: dateti
     """Send a dead-lettered message again (admins; actor None is the local operator's CLI)."""
     require_aware(now)
     if actor is not None and actor.role != "admin":
-        raise PermissionDenied(M.OUTBOX_ADMIN_ONLY)
+        raise PermissionDenied(SM.OUTBOX_ADMIN_ONLY)
     row = session.get(OutboxMessage, message_id, with_for_update=True)
     if row is None:
-        raise NotFound(M.OUTBOX_NOT_FOUND)
+        raise NotFound(SM.OUTBOX_NOT_FOUND)
     if row.status not in FAILED_STATUSES:
-        raise InvalidInput(M.OUTBOX_NOT_RETRYABLE)
+        raise InvalidInput(SM.OUTBOX_NOT_RETRYABLE)
     before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
     row.status = "pending"
     row.attempts = 0

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta, tzinfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.models import OPEN_REMINDER_STATUSES, Customer, Reminder, Staff, Visit
 from crm_store.services import outbox
 from crm_store.services.common import audit, require_aware
@@ -47,18 +47,18 @@ def _last_visit(session: Session, customer_id: int, now: datetime) -> Visit | No
 def reminder_text(session: Session, reminder: Reminder, now: datetime, tz: tzinfo) -> str:
     """该跟进华为张伟了：<reminder>  上次（11月20日）：<last visit summary>"""
     if reminder.customer is None:
-        return M.REMINDER_DUE_PLAIN.format(text=reminder.text)
+        return SM.REMINDER_DUE_PLAIN.format(text=reminder.text)
     who = _short_customer(reminder.customer) + (reminder.contact.name if reminder.contact else "")
     what = reminder.text
     origin = session.get(Visit, reminder.visit_id) if reminder.visit_id is not None else None
     if origin is not None:  # a visit's next step: its own words, not "跟进<customer> <contact>：..." again
-        what = (origin.next_step or "").strip() or M.DEFAULT_NEXT_STEP
-    text = M.REMINDER_DUE.format(who=who, text=what)
+        what = (origin.next_step or "").strip() or SM.DEFAULT_NEXT_STEP
+    text = SM.REMINDER_DUE.format(who=who, text=what)
     visit = _last_visit(session, reminder.customer.id, now)
     if visit is not None:
         day = visit.visited_at.astimezone(tz)
         summary = visit.summary if len(visit.summary) <= 80 else visit.summary[:80] + "…"
-        text += M.REMINDER_LAST_VISIT.format(date=f"{day.month}月{day.day}日", summary=summary)
+        text += SM.REMINDER_LAST_VISIT.format(date=f"{day.month}月{day.day}日", summary=summary)
     return text
 
 
@@ -71,7 +71,7 @@ def _line(reminder: Reminder, tz: tzinfo, with_date: bool) -> str:
 def _lines(reminders: list[Reminder], tz: tzinfo, with_date: bool) -> str:
     lines = [_line(r, tz, with_date) for r in reminders[:DIGEST_LINES]]
     if len(reminders) > DIGEST_LINES:
-        lines.append(M.DIGEST_MORE.format(count=len(reminders)))
+        lines.append(SM.DIGEST_MORE.format(count=len(reminders)))
     return "\n".join(lines)
 
 
@@ -107,7 +107,7 @@ def send_due_reminders(session: Session, now: datetime, *, tz: tzinfo, grace: ti
         ids = [r.id for r in reminders]
         outbox.enqueue(
             session, key=f"missed:{staff_id}:{min(ids)}-{max(ids)}", kind="reminder_summary",
-            text=M.REMINDERS_MISSED.format(count=len(reminders), lines=_lines(reminders, tz, with_date=True)),
+            text=SM.REMINDERS_MISSED.format(count=len(reminders), lines=_lines(reminders, tz, with_date=True)),
             due_at=now, now=now, staff_id=staff_id, payload={"reminder_ids": ids},
         )
         for reminder in reminders:
@@ -143,11 +143,11 @@ def morning_digest(session: Session, now: datetime, *, tz: tzinfo) -> int:
     for staff_id, reminders in per_staff.items():
         todays = [r for r in reminders if r.due_at >= start]
         overdue = [r for r in reminders if r.due_at < start]
-        parts = [M.DIGEST_HEAD]
+        parts = [SM.DIGEST_HEAD]
         if todays:
-            parts.append(M.DIGEST_TODAY.format(count=len(todays), lines=_lines(todays, tz, with_date=False)))
+            parts.append(SM.DIGEST_TODAY.format(count=len(todays), lines=_lines(todays, tz, with_date=False)))
         if overdue:
-            parts.append(M.DIGEST_OVERDUE.format(count=len(overdue), lines=_lines(overdue, tz, with_date=True)))
+            parts.append(SM.DIGEST_OVERDUE.format(count=len(overdue), lines=_lines(overdue, tz, with_date=True)))
         row = outbox.enqueue(
             session, key=f"digest:{staff_id}:{today.isoformat()}", kind="digest", text="\n".join(parts),
             due_at=now, now=now, staff_id=staff_id,
@@ -190,7 +190,7 @@ def mark_dormant_customers(session: Session, now: datetime, *, tz: tzinfo, after
         local_last = last.astimezone(tz).date()
         outbox.enqueue(
             session, key=f"dormant:{customer.id}:{local_last.isoformat()}", kind="dormant",
-            text=M.DORMANT_ALERT.format(customer=_short_customer(customer), days=(now - last).days,
+            text=SM.DORMANT_ALERT.format(customer=_short_customer(customer), days=(now - last).days,
                                         last=f"{local_last.month}月{local_last.day}日"),
             due_at=now, now=now, staff_id=customer.owner_id, payload={"customer_id": customer.id},
         )

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from crm_store import charts
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, PermissionDenied
 from crm_store.models import STAGE_PROBABILITY, Customer, Opportunity, Order, Staff, Visit
 from crm_store.services.common import ALL_CUSTOMERS_ROLES, Actor, actor_for_staff, money_value, require_aware
@@ -71,7 +71,7 @@ def period_from_span(start: datetime, last: datetime, tz: tzinfo) -> Period:
     first_day = start.astimezone(tz).date()
     last_day = last.astimezone(tz).date()
     if last_day < first_day:
-        raise InvalidInput(M.REPORT_SPAN_INVALID)
+        raise InvalidInput(SM.REPORT_SPAN_INVALID)
     return Period(day_start(first_day, tz), day_start(last_day + timedelta(days=1), tz))
 
 
@@ -81,7 +81,7 @@ def period_from_span(start: datetime, last: datetime, tz: tzinfo) -> Period:
 def scope_ids(session: Session, actor: Actor) -> set[int] | None:
     """Staff whose figures the actor may see; None means everyone."""
     if actor.staff_id is None or actor.role not in REPORT_ROLES:
-        raise PermissionDenied(M.REPORT_NO_PERMISSION)
+        raise PermissionDenied(SM.REPORT_NO_PERMISSION)
     if actor.role in ALL_CUSTOMERS_ROLES:
         return None
     if actor.role == "manager":
@@ -92,10 +92,10 @@ def scope_ids(session: Session, actor: Actor) -> set[int] | None:
 
 def scope_label(actor: Actor) -> str:
     if actor.role in ALL_CUSTOMERS_ROLES:
-        return M.REPORT_SCOPE_ALL
+        return SM.REPORT_SCOPE_ALL
     if actor.role == "manager":
-        return M.REPORT_SCOPE_TEAM.format(team=actor.team or actor.name)
-    return M.REPORT_SCOPE_OWN
+        return SM.REPORT_SCOPE_TEAM.format(team=actor.team or actor.name)
+    return SM.REPORT_SCOPE_OWN
 
 
 def _in_scope(column: Any, ids: set[int] | None) -> ColumnElement[bool]:
@@ -139,7 +139,7 @@ class SalesReport:
     current: Figures
     previous: Figures
     pipeline: list[StageFigure]  # open opportunities now, by stage in funnel order
-    previous_label: str = M.REPORT_CHART_PREVIOUS
+    previous_label: str = SM.REPORT_CHART_PREVIOUS
 
     @property
     def pipeline_count(self) -> int:
@@ -213,7 +213,7 @@ def _people(session: Session, actor: Actor, ids: set[int] | None, figures: list[
 
 
 def sales_report(
-    session: Session, actor: Actor, period: Period, *, title: str = M.REPORT_TITLE,
+    session: Session, actor: Actor, period: Period, *, title: str = SM.REPORT_TITLE,
     previous: Period | None = None, now: datetime | None = None,
 ) -> SalesReport:
     """Figures for `period` against the previous one. With `now` inside the period (本周 on a Friday), the
@@ -222,15 +222,15 @@ def sales_report(
     require_aware(period.end)
     require_aware(now)
     if period.end <= period.start or period.end - period.start > MAX_SPAN:
-        raise InvalidInput(M.REPORT_SPAN_INVALID)
+        raise InvalidInput(SM.REPORT_SPAN_INVALID)
     ids = scope_ids(session, actor)
     current = measure(session, ids, period)
-    label = M.REPORT_CHART_PREVIOUS
+    label = SM.REPORT_CHART_PREVIOUS
     if previous is None:
         previous = period.previous()
         if now is not None and period.start < now < period.end:
             previous = Period(previous.start, previous.start + (now - period.start))
-            label = M.REPORT_PREVIOUS_SAME_TIME
+            label = SM.REPORT_PREVIOUS_SAME_TIME
     before = measure(session, ids, previous)
     return SalesReport(
         title=title,
@@ -256,10 +256,10 @@ def fmt_money(amount: Any) -> str:
 
 def fmt_delta(now: int, before: int) -> str:
     if now > before:
-        return M.REPORT_DELTA_UP.format(value=now - before)
+        return SM.REPORT_DELTA_UP.format(value=now - before)
     if now < before:
-        return M.REPORT_DELTA_DOWN.format(value=before - now)
-    return M.REPORT_DELTA_SAME
+        return SM.REPORT_DELTA_DOWN.format(value=before - now)
+    return SM.REPORT_DELTA_SAME
 
 
 def fmt_day(moment: datetime, tz: tzinfo) -> str:
@@ -271,34 +271,34 @@ def report_text(report: SalesReport, tz: tzinfo, *, sections: tuple[str, ...] = 
                                                                                 "pipeline")) -> str:
     cur, prev, label = report.current, report.previous, report.previous_label
     last = cur.period.end - timedelta(seconds=1)
-    lines = [M.REPORT_HEAD.format(title=report.title, scope=report.scope, start=fmt_day(cur.period.start, tz),
+    lines = [SM.REPORT_HEAD.format(title=report.title, scope=report.scope, start=fmt_day(cur.period.start, tz),
                                   end=fmt_day(last, tz))]
     if "visits" in sections:
-        lines.append(M.REPORT_VISITS.format(count=cur.visits_total, previous=prev.visits_total, label=label,
+        lines.append(SM.REPORT_VISITS.format(count=cur.visits_total, previous=prev.visits_total, label=label,
                                             delta=fmt_delta(cur.visits_total, prev.visits_total)))
         lines.extend(
-            M.REPORT_VISITS_PERSON.format(name=name, count=cur.visits.get(sid, 0), previous=prev.visits.get(sid, 0),
+            SM.REPORT_VISITS_PERSON.format(name=name, count=cur.visits.get(sid, 0), previous=prev.visits.get(sid, 0),
                                           label=label)
             for sid, name in report.people
         )
     if "customers" in sections:
-        lines.append(M.REPORT_NEW_CUSTOMERS.format(count=cur.new_customers, previous=prev.new_customers, label=label,
+        lines.append(SM.REPORT_NEW_CUSTOMERS.format(count=cur.new_customers, previous=prev.new_customers, label=label,
                                                    delta=fmt_delta(cur.new_customers, prev.new_customers)))
     if "deals" in sections:
-        lines.append(M.REPORT_WON.format(count=cur.won_count, amount=fmt_money(cur.won_amount),
+        lines.append(SM.REPORT_WON.format(count=cur.won_count, amount=fmt_money(cur.won_amount),
                                          previous=prev.won_count, previous_amount=fmt_money(prev.won_amount),
                                          label=label))
-        lines.append(M.REPORT_LOST.format(count=cur.lost_count, amount=fmt_money(cur.lost_amount)))
-        lines.append(M.REPORT_ORDERS.format(count=cur.orders_count, amount=fmt_money(cur.orders_amount),
+        lines.append(SM.REPORT_LOST.format(count=cur.lost_count, amount=fmt_money(cur.lost_amount)))
+        lines.append(SM.REPORT_ORDERS.format(count=cur.orders_count, amount=fmt_money(cur.orders_amount),
                                             previous_amount=fmt_money(prev.orders_amount), label=label))
     if "pipeline" in sections:
         if report.pipeline_count == 0:
-            lines.append(M.REPORT_PIPELINE_EMPTY)
+            lines.append(SM.REPORT_PIPELINE_EMPTY)
         else:
-            lines.append(M.REPORT_PIPELINE.format(count=report.pipeline_count, amount=fmt_money(report.pipeline_amount),
+            lines.append(SM.REPORT_PIPELINE.format(count=report.pipeline_count, amount=fmt_money(report.pipeline_amount),
                                                   weighted=fmt_money(report.pipeline_weighted)))
             lines.extend(
-                M.REPORT_PIPELINE_STAGE.format(stage=M.STAGE_NAMES[s.stage], count=s.count, amount=fmt_money(s.amount))
+                SM.REPORT_PIPELINE_STAGE.format(stage=SM.STAGE_NAMES[s.stage], count=s.count, amount=fmt_money(s.amount))
                 for s in report.pipeline
             )
     return "\n".join(lines)
@@ -313,29 +313,29 @@ def _wan(amount: Decimal) -> float:
 
 def report_chart(report: SalesReport, path: Path, tz: tzinfo) -> Path:
     last = report.current.period.end - timedelta(seconds=1)
-    people = report.people or [(0, M.REPORT_NOBODY)]
+    people = report.people or [(0, SM.REPORT_NOBODY)]
     return charts.render_sales_chart(
         path,
         title=f"{report.title}｜{report.scope}｜{fmt_day(report.current.period.start, tz)}至{fmt_day(last, tz)}",
         people=[name for _sid, name in people],
         visits=[report.current.visits.get(sid, 0) for sid, _name in people],
         previous_visits=[report.previous.visits.get(sid, 0) for sid, _name in people],
-        current_label=M.REPORT_CHART_CURRENT,
+        current_label=SM.REPORT_CHART_CURRENT,
         previous_label=report.previous_label,
-        stages=[M.STAGE_NAMES[s.stage] for s in report.pipeline],
+        stages=[SM.STAGE_NAMES[s.stage] for s in report.pipeline],
         stage_amounts_wan=[_wan(s.amount) for s in report.pipeline],
         stage_counts=[s.count for s in report.pipeline],
-        visits_title=M.REPORT_CHART_VISITS,
-        pipeline_title=M.REPORT_CHART_PIPELINE,
-        amount_label=M.REPORT_AXIS_WAN,
+        visits_title=SM.REPORT_CHART_VISITS,
+        pipeline_title=SM.REPORT_CHART_PIPELINE,
+        amount_label=SM.REPORT_AXIS_WAN,
     )
 
 
 def funnel_chart(report: SalesReport, path: Path) -> Path:
     return charts.render_bars(
-        path, title=f"{M.REPORT_TITLE_FUNNEL}｜{report.scope}", horizontal=True, color="#43a047",
-        axis_label=M.REPORT_AXIS_WAN,
-        labels=[M.STAGE_NAMES[s.stage] for s in report.pipeline],
+        path, title=f"{SM.REPORT_TITLE_FUNNEL}｜{report.scope}", horizontal=True, color="#43a047",
+        axis_label=SM.REPORT_AXIS_WAN,
+        labels=[SM.STAGE_NAMES[s.stage] for s in report.pipeline],
         values=[_wan(s.amount) for s in report.pipeline],
         value_labels=[f"{s.count}个 / {fmt_money(s.amount)}" for s in report.pipeline],
     )
@@ -343,12 +343,12 @@ def funnel_chart(report: SalesReport, path: Path) -> Path:
 
 def visits_chart(report: SalesReport, path: Path, tz: tzinfo) -> Path:
     last = report.current.period.end - timedelta(seconds=1)
-    people = report.people or [(0, M.REPORT_NOBODY)]
+    people = report.people or [(0, SM.REPORT_NOBODY)]
     counts = [report.current.visits.get(sid, 0) for sid, _name in people]
     return charts.render_bars(
-        path, title=f"{M.REPORT_CHART_VISITS}｜{fmt_day(report.current.period.start, tz)}至{fmt_day(last, tz)}",
+        path, title=f"{SM.REPORT_CHART_VISITS}｜{fmt_day(report.current.period.start, tz)}至{fmt_day(last, tz)}",
         labels=[name for _sid, name in people], values=counts, value_labels=[str(c) for c in counts],
-        axis_label=M.REPORT_AXIS_VISITS,
+        axis_label=SM.REPORT_AXIS_VISITS,
     )
 
 
@@ -356,10 +356,10 @@ def store_chart(stores: list[Any], path: Path, period: Period, tz: tzinfo) -> Pa
     """Bars of member purchases per store (rows of crm_store.services.members.store_sales)."""
     last = period.end - timedelta(seconds=1)
     return charts.render_bars(
-        path, title=M.REPORT_CHART_STORES.format(start=fmt_day(period.start, tz), end=fmt_day(last, tz)),
+        path, title=SM.REPORT_CHART_STORES.format(start=fmt_day(period.start, tz), end=fmt_day(last, tz)),
         labels=[s.store for s in stores], values=[float(s.amount) for s in stores],
         value_labels=[f"{fmt_money(s.amount)}（{s.purchases}笔）" for s in stores], color="#8e24aa",
-        axis_label=M.REPORT_AXIS_YUAN,
+        axis_label=SM.REPORT_AXIS_YUAN,
     )
 
 
@@ -383,9 +383,9 @@ def weekly_report_for_manager(
     """The team report for the week starting on Monday `week_start`: (text, chart PNG path)."""
     actor = actor_for_staff(session, manager_id)
     if actor.role != "manager":
-        raise PermissionDenied(M.WEEKLY_NOT_MANAGER)
+        raise PermissionDenied(SM.WEEKLY_NOT_MANAGER)
     period = week_of(week_start, tz)
-    report = sales_report(session, actor, period, title=M.REPORT_TITLE_WEEKLY)
+    report = sales_report(session, actor, period, title=SM.REPORT_TITLE_WEEKLY)
     path = Path(charts_dir) / f"weekly-{manager_id}-{period.start:%Y%m%d}.png"
     try:
         image: str | None = str(report_chart(report, path, tz))

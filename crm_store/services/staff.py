@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ChatIdentity, Member, Staff, valid_channel
 from crm_store.services.common import Actor, audit, require_aware
@@ -55,19 +55,19 @@ def bind_identity(
     """Bind a chat account to a staff member or a member. actor None = the system (binding code flow)."""
     require_aware(now)
     if (staff_id is None) == (member_id is None):
-        raise InvalidInput(M.IDENTITY_TARGET_REQUIRED)
+        raise InvalidInput(SM.IDENTITY_TARGET_REQUIRED)
     if not valid_channel(channel):
-        raise InvalidInput(M.IDENTITY_CHANNEL_INVALID)
+        raise InvalidInput(SM.IDENTITY_CHANNEL_INVALID)
     if actor is not None and actor.role != "admin":
         binding_self = (staff_id is not None and staff_id == actor.staff_id) or (
             member_id is not None and member_id == actor.member_id
         )
         if not binding_self:
-            raise PermissionDenied(M.NO_PERMISSION_BIND)
+            raise PermissionDenied(SM.NO_PERMISSION_BIND)
     if staff_id is not None and session.get(Staff, staff_id) is None:
-        raise NotFound(M.STAFF_NOT_FOUND)
+        raise NotFound(SM.STAFF_NOT_FOUND)
     if member_id is not None and session.get(Member, member_id) is None:
-        raise NotFound(M.MEMBER_NOT_FOUND)
+        raise NotFound(SM.MEMBER_NOT_FOUND)
     identity = identity_for(session, channel, external_id)
     if identity is None:
         identity = ChatIdentity(

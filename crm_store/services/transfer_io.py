@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, insert, select, true
 from sqlalchemy.orm import Session, selectinload
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, PermissionDenied
 from crm_store.models import (
     LIFECYCLE,
@@ -100,7 +100,7 @@ LIMITS = {
     "tier": 20, "store": 50, "sku": 50, "unit": 10, "member_no": 32,
 }
 _SPLIT = re.compile(r"[、,，;；/|]+")
-_LIFECYCLE_BY_NAME = {v: k for k, v in M.LIFECYCLE_NAMES.items()}
+_LIFECYCLE_BY_NAME = {v: k for k, v in SM.LIFECYCLE_NAMES.items()}
 
 
 # --- reading files ------------------------------------------------------------------------------
@@ -119,12 +119,12 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[Any]]]]:
         elif suffix == ".csv":
             rows = _csv_rows(path)
         else:
-            raise InvalidInput(M.IMPORT_FILE_TYPE)
+            raise InvalidInput(SM.IMPORT_FILE_TYPE)
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
-        raise InvalidInput(M.IMPORT_FILE_UNREADABLE.format(reason=type(exc).__name__)) from exc
+        raise InvalidInput(SM.IMPORT_FILE_UNREADABLE.format(reason=type(exc).__name__)) from exc
     numbered = [(n, list(r)) for n, r in enumerate(rows, start=1) if any(_cell(c) for c in r)]
     if not numbered:
-        raise InvalidInput(M.IMPORT_NO_HEADER.format(examples="客户名称、联系人、电话"))
+        raise InvalidInput(SM.IMPORT_NO_HEADER.format(examples="客户名称、联系人、电话"))
     (_, header), *body = numbered
     return [str(h or "").strip() for h in header], body
 
@@ -178,7 +178,7 @@ def map_columns(kind: str, header: list[str]) -> dict[str, int]:
                 break
     missing = [f for f in REQUIRED[kind] if f not in found]
     if missing:
-        raise InvalidInput(M.IMPORT_MISSING_COLUMN.format(columns="、".join(names[f][0] for f in missing)))
+        raise InvalidInput(SM.IMPORT_MISSING_COLUMN.format(columns="、".join(names[f][0] for f in missing)))
     return found
 
 
@@ -209,11 +209,11 @@ def _text(row: dict[str, str], fname: str, *, required: bool = False) -> str | N
     value = row.get(fname) or ""
     if not value:
         if required:
-            raise _RowError(M.IMPORT_REQUIRED.format(field=LABELS.get(fname, fname)))
+            raise _RowError(SM.IMPORT_REQUIRED.format(field=LABELS.get(fname, fname)))
         return None
     limit = LIMITS.get(fname)
     if limit is not None and len(value) > limit:
-        raise _RowError(M.IMPORT_TOO_LONG.format(field=LABELS.get(fname, fname), limit=limit))
+        raise _RowError(SM.IMPORT_TOO_LONG.format(field=LABELS.get(fname, fname), limit=limit))
     return value
 
 
@@ -222,7 +222,7 @@ def _phone(row: dict[str, str]) -> str | None:
     try:
         return normalize_phone(raw) if raw else None
     except InvalidInput as exc:
-        raise _RowError(M.IMPORT_PHONE_INVALID.format(value=raw[:30])) from exc
+        raise _RowError(SM.IMPORT_PHONE_INVALID.format(value=raw[:30])) from exc
 
 
 def _date(row: dict[str, str], fname: str) -> date | None:
@@ -234,7 +234,7 @@ def _date(row: dict[str, str], fname: str) -> date | None:
             return datetime.strptime(raw, fmt).date()
         except ValueError:
             continue
-    raise _RowError(M.IMPORT_DATE_INVALID.format(field=LABELS[fname], value=raw[:30]))
+    raise _RowError(SM.IMPORT_DATE_INVALID.format(field=LABELS[fname], value=raw[:30]))
 
 
 def _number(row: dict[str, str], fname: str) -> Decimal | None:
@@ -244,7 +244,7 @@ def _number(row: dict[str, str], fname: str) -> Decimal | None:
     try:
         return to_decimal(raw)
     except InvalidInput as exc:
-        raise _RowError(M.IMPORT_NUMBER_INVALID.format(field=LABELS[fname], value=raw[:30])) from exc
+        raise _RowError(SM.IMPORT_NUMBER_INVALID.format(field=LABELS[fname], value=raw[:30])) from exc
 
 
 def _aliases(row: dict[str, str]) -> list[str]:
@@ -262,9 +262,9 @@ class _Seen:
     def check(self, keys: Iterable[str]) -> None:
         for key in keys:
             if key in self.existing:
-                raise _RowError(M.IMPORT_DUP_EXISTING.format(name=self.existing[key]))
+                raise _RowError(SM.IMPORT_DUP_EXISTING.format(name=self.existing[key]))
             if key in self.in_file:
-                raise _RowError(M.IMPORT_DUP_FILE.format(line=self.in_file[key]))
+                raise _RowError(SM.IMPORT_DUP_FILE.format(line=self.in_file[key]))
 
     def add(self, keys: Iterable[str], line: int) -> None:
         for key in keys:
@@ -305,8 +305,8 @@ def _customer_validator(session: Session, actor: Actor) -> Callable[[dict[str, s
     def lifecycle_of(raw: str) -> str:
         lifecycle = _LIFECYCLE_BY_NAME.get(raw, raw.lower())
         if lifecycle not in LIFECYCLE:
-            raise _RowError(M.IMPORT_LIFECYCLE_UNKNOWN.format(
-                value=raw[:20], choices=_choices(M.LIFECYCLE_NAMES[k] for k in LIFECYCLE)))
+            raise _RowError(SM.IMPORT_LIFECYCLE_UNKNOWN.format(
+                value=raw[:20], choices=_choices(SM.LIFECYCLE_NAMES[k] for k in LIFECYCLE)))
         return lifecycle
 
     def owner_of(name: str) -> int | None:
@@ -314,9 +314,9 @@ def _customer_validator(session: Session, actor: Actor) -> Callable[[dict[str, s
             return actor.staff_id
         owner = staff.get(name)
         if owner is None:
-            raise _RowError(M.IMPORT_OWNER_UNKNOWN.format(name=name[:20], choices=_choices(owners)))
+            raise _RowError(SM.IMPORT_OWNER_UNKNOWN.format(name=name[:20], choices=_choices(owners)))
         if owner.role not in CUSTOMER_ROLES or not owner.active:
-            raise _RowError(M.IMPORT_OWNER_ROLE.format(name=name, choices=_choices(owners)))
+            raise _RowError(SM.IMPORT_OWNER_ROLE.format(name=name, choices=_choices(owners)))
         return owner.id
 
     def validate(row: dict[str, str], line: int) -> dict[str, Any]:
@@ -351,14 +351,14 @@ def _member_validator(session: Session, actor: Actor) -> Callable[[dict[str, str
         raw_no = _text(row, "member_no", required=True)
         number = normalize_member_no(raw_no)
         if number is None:
-            raise _RowError(M.IMPORT_MEMBER_NO_INVALID.format(value=(raw_no or "")[:30]))
+            raise _RowError(SM.IMPORT_MEMBER_NO_INVALID.format(value=(raw_no or "")[:30]))
         seen.check([number])
         return number
 
     def points(row: dict[str, str]) -> int:
         value = _number(row, "points")
         if value is not None and value != value.to_integral_value():
-            raise _RowError(M.IMPORT_NUMBER_INVALID.format(field=LABELS["points"], value=row.get("points")))
+            raise _RowError(SM.IMPORT_NUMBER_INVALID.format(field=LABELS["points"], value=row.get("points")))
         return int(value or 0)
 
     def validate(row: dict[str, str], line: int) -> dict[str, Any]:
@@ -431,7 +431,7 @@ def _insert_customers(session: Session, actor: Actor, rows: list[dict[str, Any]]
     if aliases:
         session.execute(insert(CustomerAlias), aliases)
     contacts = [
-        {"customer_id": cid, "name": v["contact"] or M.DEFAULT_CONTACT_NAME, "title": v["title"], "phone": v["phone"],
+        {"customer_id": cid, "name": v["contact"] or SM.DEFAULT_CONTACT_NAME, "title": v["title"], "phone": v["phone"],
          "created_at": now}
         for cid, v in zip(ids, rows, strict=True) if v["contact"] or v["phone"]
     ]
@@ -489,7 +489,7 @@ BATCH = 1000
 
 def require_admin(actor: Actor) -> None:
     if actor.staff_id is None or actor.role != "admin":
-        raise PermissionDenied(M.IMPORT_ADMIN_ONLY)
+        raise PermissionDenied(SM.IMPORT_ADMIN_ONLY)
 
 
 def import_file(
@@ -500,7 +500,7 @@ def import_file(
     require_aware(now)
     require_admin(actor)
     if kind not in IMPORT_KINDS:
-        raise InvalidInput(M.IMPORT_KIND_UNKNOWN.format(kind=kind))
+        raise InvalidInput(SM.IMPORT_KIND_UNKNOWN.format(kind=kind))
     header, body = read_table(Path(path))
     columns = map_columns(kind, header)
     validate = VALIDATORS[kind](session, actor)
@@ -556,11 +556,11 @@ def export_rows(
 ) -> Iterator[list[Any]]:
     """Rows (without the header) the actor may export: a manager gets the team's, director/admin all."""
     if kind not in EXPORT_KINDS:
-        raise InvalidInput(M.EXPORT_KIND_UNKNOWN.format(kind=kind))
+        raise InvalidInput(SM.EXPORT_KIND_UNKNOWN.format(kind=kind))
     if actor.staff_id is None or actor.role not in EXPORT_ROLES:
-        raise PermissionDenied(M.EXPORT_NO_PERMISSION)
+        raise PermissionDenied(SM.EXPORT_NO_PERMISSION)
     if kind == "members" and actor.role not in MEMBER_EXPORT_ROLES:
-        raise PermissionDenied(M.EXPORT_MEMBERS_NO_PERMISSION)
+        raise PermissionDenied(SM.EXPORT_MEMBERS_NO_PERMISSION)
     require_aware(since)
     require_aware(until)
     if kind == "customers":
@@ -592,7 +592,7 @@ def _export_customers(session: Session, actor: Actor, since: Any, until: Any, tz
         contact = min(c.contacts, key=lambda x: x.id) if c.contacts else None
         yield [
             c.name, "、".join(a.alias for a in c.aliases), c.industry or "", c.region or "", c.address or "",
-            M.LIFECYCLE_NAMES.get(c.lifecycle, c.lifecycle), c.owner.name, contact.name if contact else "",
+            SM.LIFECYCLE_NAMES.get(c.lifecycle, c.lifecycle), c.owner.name, contact.name if contact else "",
             (contact.title or "") if contact else "", (contact.phone or "") if contact else "",
             _local(c.last_contact_at, tz), _local(c.created_at, tz),
         ]
@@ -623,7 +623,7 @@ def _export_orders(session: Session, actor: Actor, since: Any, until: Any, tz: Z
     )
     for order, customer, submitter in session.execute(stmt):
         lines = "；".join(f"{line.product_name}×{line.quantity}" for line in order.lines)
-        yield [order.number, customer, submitter, M.ORDER_STATUS_NAMES.get(order.status, order.status),
+        yield [order.number, customer, submitter, SM.ORDER_STATUS_NAMES.get(order.status, order.status),
                Decimal(order.total), order.discount if order.discount is not None else None,
                _local(order.submitted_at, tz), _local(order.decided_at, tz), lines]
 
@@ -681,7 +681,7 @@ def write_table(path: Path, header: list[str], rows: Iterable[list[Any]], fmt: s
     xlsx: real Excel dates, times and amounts (sortable and summable), a bold frozen header, columns sized
     to their contents; written as a stream (write-only workbook), so size is bounded by the data."""
     if fmt not in FORMATS:
-        raise InvalidInput(M.EXPORT_FORMAT_UNKNOWN)
+        raise InvalidInput(SM.EXPORT_FORMAT_UNKNOWN)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     count = 0
@@ -736,7 +736,7 @@ def export_data(
     `progress(rows written, None)` is called as rows go out (the total is not known up front)."""
     require_aware(now)
     if fmt not in FORMATS:
-        raise InvalidInput(M.EXPORT_FORMAT_UNKNOWN)
+        raise InvalidInput(SM.EXPORT_FORMAT_UNKNOWN)
     rows = export_rows(session, actor, kind, since=since, until=until, tz=tz)
     if progress is not None:
         rows = _reporting(rows, progress)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound
 from crm_store.models import (
     AuditLog,
@@ -36,7 +36,7 @@ def _actor_filter(actor: Actor) -> Any:
         return AuditLog.actor_staff_id == actor.staff_id
     if actor.member_id is not None:
         return AuditLog.actor_member_id == actor.member_id
-    raise NotFound(M.NOTHING_TO_UNDO)
+    raise NotFound(SM.NOTHING_TO_UNDO)
 
 
 def _restore_lifecycle(customer: Customer | None, row: AuditLog, now: datetime) -> None:
@@ -52,7 +52,7 @@ def _restore_lifecycle(customer: Customer | None, row: AuditLog, now: datetime) 
 def _undo_visit(session: Session, row: AuditLog, now: datetime) -> str:
     visit = session.get(Visit, row.entity_id)
     if visit is None:
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     customer = session.get(Customer, visit.customer_id)
     session.execute(delete(Reminder).where(Reminder.visit_id == visit.id))
     after = row.after or {}
@@ -80,13 +80,13 @@ def _undo_visit(session: Session, row: AuditLog, now: datetime) -> str:
         if not used:
             session.execute(delete(Contact).where(Contact.id == contact_id))
     session.flush()
-    return M.UNDO_WHAT_VISIT.format(customer=customer.name if customer else "")
+    return SM.UNDO_WHAT_VISIT.format(customer=customer.name if customer else "")
 
 
 def _undo_customer(session: Session, row: AuditLog, now: datetime) -> str:
     customer = session.get(Customer, row.entity_id)
     if customer is None:
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     cid = customer.id
     in_use = session.scalar(
         select(
@@ -97,18 +97,18 @@ def _undo_customer(session: Session, row: AuditLog, now: datetime) -> str:
         )
     )
     if in_use:
-        raise InvalidInput(M.UNDO_CUSTOMER_IN_USE)
+        raise InvalidInput(SM.UNDO_CUSTOMER_IN_USE)
     name = customer.name
     session.execute(delete(Contact).where(Contact.customer_id == cid))
     session.delete(customer)
     session.flush()
-    return M.UNDO_WHAT_CUSTOMER.format(customer=name)
+    return SM.UNDO_WHAT_CUSTOMER.format(customer=name)
 
 
 def _undo_opportunity(session: Session, row: AuditLog, now: datetime) -> str:
     opp = session.get(Opportunity, row.entity_id)
     if opp is None:
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     customer = session.get(Customer, opp.customer_id)
     title = opp.title
     if row.action == "opportunity.create":
@@ -117,7 +117,7 @@ def _undo_opportunity(session: Session, row: AuditLog, now: datetime) -> str:
         session.flush()
         _restore_lifecycle(customer, row, now)
         session.flush()
-        return M.UNDO_WHAT_OPP_CREATE.format(title=title)
+        return SM.UNDO_WHAT_OPP_CREATE.format(title=title)
     before = row.before or {}
     change_id = (row.after or {}).get("stage_change_id")
     if change_id is not None:
@@ -132,16 +132,16 @@ def _undo_opportunity(session: Session, row: AuditLog, now: datetime) -> str:
     opp.updated_at = now
     _restore_lifecycle(customer, row, now)
     session.flush()
-    return M.UNDO_WHAT_OPP_UPDATE.format(title=opp.title)
+    return SM.UNDO_WHAT_OPP_UPDATE.format(title=opp.title)
 
 
 def _undo_reminder(session: Session, row: AuditLog, now: datetime) -> str:
     reminder = session.get(Reminder, row.entity_id)
     if reminder is None or reminder.status == "cancelled":
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     reminder.status = "cancelled"
     session.flush()
-    return M.UNDO_WHAT_REMINDER.format(text=reminder.text)
+    return SM.UNDO_WHAT_REMINDER.format(text=reminder.text)
 
 
 _HANDLERS = {
@@ -165,15 +165,15 @@ def undo_last_write(session: Session, actor: Actor, *, now: datetime, window_min
         select(AuditLog).where(who, AuditLog.action.in_(UNDOABLE)).order_by(AuditLog.id.desc()).limit(1)
     )
     if row is None or row.at < now - timedelta(minutes=window_minutes):
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     undos = session.scalars(
         select(AuditLog.after).where(who, AuditLog.action == "undo", AuditLog.id > row.id)
     ).all()
     if any((after or {}).get("undone_audit_id") == row.id for after in undos):
-        raise NotFound(M.NOTHING_TO_UNDO)
+        raise NotFound(SM.NOTHING_TO_UNDO)
     what = _HANDLERS[row.action](session, row, now)
     audit(
         session, actor, "undo", row.entity_type, row.entity_id,
         before=row.after, after={"undone_audit_id": row.id, "action": row.action}, now=now,
     )
-    return M.UNDONE.format(what=what)
+    return SM.UNDONE.format(what=what)

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 import typer.core
 
-from crmbot import messages as M
+from crmbot import messages as CM
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class LazyGroup(typer.core.TyperGroup):
             self._listing = False
 
 
-app = typer.Typer(cls=LazyGroup, help=M.APP_HELP, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(cls=LazyGroup, help=CM.APP_HELP, no_args_is_help=True, pretty_exceptions_enable=False,
                   add_completion=False)
 
 

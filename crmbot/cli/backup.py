@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from crm_store.backup import BackupError, backup, default_backup_path, restore
-from crmbot import messages as M
+from crmbot import messages as CM
 from crmbot.cli import common
 
 
@@ -21,14 +21,14 @@ def backup_command(
     url = config.database.url
     target = out or default_backup_path(url, datetime.now(config.tz), Path(config.data_dir))
     try:
-        with common.working(M.BACKING_UP.format(path=target)):
+        with common.working(CM.BACKING_UP.format(path=target)):
             result = backup(url, target)
     except BackupError as exc:
         typer.echo(exc.message, err=True)
         if exc.command:
-            typer.echo(M.RUN_BY_HAND.format(command=shlex.join(exc.command)))
+            typer.echo(CM.RUN_BY_HAND.format(command=shlex.join(exc.command)))
         raise typer.Exit(1) from exc
-    typer.echo(M.BACKED_UP.format(path=result.path, size=result.bytes))
+    typer.echo(CM.BACKED_UP.format(path=result.path, size=result.bytes))
 
 
 def restore_command(
@@ -38,14 +38,14 @@ def restore_command(
     """从备份恢复数据库并迁移到最新版本 / restore a backup and migrate it to head."""
     config = common.config()
     try:
-        with common.working(M.RESTORING.format(file=file)):
+        with common.working(CM.RESTORING.format(file=file)):
             result = restore(config.database.url, file, force=force, safety_dir=Path(config.data_dir),
                              now=datetime.now(config.tz))
     except BackupError as exc:
         typer.echo(exc.message, err=True)
         if exc.command:
-            typer.echo(M.RUN_BY_HAND.format(command=shlex.join(exc.command)))
+            typer.echo(CM.RUN_BY_HAND.format(command=shlex.join(exc.command)))
         raise typer.Exit(1) from exc
     if result.safety_copy is not None:
-        typer.echo(M.SAFETY_COPY.format(path=result.safety_copy))
-    typer.echo(M.RESTORED.format(revision=result.revision))
+        typer.echo(CM.SAFETY_COPY.format(path=result.safety_copy))
+    typer.echo(CM.RESTORED.format(revision=result.revision))

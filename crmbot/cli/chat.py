@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from crmbot import messages as M
+from crmbot import messages as CM
 from crmbot.cli import common
 
 
@@ -26,19 +26,19 @@ def chat(
     install_redaction(config)  # issue 10: no phone number or secret in any log line
     fixed_now = common.parse_now(now, config.tz) if now else None
     clock = (lambda: fixed_now) if fixed_now else (lambda: common.parse_now(None, config.tz))
-    with common.working(M.OPENING_DATABASE):
+    with common.working(CM.OPENING_DATABASE):
         runtime = common.runtime(config)
-    with common.working(M.SEEDING_DEMO):
+    with common.working(CM.SEEDING_DEMO):
         seeded = seed_demo_if_empty(runtime, clock())
     if seeded:
-        typer.echo(M.DEMO_SEEDED, err=True)
+        typer.echo(CM.DEMO_SEEDED, err=True)
     try:
         speaker = bind_console_member(runtime, member, clock()) if member else bind_console(runtime, as_, clock())
     except LookupError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     first_time = config.nlu.backend == "local" and not Path(config.nlu.model_path).exists()
-    with common.working(M.TRAINING_NLU if first_time else M.LOADING_NLU):
+    with common.working(CM.TRAINING_NLU if first_time else CM.LOADING_NLU):
         dialogs = build_dialogs(runtime, clock=clock)
     interactive = sys.stdin.isatty()
     if interactive:
@@ -59,7 +59,7 @@ def config_check() -> None:
     if problems:
         raise ConfigError("配置有误 / invalid configuration: " + "; ".join(problems))
     database = make_url(config.database.url).render_as_string(hide_password=True)
-    typer.echo(M.CONFIG_OK.format(path=config_path().resolve(), database=database, data_dir=config.data_dir))
+    typer.echo(CM.CONFIG_OK.format(path=config_path().resolve(), database=database, data_dir=config.data_dir))
 
 
 def version() -> None:

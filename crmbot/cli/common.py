@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from crmbot import messages as M
+from crmbot import messages as CM
 
 if TYPE_CHECKING:
     from crmbot.config import Config
@@ -34,7 +34,7 @@ def parse_now(value: str | None, tz: tzinfo) -> datetime:
     try:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError as exc:
-        raise typer.BadParameter(M.BAD_NOW.format(value=value), param_hint="--now") from exc
+        raise typer.BadParameter(CM.BAD_NOW.format(value=value), param_hint="--now") from exc
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 

@@ -32,13 +32,13 @@ def demo_main() -> None:
 @db_app.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="目标版本 target revision")) -> None:
     """升级数据库到最新版本 / migrate the database."""
-    from crm_store import messages as M
+    from crm_store import messages as SM
     from crm_store.db import current_revision, upgrade
 
     _config, engine = _engine()
     try:
         upgrade(engine, revision)
-        typer.echo(M.CLI_UPGRADED.format(revision=current_revision(engine)))
+        typer.echo(SM.CLI_UPGRADED.format(revision=current_revision(engine)))
     finally:
         engine.dispose()
 
@@ -46,13 +46,13 @@ def db_upgrade(revision: str = typer.Argument("head", help="目标版本 target 
 @db_app.command("current")
 def db_current() -> None:
     """显示当前数据库版本 / show the current revision."""
-    from crm_store import messages as M
+    from crm_store import messages as SM
     from crm_store.db import current_revision
 
     _config, engine = _engine()
     try:
         revision = current_revision(engine)
-        typer.echo(M.CLI_CURRENT.format(revision=revision) if revision else M.CLI_NO_REVISION)
+        typer.echo(SM.CLI_CURRENT.format(revision=revision) if revision else SM.CLI_NO_REVISION)
     finally:
         engine.dispose()
 
@@ -63,7 +63,7 @@ def demo_seed(
     now: str | None = common.now_option("演示数据以这个时间为“现在”（ISO 8601，默认当前时间）"),
 ) -> None:
     """升级数据库并生成演示数据 / migrate and fill in demo data."""
-    from crm_store import messages as M
+    from crm_store import messages as SM
     from crm_store.db import session_factory, transaction, upgrade
     from crm_store.demo import seed_demo
     from crm_store.errors import CRMError
@@ -75,10 +75,10 @@ def demo_seed(
             with transaction(session_factory(engine)) as session:
                 summary = seed_demo(session, now=common.parse_now(now, config.tz), seed=seed)
         except CRMError as exc:
-            typer.echo(M.CLI_SEED_REFUSED.format(reason=exc.message), err=True)
+            typer.echo(SM.CLI_SEED_REFUSED.format(reason=exc.message), err=True)
             raise typer.Exit(1) from exc
-        typer.echo(M.CLI_SEEDED)
+        typer.echo(SM.CLI_SEEDED)
         for name, value in summary.counts.items():
-            typer.echo(f"  {M.DEMO_COUNT_LABELS.get(name, name)} {name}: {value}")
+            typer.echo(f"  {SM.DEMO_COUNT_LABELS.get(name, name)} {name}: {value}")
     finally:
         engine.dispose()

@@ -7,7 +7,7 @@ import re
 import sys
 from typing import Any
 
-from crmbot import messages as M
+from crmbot import messages as CM
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -58,31 +58,31 @@ def database_problem(exc: BaseException) -> str | None:
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
     if isinstance(exc, NoSuchModuleError | ArgumentError):
-        return M.DB_BAD_URL.format(error=str(exc).splitlines()[0])
+        return CM.DB_BAD_URL.format(error=str(exc).splitlines()[0])
     url = _database_url()
     if isinstance(exc, OSError) and url is not None and url.get_backend_name() == "sqlite" and exc.filename \
             and str(url.database or "").startswith(str(exc.filename)):
-        return M.DB_SQLITE_UNOPENABLE.format(path=url.database)
+        return CM.DB_SQLITE_UNOPENABLE.format(path=url.database)
     original = exc.orig if isinstance(exc, OperationalError) else exc
     if not isinstance(exc, OperationalError) and type(original).__name__ != "OperationalError":
         return None
     text = str(original)
-    shown = url.render_as_string(hide_password=True) if url is not None else M.DB_URL_UNKNOWN
+    shown = url.render_as_string(hide_password=True) if url is not None else CM.DB_URL_UNKNOWN
     user = (url.username if url is not None else None) or "crmbot"
     name = (url.database if url is not None else None) or "crmbot"
     if match := re.search(r'database "([^"]+)" does not exist', text):
-        return M.DB_MISSING.format(url=shown, name=match.group(1), user=user)
+        return CM.DB_MISSING.format(url=shown, name=match.group(1), user=user)
     if match := re.search(r'role "([^"]+)" does not exist', text):
-        return M.DB_ROLE_MISSING.format(url=shown, user=match.group(1), name=name)
+        return CM.DB_ROLE_MISSING.format(url=shown, user=match.group(1), name=name)
     if "password authentication failed" in text or "no password supplied" in text:
-        return M.DB_BAD_PASSWORD.format(url=shown, user=user)
+        return CM.DB_BAD_PASSWORD.format(url=shown, user=user)
     if "permission denied" in text:
-        return M.DB_NO_PERMISSION.format(url=shown, user=user, name=name)
+        return CM.DB_NO_PERMISSION.format(url=shown, user=user, name=name)
     if "unable to open database file" in text:
-        return M.DB_SQLITE_UNOPENABLE.format(path=name)
+        return CM.DB_SQLITE_UNOPENABLE.format(path=name)
     if "database is locked" in text:
-        return M.DB_LOCKED
+        return CM.DB_LOCKED
     if re.search(r"connection refused|could not connect|connection failed|timeout|timed out|"
                  r"could not translate host name|name or service not known|no route to host", text, re.I):
-        return M.DB_UNREACHABLE.format(url=shown)
-    return M.DB_OTHER.format(url=shown, error=text.strip().splitlines()[0] if text.strip() else type(original).__name__)
+        return CM.DB_UNREACHABLE.format(url=shown)
+    return CM.DB_OTHER.format(url=shown, error=text.strip().splitlines()[0] if text.strip() else type(original).__name__)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from crmbot import messages as M
+from crmbot import messages as CM
 from crmbot.cli import common
 
 app = typer.Typer(help="中文理解模型：解析、训练、评估、导出 Rasa 项目", no_args_is_help=True)
@@ -25,21 +25,21 @@ def _read_lookup(item: str) -> tuple[str, list[str]]:
     entity, sep, file = item.partition("=")
     entity = entity.strip()
     if not sep or not entity or not file.strip():
-        raise typer.BadParameter(M.LOOKUP_FORMAT.format(item=item), param_hint="--lookup")
+        raise typer.BadParameter(CM.LOOKUP_FORMAT.format(item=item), param_hint="--lookup")
     if entity not in LOOKUP_ENTITIES:
-        raise typer.BadParameter(M.LOOKUP_ENTITY.format(entity=entity, choices="、".join(LOOKUP_ENTITIES)),
+        raise typer.BadParameter(CM.LOOKUP_ENTITY.format(entity=entity, choices="、".join(LOOKUP_ENTITIES)),
                                  param_hint="--lookup")
     path = Path(file.strip()).expanduser()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise typer.BadParameter(M.LOOKUP_MISSING.format(path=path), param_hint="--lookup") from exc
+        raise typer.BadParameter(CM.LOOKUP_MISSING.format(path=path), param_hint="--lookup") from exc
     except IsADirectoryError as exc:
-        raise typer.BadParameter(M.LOOKUP_IS_DIR.format(path=path), param_hint="--lookup") from exc
+        raise typer.BadParameter(CM.LOOKUP_IS_DIR.format(path=path), param_hint="--lookup") from exc
     except UnicodeDecodeError as exc:
-        raise typer.BadParameter(M.LOOKUP_NOT_UTF8.format(path=path), param_hint="--lookup") from exc
+        raise typer.BadParameter(CM.LOOKUP_NOT_UTF8.format(path=path), param_hint="--lookup") from exc
     except OSError as exc:
-        raise typer.BadParameter(M.LOOKUP_UNREADABLE.format(path=path, error=exc.strerror),
+        raise typer.BadParameter(CM.LOOKUP_UNREADABLE.format(path=path, error=exc.strerror),
                                  param_hint="--lookup") from exc
     return entity, [name.strip() for name in text.splitlines() if name.strip()]
 
@@ -78,7 +78,7 @@ def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默
 
     config = common.config()
     data_dir = config.nlu.data_dir or None
-    with common.working(M.NLU_TRAINING):
+    with common.working(CM.NLU_TRAINING):
         trained = train_model(load_training(data_dir), data_hash(data_dir))
     path = out or Path(config.nlu.model_path)
     save_model(trained.to_model(), path)
@@ -101,7 +101,7 @@ def evaluate(
     config = common.config()
     data_dir = config.nlu.data_dir or None
     path = Path(config.nlu.model_path)
-    with common.working(M.NLU_EVALUATING):
+    with common.working(CM.NLU_EVALUATING):
         try:  # the saved model never saw the held-out files either
             model = load_model(path, data_dir, train_if_missing=False)
             typer.echo(NM.EVALUATING_SAVED.format(path=path, trained_at=model.header.get("trained_at", "?")))

@@ -13,7 +13,7 @@ from crm_store.errors import CRMError
 from crm_store.models import OutboxMessage, Reminder, Staff
 from crm_store.services import outbox, scheduler_nodes
 from crmbot.cli import common
-from scheduler import messages as M
+from scheduler import messages as TM
 from scheduler.jobs import JOBS, run_named
 from scheduler.service import JOBSTORE_TABLE
 
@@ -43,26 +43,26 @@ def status() -> None:
         counts = dict(session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     leader = next((n for n in nodes if n.is_leader), None)
     if leader:
-        typer.echo(M.STATUS_LEADER.format(node=leader.node_id, host=leader.hostname, pid=leader.pid,
+        typer.echo(TM.STATUS_LEADER.format(node=leader.node_id, host=leader.hostname, pid=leader.pid,
                                           beat=_local(leader.heartbeat_at, tz)))
     else:
-        typer.echo(M.STATUS_NO_LEADER)
-    typer.echo(M.STATUS_NODES.format(count=len(nodes)))
+        typer.echo(TM.STATUS_NO_LEADER)
+    typer.echo(TM.STATUS_NODES.format(count=len(nodes)))
     for node in nodes:
-        typer.echo(M.STATUS_NODE_LINE.format(node=node.node_id, host=node.hostname, pid=node.pid,
-                                             role=M.ROLE_LEADER if node.is_leader else M.ROLE_FOLLOWER,
+        typer.echo(TM.STATUS_NODE_LINE.format(node=node.node_id, host=node.hostname, pid=node.pid,
+                                             role=TM.ROLE_LEADER if node.is_leader else TM.ROLE_FOLLOWER,
                                              beat=_local(node.heartbeat_at, tz)))
-    typer.echo(M.STATUS_JOBS)
+    typer.echo(TM.STATUS_JOBS)
     rows: list[Any] = []
     with runtime.engine.connect() as conn:
         if inspect(conn).has_table(JOBSTORE_TABLE):
             rows = list(conn.execute(text(f"SELECT id, next_run_time FROM {JOBSTORE_TABLE} ORDER BY next_run_time")))
     if not rows:
-        typer.echo(M.STATUS_NO_JOBS)
+        typer.echo(TM.STATUS_NO_JOBS)
     for job_id, next_run in rows:
-        when = _local(datetime.fromtimestamp(next_run, UTC), tz) if next_run is not None else M.STATUS_PAUSED
-        typer.echo(M.STATUS_JOB_LINE.format(job=job_id, next=when))
-    typer.echo(M.STATUS_OUTBOX.format(pending=counts.get("pending", 0), sending=counts.get("sending", 0),
+        when = _local(datetime.fromtimestamp(next_run, UTC), tz) if next_run is not None else TM.STATUS_PAUSED
+        typer.echo(TM.STATUS_JOB_LINE.format(job=job_id, next=when))
+    typer.echo(TM.STATUS_OUTBOX.format(pending=counts.get("pending", 0), sending=counts.get("sending", 0),
                                       dead=counts.get("dead", 0)))
 
 
@@ -73,12 +73,12 @@ def run_job(
 ) -> None:
     """立即运行一个计划任务一次（幂等：已入队的消息不会重复）"""
     if name not in JOBS:
-        typer.echo(M.JOB_UNKNOWN.format(name=name, names="、".join(JOBS)), err=True)
+        typer.echo(TM.JOB_UNKNOWN.format(name=name, names="、".join(JOBS)), err=True)
         raise typer.Exit(2)
     runtime = common.runtime()
     moment = common.parse_now(now, runtime.config.tz)
     result = run_named(name, runtime.config, runtime.factory, moment)
-    typer.echo(M.JOB_DONE.format(name=name, result=result))
+    typer.echo(TM.JOB_DONE.format(name=name, result=result))
 
 
 @reminders_app.command("list")
@@ -97,10 +97,10 @@ def list_reminders(
             stmt = stmt.where(Staff.name == staff.strip())
         rows = session.execute(stmt.order_by(Reminder.due_at, Reminder.id).limit(limit)).all()
     if not rows:
-        typer.echo(M.REMINDERS_NONE)
+        typer.echo(TM.REMINDERS_NONE)
     for reminder, name in rows:
-        typer.echo(M.REMINDER_LINE.format(id=reminder.id, due=_local(reminder.due_at, runtime.config.tz), staff=name,
-                                          status=M.REMINDER_STATUS.get(reminder.status, reminder.status),
+        typer.echo(TM.REMINDER_LINE.format(id=reminder.id, due=_local(reminder.due_at, runtime.config.tz), staff=name,
+                                          status=TM.REMINDER_STATUS.get(reminder.status, reminder.status),
                                           text=_short(reminder.text)))
 
 
@@ -114,13 +114,13 @@ def list_outbox(
     with runtime.factory() as session:
         rows = outbox.list_messages(session, failed=failed, limit=limit)
     if not rows:
-        typer.echo(M.OUTBOX_NONE)
+        typer.echo(TM.OUTBOX_NONE)
     for row in rows:
         to = f"员工{row.recipient_staff_id}" if row.recipient_staff_id else f"会员{row.recipient_member_id}"
-        typer.echo(M.OUTBOX_LINE.format(id=row.id, status=row.status, kind=row.kind, to=to, attempts=row.attempts,
+        typer.echo(TM.OUTBOX_LINE.format(id=row.id, status=row.status, kind=row.kind, to=to, attempts=row.attempts,
                                         due=_local(row.next_attempt_at, runtime.config.tz), text=_short(row.text)))
         if row.last_error and row.status != "sent":
-            typer.echo(M.OUTBOX_ERROR_LINE.format(error=_short(row.last_error, 120)))
+            typer.echo(TM.OUTBOX_ERROR_LINE.format(error=_short(row.last_error, 120)))
 
 
 @outbox_app.command("retry")
@@ -133,4 +133,4 @@ def retry(message_id: int = typer.Argument(..., help="消息编号（见 outbox 
     except CRMError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    typer.echo(M.OUTBOX_RETRIED.format(id=message_id))
+    typer.echo(TM.OUTBOX_RETRIED.format(id=message_id))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from crmbot import messages as M
+from crmbot import messages as CM
 from crmbot.cli import common
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def _actor(session: Any, name: str | None, *, admin: bool) -> Any:
     else:
         staff = session.scalar(select(Staff).where(Staff.role == "admin", Staff.active.is_(True)).order_by(Staff.id))
     if staff is None:
-        raise CRMError(M.STAFF_NOT_FOUND.format(name=name) if name else M.NO_ADMIN)
+        raise CRMError(CM.STAFF_NOT_FOUND.format(name=name) if name else CM.NO_ADMIN)
     actor = actor_for_staff(session, staff.id, via_channel="cli")
     if admin:
         transfer_io.require_admin(actor)
@@ -61,7 +61,7 @@ def run_import(kind: str, file: Path, *, dry_run: bool, as_: str | None, report:
     now = datetime.now(runtime.config.tz)
     try:
         with transaction(runtime.factory) as session, \
-                common.working(M.IMPORT_CHECKING if dry_run else M.IMPORT_WRITING) as progress:
+                common.working(CM.IMPORT_CHECKING if dry_run else CM.IMPORT_WRITING) as progress:
             actor = _actor(session, as_, admin=True)
             result = transfer_io.import_file(session, actor, kind, file, now=now, dry_run=dry_run, progress=progress)
             if dry_run:
@@ -78,21 +78,21 @@ def _print_result(result: ImportReport, report: Path | None) -> None:
     from rich.table import Table
 
     out = Console()
-    out.print(M.IMPORT_SUMMARY.format(total=result.total, verb=M.IMPORT_VERB_DRY if result.dry_run else M.IMPORT_VERB,
+    out.print(CM.IMPORT_SUMMARY.format(total=result.total, verb=CM.IMPORT_VERB_DRY if result.dry_run else CM.IMPORT_VERB,
                                       imported=result.imported, rejected=len(result.rejected))
-              + (M.IMPORT_DRY_NOTE if result.dry_run else ""))
+              + (CM.IMPORT_DRY_NOTE if result.dry_run else ""))
     if result.rejected:
-        table = Table(M.IMPORT_LINE, M.IMPORT_REASON)
+        table = Table(CM.IMPORT_LINE, CM.IMPORT_REASON)
         for row in result.rejected[:REJECTED_SHOWN]:
             table.add_row(str(row.line), row.reason)
         out.print(table)
         if len(result.rejected) > REJECTED_SHOWN:
-            out.print(M.IMPORT_MORE.format(count=len(result.rejected) - REJECTED_SHOWN))
+            out.print(CM.IMPORT_MORE.format(count=len(result.rejected) - REJECTED_SHOWN))
     if report is not None:
         report.parent.mkdir(parents=True, exist_ok=True)
         with report.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow([M.IMPORT_LINE, M.IMPORT_REASON])
+            writer.writerow([CM.IMPORT_LINE, CM.IMPORT_REASON])
             writer.writerows([r.line, r.reason] for r in result.rejected)
 
 
@@ -114,11 +114,11 @@ _import_command("products", "导入产品：产品名称/编号/单位/单价/�
 
 def run_export(kind: str, fmt: str, since: str | None, out: Path | None, as_: str | None) -> None:
     if fmt not in FORMATS:
-        raise _fail(M.EXPORT_FORMAT)
+        raise _fail(CM.EXPORT_FORMAT)
     try:
         since_day = date.fromisoformat(since) if since else None
     except ValueError as exc:
-        raise _fail(M.EXPORT_SINCE.format(value=since)) from exc
+        raise _fail(CM.EXPORT_SINCE.format(value=since)) from exc
     from crm_store.db import transaction
     from crm_store.errors import CRMError
     from crm_store.services import transfer_io
@@ -128,7 +128,7 @@ def run_export(kind: str, fmt: str, since: str | None, out: Path | None, as_: st
     now = datetime.now(tz)
     path = out or runtime.config.exports_dir / f"{kind}-{now:%Y%m%d%H%M%S}.{fmt}"
     try:
-        with transaction(runtime.factory) as session, common.working(M.EXPORTING.format(path=path)) as progress:
+        with transaction(runtime.factory) as session, common.working(CM.EXPORTING.format(path=path)) as progress:
             actor = _actor(session, as_, admin=False)
             count = transfer_io.export_data(session, actor, kind, path, fmt=fmt, progress=progress,
                                             since=transfer_io.since_from_date(since_day, tz), now=now, tz=tz)
@@ -136,7 +136,7 @@ def run_export(kind: str, fmt: str, since: str | None, out: Path | None, as_: st
         raise _fail(error.message) from error
     finally:
         runtime.engine.dispose()
-    typer.echo(M.EXPORTED.format(count=count, path=path))
+    typer.echo(CM.EXPORTED.format(count=count, path=path))
 
 
 def _export_command(kind: str, help_text: str) -> None:

@@ -34,7 +34,7 @@ from crmbot.config import Config, ConfigError, load_config
 from crmbot.serve import bind, build_server, channel_problems
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine
-from dialogs import messages as dmsg
+from dialogs import messages as DM
 
 REPO = Path(__file__).resolve().parents[2]
 AES = new_aes_key()
@@ -93,9 +93,9 @@ def test_unbind_in_chat_then_member_binding(runtime: Runtime, dialogs: DialogEng
     second = dialogs.handle("wechat", "o-m", f"绑定 VIP9999 {digits}", message_id="m2")[0].text
     assert first == second and "不匹配" in first
     assert "绑定成功" in dialogs.handle("wechat", "o-m", f"绑定 {number.lower()} {digits}", message_id="m3")[0].text
-    assert dialogs.handle("wechat", "o-m", "解绑", message_id="m4")[0].text == dmsg.UNBIND_OK
-    assert dialogs.handle("wechat", "o-m", "查积分", message_id="m5")[0].text == dmsg.UNKNOWN_USER
-    assert dialogs.handle("wechat", "o-m", "绑定 a b c", message_id="m6")[0].text == dmsg.BIND_USAGE
+    assert dialogs.handle("wechat", "o-m", "解绑", message_id="m4")[0].text == DM.UNBIND_OK
+    assert dialogs.handle("wechat", "o-m", "查积分", message_id="m5")[0].text == DM.UNKNOWN_USER
+    assert dialogs.handle("wechat", "o-m", "绑定 a b c", message_id="m6")[0].text == DM.BIND_USAGE
 
 
 # --- inbox ---------------------------------------------------------------------------------------
@@ -154,7 +154,7 @@ def test_inbox_list_and_retry(runtime: Runtime, dialogs: DialogEngine, tmp_path:
         row = session.get(InboxMessage, dead)
         assert row is not None and row.status == "done" and row.attempts == 1
         reply = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "reply"))
-        assert reply is not None and reply.text == dmsg.UNKNOWN_USER and reply.external_id == "o-dead"
+        assert reply is not None and reply.text == DM.UNKNOWN_USER and reply.external_id == "o-dead"
 
 
 # --- config-check and refused start-ups -----------------------------------------------------------
@@ -296,7 +296,7 @@ def test_crmbot_run_serves_and_stops_on_sigterm(
         tencent = Tencent(WeChatCrypto("tk", AES, "wxrun"), "gh", "tk")
         query, body = tencent.callback(text_message("o-run", "gh", "你好", 1))
         reply = httpx.post(f"http://127.0.0.1:{port}/wechat", params=query, content=body, timeout=10)
-        assert tencent.open_reply(reply.text)["Content"] == dmsg.UNKNOWN_USER
+        assert tencent.open_reply(reply.text)["Content"] == DM.UNKNOWN_USER
         api.wait_for("/getUpdates")  # Telegram polling (no webhook_url) is running
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=60)

@@ -21,7 +21,7 @@ from bot.fakes.telegram import BOT_USER, callback_update, text_update
 from crm_store.models import ApprovalStep, AuditLog, InboxMessage
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine, Reply
-from dialogs import messages as dmsg
+from dialogs import messages as DM
 from dialogs.reply import Button, Outcome
 from tests.bot.conftest import Live, count, invite, serve
 
@@ -100,7 +100,7 @@ def test_acknowledged_means_committed_and_a_copy_gets_no_second_reply(telegram: 
             assert session.scalar(select(InboxMessage.text)) == "你好"
     telegram.wait_sent(REP, 1)
     time.sleep(0.5)
-    assert [c.params["text"] for c in telegram.sent_to(REP)] == [dmsg.UNKNOWN_USER]
+    assert [c.params["text"] for c in telegram.sent_to(REP)] == [DM.UNKNOWN_USER]
     assert count(runtime, InboxMessage) == 1
 
 
@@ -115,7 +115,7 @@ def test_non_text_is_answered_in_the_webhook_response(telegram: Bot, runtime: Ru
 
 def test_order_approval_flow_with_buttons(telegram: Bot, runtime: Runtime) -> None:
     api = telegram.api
-    assert telegram.say(REP, "查一下华为") == [dmsg.UNKNOWN_USER]
+    assert telegram.say(REP, "查一下华为") == [DM.UNKNOWN_USER]
     assert "绑定成功" in telegram.say(REP, f"绑定 {invite(runtime, '张伟')}")[0]
     assert "绑定成功" in telegram.say(MANAGER, f"绑定 {invite(runtime, '陈静')}")[0]
 
@@ -208,7 +208,7 @@ def test_polling_mode(runtime: Runtime, dialogs: DialogEngine, fresh_api: tuple[
         bot.wait_sent(REP, 1, "你好")
         # No webhook is registered in polling mode, and a stray POST is refused.
         assert bot.post(text_update(REP, "x"), secret="nope").status_code == 403
-    assert bot.sent_to(REP)[0].params["text"] == dmsg.UNKNOWN_USER
+    assert bot.sent_to(REP)[0].params["text"] == DM.UNKNOWN_USER
     assert api.named("/deleteWebhook") and not api.named("/setWebhook")
     assert BOT_USER["username"] == "crm_test_bot"
 
@@ -229,7 +229,7 @@ def test_unreachable_telegram_does_not_take_wechat_down(runtime: Runtime, dialog
         health = httpx.get(f"{live.url}/healthz").json()
         assert health["channels"]["telegram"].startswith("failed") and health["channels"]["wechat"] == "ok"
         assert health["status"] == "ok"
-        assert content(post(live, text_message("o-any", OA, "你好", 77))) == dmsg.UNKNOWN_USER
+        assert content(post(live, text_message("o-any", OA, "你好", 77))) == DM.UNKNOWN_USER
 
 
 def test_sends_go_through_ptb_and_split_photos_and_files(runtime: Runtime, dialogs: DialogEngine,

@@ -26,7 +26,7 @@ from crm_store.models import InboxMessage, OutboxMessage
 from crm_store.services import identity_for
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine, Reply
-from dialogs import messages as dmsg
+from dialogs import messages as DM
 from dialogs.reply import Outcome
 from tests.bot.conftest import Live, counts, invite, serve
 
@@ -155,7 +155,7 @@ def test_unknown_user_then_binding_then_dialog(oa: Live) -> None:
     runtime = oa.runtime
     before = counts(runtime)
     first = content(post(oa, text_message("o-zw", OA, "查一下华为", 1)))
-    assert first == dmsg.UNKNOWN_USER
+    assert first == DM.UNKNOWN_USER
     after = counts(runtime)
     # The inbox row only: no identity, no state, no audit.
     assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {"inbox": 1}
@@ -164,7 +164,7 @@ def test_unknown_user_then_binding_then_dialog(oa: Live) -> None:
     bound = content(post(oa, text_message("o-zw", OA, f"绑定 {code}", 2)))
     assert "张伟" in bound and "绑定成功" in bound
     answer = content(post(oa, text_message("o-zw", OA, "查一下华为", 3)))
-    assert answer not in (dmsg.UNKNOWN_USER, dmsg.INTERNAL_ERROR) and "华为" in answer
+    assert answer not in (DM.UNKNOWN_USER, DM.INTERNAL_ERROR) and "华为" in answer
     with runtime.factory() as session:
         assert identity_for(session, "wechat", "o-zw") is not None
     rows = inbox_rows(runtime)
@@ -230,7 +230,7 @@ def test_parse_xml_is_strict() -> None:
 def test_events_and_non_text(oa: Live) -> None:
     subscribe = ("<xml><ToUserName>gh</ToUserName><FromUserName>o-new</FromUserName><CreateTime>1700000001"
                  "</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>")
-    assert content(post(oa, subscribe)) == dmsg.UNKNOWN_USER
+    assert content(post(oa, subscribe)) == DM.UNKNOWN_USER
     view = subscribe.replace("subscribe", "VIEW")
     assert post(oa, view).text == "success"
     image = text_message("o-new", OA, "", 31).replace("[text]", "[image]")
@@ -380,6 +380,6 @@ def test_concurrent_first_messages_of_new_accounts_all_count(
             responses = list(pool.map(lambda j: post(live, text_message(j[0], OA, j[1], j[2])), jobs))
         texts = [r.text if r.text == "success" else content(r) for r in responses]
         wait_until(lambda: all(r.status == "done" for r in inbox_rows(runtime)) and len(inbox_rows(runtime)) == 12)
-    assert all(t != dmsg.INTERNAL_ERROR for t in texts)
+    assert all(t != DM.INTERNAL_ERROR for t in texts)
     with runtime.factory() as session:
         assert session.query(Visit).count() == visits_before + 12

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.db import make_engine, session_factory, transaction
 from crm_store.errors import AlreadyDecided, Ambiguous, InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ApprovalStep, AuditLog, Order, OrderLine, Product, Staff
@@ -87,18 +87,18 @@ def test_discount_applies_to_list_prices_and_is_recorded(session: Session, org: 
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        ([], M.ORDER_NO_LINES),
+        ([], SM.ORDER_NO_LINES),
         ([("服务器", 0, None, None)], None),
         ([("服务器", -3, None, None)], None),
         ([("服务器", 1.5, None, None)], None),
         ([("服务器", "十", None, None)], None),
         ([("服务器", 10**9, None, None)], None),
-        ([("服务器", 1, "-5", None)], M.AMOUNT_INVALID),
-        ([("服务器", 1, "abc", None)], M.AMOUNT_INVALID),
-        ([("服务器", 10**6, "9999999999", None)], M.ORDER_TOTAL_TOO_LARGE),
+        ([("服务器", 1, "-5", None)], SM.AMOUNT_INVALID),
+        ([("服务器", 1, "abc", None)], SM.AMOUNT_INVALID),
+        ([("服务器", 10**6, "9999999999", None)], SM.ORDER_TOTAL_TOO_LARGE),
         ([("'; DROP TABLE sales_order; --", 1, None, None)], None),
         ([("🚀", 1, None, None)], None),
-        ([("定制服务", 1, None, None)], M.ORDER_PRICE_REQUIRED.format(name="定制服务")),
+        ([("定制服务", 1, None, None)], SM.ORDER_PRICE_REQUIRED.format(name="定制服务")),
     ],
 )
 def test_bad_lines_are_refused_without_writing(session: Session, org: Org, catalog, customer_id, lines, message) -> None:
@@ -223,7 +223,7 @@ def test_reject_needs_a_reason_and_skips_the_rest(session: Session, org: Org, ca
     order = _submit(session, org.rep_a, customer_id, [("服务器", 3, None, None)])
     with pytest.raises(InvalidInput) as caught:
         approvals.decide(session, org.manager, order_ref=order.number, approve=False, reason="  ", now=NOW)
-    assert caught.value.message == M.REJECT_REASON_REQUIRED
+    assert caught.value.message == SM.REJECT_REASON_REQUIRED
     decision = approvals.decide(session, org.manager, order_ref=order.id, approve=False, reason="价格太低", now=NOW)
     session.commit()
     assert decision.order.status == "rejected"
@@ -254,11 +254,11 @@ def test_who_may_decide(session: Session, org: Org, catalog, customer_id) -> Non
     for actor in (org.rep_a, org.rep_b, org.clerk):
         with pytest.raises(PermissionDenied) as caught:
             approvals.decide(session, actor, order_ref=order.number, approve=True, now=NOW)
-        assert caught.value.message == M.NO_APPROVAL_RIGHT
+        assert caught.value.message == SM.NO_APPROVAL_RIGHT
     for actor in (org.other_manager, org.director):
         with pytest.raises(PermissionDenied) as caught:
             approvals.decide(session, actor, order_ref=order.number, approve=True, now=NOW)
-        assert caught.value.message == M.NOT_YOUR_APPROVAL
+        assert caught.value.message == SM.NOT_YOUR_APPROVAL
     decision = approvals.decide(session, org.admin, order_ref=order.number, approve=True, now=NOW)
     assert decision.order.status == "approved" and decision.step.decided_by_id == org.admin.staff_id
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from crm_store.models import AuditLog, ConversationState, Customer, OutboxMessage, ProcessedMessage, Visit
 from crmbot.wiring import bind_console
 from dialogs import DialogEngine
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import REGISTRY
 
 NOW = datetime.fromisoformat("2026-11-27T10:00:00+08:00")
@@ -43,7 +43,7 @@ def test_unknown_identity_gets_only_the_binding_prompt(demo) -> None:  # type: i
 def test_huge_message_is_refused_politely(demo, size: int) -> None:  # type: ignore[no-untyped-def]
     runtime, engine = demo
     replies = engine.handle("console", "张伟", "拜访了华为" + "啊" * size)
-    assert replies[0].text == msg.TOO_LONG.format(limit=2000)
+    assert replies[0].text == DM.TOO_LONG.format(limit=2000)
     assert _count(runtime, ConversationState) == 0
 
 
@@ -57,7 +57,7 @@ def test_a_failing_job_writes_nothing_and_says_so(demo, monkeypatch) -> None:  #
 
     monkeypatch.setattr(REGISTRY["log_visit"], "execute", explode)
     replies = engine.handle("console", "张伟", "确认")
-    assert replies[0].text == msg.INTERNAL_ERROR
+    assert replies[0].text == DM.INTERNAL_ERROR
     assert _count(runtime, Visit) == visits
     monkeypatch.undo()
     # The form survived the failure: confirming again saves it once.
@@ -70,7 +70,7 @@ def test_a_stale_form_is_dropped(demo) -> None:  # type: ignore[no-untyped-def]
     engine.handle("console", "张伟", "提醒我给华润置地发报价单")
     later = NOW + timedelta(minutes=runtime.config.dialogs.form_timeout_minutes + 1)
     replies = engine.handle("console", "张伟", "确认", now=later)
-    assert replies[0].text == msg.NOTHING_ASKED
+    assert replies[0].text == DM.NOTHING_ASKED
 
 
 def test_undo_is_refused_after_the_window(demo) -> None:  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from crm_store.models import Member, OutboxMessage, Purchase, SecurityEvent
 from crm_store.services import actor_for_staff, find_staff
 from crmbot.wiring import Runtime, bind_console
 from dialogs import DialogEngine
-from dialogs import messages as msg
+from dialogs import messages as DM
 from dialogs.base import Turn
 from dialogs.member import member_sales_text
 from tests.dialogs.harness import Clock, bind_console_member
@@ -55,7 +55,7 @@ def test_every_miss_gets_the_same_answer(engine: DialogEngine, runtime: Runtime)
         f"查会员 {real.name} {real.member_no[:-1]}",  # partial number
     ]
     answers = {say(engine, "周芳", text) for text in misses}
-    assert answers == {msg.MEMBER_NOT_FOUND}
+    assert answers == {DM.MEMBER_NOT_FOUND}
     with runtime.factory() as session:
         kinds = list(session.scalars(select(SecurityEvent.kind)))
     assert kinds.count("member_lookup_failed") == len(misses) and kinds.count("member_lookup_locked") == 1

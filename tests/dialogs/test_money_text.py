@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from dialogs import messages as msg
+from dialogs import messages as DM
 
 
 @pytest.mark.parametrize(
@@ -16,17 +16,17 @@ from dialogs import messages as msg
      (0.95, "九五折（×0.95）"), (0.6467, "约6.5折（×0.6467）"), (None, "")],
 )
 def test_discount_in_words_and_as_multiplier(discount, text):
-    assert msg.discount_text(discount) == text
+    assert DM.discount_text(discount) == text
 
 
 def test_price_note_lists_list_quoted_and_discounted_prices():
-    note = msg.price_note(Decimal("45000"), Decimal("12000"), Decimal("10800"), 0.9)
+    note = DM.price_note(Decimal("45000"), Decimal("12000"), Decimal("10800"), 0.9)
     assert note == "（目录价4.5万元，报价1.2万元，九折后1.08万元）"
-    assert msg.price_note(Decimal("45000"), None, Decimal("38250"), 0.85) == "（目录价4.5万元，八五折后38,250元）"
-    assert msg.price_note(Decimal("45000"), Decimal("20000"), Decimal("20000"), None) == "（目录价4.5万元）"
-    assert msg.price_note(Decimal("45000"), None, Decimal("45000"), None) == ""
+    assert DM.price_note(Decimal("45000"), None, Decimal("38250"), 0.85) == "（目录价4.5万元，八五折后38,250元）"
+    assert DM.price_note(Decimal("45000"), Decimal("20000"), Decimal("20000"), None) == "（目录价4.5万元）"
+    assert DM.price_note(Decimal("45000"), None, Decimal("45000"), None) == ""
 
 
 def test_year_shown_only_outside_this_year():
-    assert msg.day(date(2027, 3, 31), today=date(2026, 12, 2)) == "2027年3月31日(周三)"
-    assert msg.day(date(2026, 12, 31), today=date(2026, 12, 2)) == "12月31日(周四)"
+    assert DM.day(date(2027, 3, 31), today=date(2026, 12, 2)) == "2027年3月31日(周三)"
+    assert DM.day(date(2026, 12, 31), today=date(2026, 12, 2)) == "12月31日(周四)"

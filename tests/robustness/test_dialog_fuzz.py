@@ -13,7 +13,7 @@ from sqlalchemy import event
 from crm_store.models import AuditLog
 from crmbot.wiring import Runtime, bind_console
 from dialogs import DialogEngine
-from dialogs import messages as dmsg
+from dialogs import messages as DM
 from tests.dialogs.harness import bind_console_member
 from tests.robustness.conftest import HOSTILE, PREFIXES, max_ids, snapshot, unaudited
 from tests.security.conftest import DEMO_NOW
@@ -56,9 +56,9 @@ def test_hostile_text_never_crashes_nor_half_writes(fuzz_engine: DialogEngine, r
             replies = fuzz_engine.handle("console", speaker, said, message_id=message_id)
             shown = [r.text for r in replies]
             assert shown and all(isinstance(t, str) and t.strip() for t in shown), (speaker, said, shown)
-            assert dmsg.INTERNAL_ERROR not in shown, (speaker, said)
+            assert DM.INTERNAL_ERROR not in shown, (speaker, said)
             if speaker == "stranger" and not said.strip().startswith(("绑定", "bind")):
-                assert shown == [dmsg.UNKNOWN_USER]
+                assert shown == [DM.UNKNOWN_USER]
             # The same message again (a channel retry): the sender's stored answer (the notices for others
             # went to the outbox once), nothing changes.
             before = snapshot(runtime)
@@ -82,7 +82,7 @@ def test_every_hostile_sample_for_every_speaker(backend: str, demo_runtime_for, 
     for speaker in SPEAKERS:
         for text in HOSTILE:
             shown = [r.text for r in engine.handle("console", speaker, text)]
-            assert shown and dmsg.INTERNAL_ERROR not in shown, (speaker, text, shown)
+            assert shown and DM.INTERNAL_ERROR not in shown, (speaker, text, shown)
             assert all(len(t) < 5000 for t in shown), (speaker, text)
     assert unaudited(runtime, baseline) == {}
 
@@ -119,8 +119,8 @@ def test_a_write_that_fails_midway_leaves_nothing(fuzz_engine: DialogEngine, run
     finally:
         event.remove(runtime.factory, "before_flush", explode)
     if flushes["n"] >= fail_at:
-        assert [r.text for r in replies] == [dmsg.INTERNAL_ERROR]
+        assert [r.text for r in replies] == [DM.INTERNAL_ERROR]
         assert snapshot(runtime) == before
         retried = fuzz_engine.handle("console", speaker, says[-1], message_id=message_id)
-        assert dmsg.INTERNAL_ERROR not in [r.text for r in retried]
+        assert DM.INTERNAL_ERROR not in [r.text for r in retried]
     assert unaudited(runtime, baseline) == {}

@@ -27,7 +27,7 @@ from crm_store.models import InboxMessage, OutboxMessage
 from crm_store.services import bind_identity, find_staff
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine
-from dialogs import messages as dmsg
+from dialogs import messages as DM
 from tests.bot.conftest import Live, serve
 from tests.bot.test_telegram import SECRET, Bot
 from tests.bot.test_telegram import settings as telegram_settings
@@ -160,7 +160,7 @@ def test_telegram_hostile_updates(telegram_bot: Bot, runtime: Runtime, caplog: p
     assert not _failed_inbox(runtime) and not _undelivered(runtime), payload[:200]
     assert unaudited(runtime, baseline) == {}
     sent = [c.params.get("text", "") for c in telegram_bot.sent_to(REP)]
-    assert dmsg.INTERNAL_ERROR not in sent
+    assert DM.INTERNAL_ERROR not in sent
 
 
 # --- WeChat / WeCom ------------------------------------------------------------------------------
@@ -242,7 +242,7 @@ def test_tencent_hostile_callbacks(tencent_apps: dict[str, tuple[Live, Tencent]]
         assert snapshot(runtime) == before  # refused: nothing at all was written
     elif response.text != "success":
         reply = tencent.open_reply(response.text)
-        assert reply["Content"] and dmsg.INTERNAL_ERROR not in reply["Content"]
+        assert reply["Content"] and DM.INTERNAL_ERROR not in reply["Content"]
     _settle(runtime)  # a reply that missed the passive window is pushed from the outbox meanwhile
     assert changed(before, snapshot(runtime)).get("inbox", 0) <= 1
     assert not _errors(caplog), _errors(caplog)

@@ -30,7 +30,7 @@ from crm_store.services import (
 from crmbot.config import Config
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine
-from dialogs import messages as dmsg
+from dialogs import messages as DM
 from tests.crm_store.helpers import NOW
 from tests.dialogs.harness import bind_console_member
 from tests.security.conftest import DEMO_NOW, changed, counts, foreign_customer, say
@@ -46,17 +46,17 @@ def test_unknown_identity_gets_only_the_binding_prompt(staff_dialogs: DialogEngi
                                                         text: str) -> None:
     before = counts(runtime)
     replies = staff_dialogs.handle("wechat", "o-stranger", text, message_id=f"m-{hash(text)}")
-    assert [r.text for r in replies] == [dmsg.UNKNOWN_USER]
+    assert [r.text for r in replies] == [DM.UNKNOWN_USER]
     assert all(r.to_staff_id is None and r.to_member_id is None for r in replies)
     assert changed(before, counts(runtime)) == {"processed_message": 1}  # the dedup mark only
 
 
 def test_unbinding_ends_access_and_drops_the_half_filled_form(staff_dialogs: DialogEngine, runtime: Runtime) -> None:
     assert "确认" in say(staff_dialogs, "张伟", "今天下午拜访了华为张总，聊了报价")
-    assert say(staff_dialogs, "张伟", "解绑") == dmsg.UNBIND_OK
+    assert say(staff_dialogs, "张伟", "解绑") == DM.UNBIND_OK
     before = counts(runtime)
     for text in ("确认", "查一下华为"):
-        assert say(staff_dialogs, "张伟", text) == dmsg.UNKNOWN_USER
+        assert say(staff_dialogs, "张伟", text) == DM.UNKNOWN_USER
     assert counts(runtime) == before
     # Whoever binds this chat account next does not inherit the old owner's half-filled form.
     from crm_store.services import bind_identity, find_staff
@@ -199,9 +199,9 @@ def test_clerk_never_gets_a_list_of_members(staff_dialogs: DialogEngine, runtime
         people = list(session.execute(select(Member.name, Member.member_no, Member.phone)))
     for text in PARTIAL_QUERIES:
         answer = say(staff_dialogs, "周芳", text)
-        assert answer in (dmsg.MEMBER_NOT_FOUND, dmsg.ASK_MEMBER_LOOKUP) or "查询失败次数过多" in answer, \
+        assert answer in (DM.MEMBER_NOT_FOUND, DM.ASK_MEMBER_LOOKUP) or "查询失败次数过多" in answer, \
             f"{text!r}: {answer}"
-        if answer == dmsg.ASK_MEMBER_LOOKUP:
+        if answer == DM.ASK_MEMBER_LOOKUP:
             continue  # the fixed usage hint (its example number may exist in the demo data)
         shown = [p for p in people if p.name in answer or p.member_no in answer or (p.phone and p.phone in answer)]
         assert not shown, f"{text!r} showed {shown}"
@@ -254,7 +254,7 @@ def test_rep_cannot_approve(staff_dialogs: DialogEngine, runtime: Runtime) -> No
     before = counts(runtime)
     for text in (f"同意 {pending}", "同意", "批准", f"驳回 {pending} 价格太低"):
         answer = say(staff_dialogs, "张伟", text)
-        assert answer in ("您没有审批权限。", dmsg.NOT_ALLOWED_ROLE.format(role=dmsg.ROLE["rep"])), (text, answer)
+        assert answer in ("您没有审批权限。", DM.NOT_ALLOWED_ROLE.format(role=DM.ROLE["rep"])), (text, answer)
     diff = changed(before, counts(runtime))
     assert diff.keys() <= {"conversation_state"}, diff
 
@@ -316,5 +316,5 @@ def test_clerk_partial_member_queries_never_list(staff_dialogs: DialogEngine, ru
     verb = data.draw(st.sampled_from(["查会员 ", "查一下会员", "会员", "找会员 "]))
     later = DEMO_NOW + timedelta(days=next(_day))  # past any lock from earlier examples
     answer = say(staff_dialogs, "周芳", verb + piece, now=later)
-    assert sum(p.name in answer for p in people) == 0 or answer == dmsg.ASK_MEMBER_LOOKUP, answer
+    assert sum(p.name in answer for p in people) == 0 or answer == DM.ASK_MEMBER_LOOKUP, answer
     assert not any(p.phone and p.phone in answer for p in people), answer

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm_store import messages as M
+from crm_store import messages as SM
 from crm_store.errors import InvalidInput
 from crm_store.models import ChatIdentity, Member, SecurityEvent, Staff
 from crm_store.services import binding
@@ -30,14 +30,14 @@ def test_code_guessing_locks_the_account_even_for_the_right_code(dialogs: Dialog
     code = invite(runtime, "张伟")
     guesses = [f"绑定 {g}" for g in ("AAAA2222", "BBBB3333", "CCCC4444", "DDDD5555", "EEEE6666")]
     for number, text in enumerate(guesses):
-        assert say(dialogs, "guesser", text, message_id=f"g{number}") == M.BIND_CODE_INVALID
+        assert say(dialogs, "guesser", text, message_id=f"g{number}") == SM.BIND_CODE_INVALID
     # The sixth try is refused whatever it is: the right code does not get through.
-    assert say(dialogs, "guesser", f"绑定 {code}", message_id="g-right") == M.BIND_TOO_MANY
+    assert say(dialogs, "guesser", f"绑定 {code}", message_id="g-right") == SM.BIND_TOO_MANY
     assert not _bound(runtime, "guesser")
     # An hour later the account may try again; the code still works once.
     later = DEMO_NOW + binding.FAILURE_WINDOW + timedelta(minutes=1)
     assert "绑定成功" in say(dialogs, "guesser", f"绑定 {code}", message_id="g-later", now=later)
-    assert say(dialogs, "other", f"绑定 {code}", message_id="g-reuse", now=later) == M.BIND_CODE_USED
+    assert say(dialogs, "other", f"绑定 {code}", message_id="g-reuse", now=later) == SM.BIND_CODE_USED
 
 
 def test_member_digits_guessing_is_limited_per_sender_not_per_member(demo_session: Session) -> None:
