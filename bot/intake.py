@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import messages as BM
 from bot.channels.base import Channel, Inbound, Outgoing
 from bot.settings import InboxSettings
-from crm_store.db import transaction
+from crm_store.db import retry_on_disconnect, transaction
 from crm_store.services import inbox, outbox
 from dialogs.reply import Outcome, Reply
 
@@ -128,12 +128,15 @@ class Intake:
         return await asyncio.to_thread(self._hand_over, accepted.id)
 
     def _accept(self, message: Inbound, *, claim: str | None, delivery: str | None) -> inbox.Accepted:
-        with transaction(self.factory) as session:
-            return inbox.accept(
-                session, channel=message.channel, message_key=message.message_key,
-                external_id=message.external_id, text=message.text, payload=message.payload or None,
-                now=self.clock(), delivery=delivery, claimed_by=claim,
-            )
+        def commit() -> inbox.Accepted:
+            with transaction(self.factory) as session:
+                return inbox.accept(
+                    session, channel=message.channel, message_key=message.message_key,
+                    external_id=message.external_id, text=message.text, payload=message.payload or None,
+                    now=self.clock(), delivery=delivery, claimed_by=claim,
+                )
+
+        return retry_on_disconnect(commit)
 
     async def _wait_done(self, message_id: int, deadline: float) -> list[Reply] | None:
         """A copy of a message already in the inbox (a platform retry): answer with its replies if it is

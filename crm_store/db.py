@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+T = TypeVar("T")
 
 
 def normalize_url(url: str) -> str:
@@ -32,7 +35,9 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # No ping before every checkout (a round trip per transaction): a connection the server dropped
+    # fails once, is invalidated, and the caller's retry gets a fresh one (see `retry_on_disconnect`).
+    return create_engine(url, echo=echo, pool_pre_ping=False)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -50,6 +55,18 @@ def _sqlite_begin_immediate(connection) -> None:  # type: ignore[no-untyped-def]
     another writer (SQLite answers 'database is locked' at once, busy_timeout or not); an immediate one
     queues behind it for up to busy_timeout. This is SQLAlchemy's documented pysqlite recipe."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def retry_on_disconnect(work: Callable[[], T], attempts: int = 2) -> T:
+    """Run `work` (one whole transaction) again when its connection turned out to be dead (a database
+    restart): SQLAlchemy has invalidated it, and the next checkout connects afresh."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
