@@ -18,12 +18,11 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from crm_store import messages as SM
-from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import InboxMessage
-from crm_store.services.common import Actor, audit, dialect_insert, require_aware
+from crm_store.services import dead_letters
+from crm_store.services.common import Actor, dialect_insert, require_aware
 
 PUSH = "push"  # the reply travels through the outbox
-FAILED_STATUSES = ("dead",)
 
 
 @dataclass(frozen=True)
@@ -208,10 +207,7 @@ def stored_replies(row: InboxMessage) -> list[dict[str, Any]]:
 
 
 def list_messages(session: Session, *, failed: bool = False, limit: int = 50) -> list[InboxMessage]:
-    stmt = select(InboxMessage)
-    if failed:
-        stmt = stmt.where(InboxMessage.status.in_(FAILED_STATUSES))
-    return list(session.scalars(stmt.order_by(InboxMessage.id.desc()).limit(limit)))
+    return dead_letters.list_rows(session, InboxMessage, failed=failed, limit=limit)
 
 
 def counts(session: Session) -> dict[str, int]:
@@ -220,24 +216,11 @@ def counts(session: Session) -> dict[str, int]:
 
 
 def retry(session: Session, actor: Actor | None, message_id: int, *, now: datetime) -> InboxMessage:
-    """Process a dead-lettered message again (admins; actor None is the local operator's CLI)."""
-    require_aware(now)
-    if actor is not None and actor.role != "admin":
-        raise PermissionDenied(SM.INBOX_ADMIN_ONLY)
-    row = session.get(InboxMessage, message_id, with_for_update=True)
-    if row is None:
-        raise NotFound(SM.INBOX_NOT_FOUND)
-    if row.status not in FAILED_STATUSES:
-        raise InvalidInput(SM.INBOX_NOT_RETRYABLE)
-    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
-    row.status = "pending"
-    row.attempts = 0
-    row.next_attempt_at = now
-    row.delivery = PUSH  # nobody waits for a passive answer any more
-    session.flush()
-    audit(session, actor, "inbox.retry", "inbox", row.id, before=before,
-          after={"status": "pending", "attempts": 0}, now=now)
-    return row
+    """Process a dead-lettered message again (admins; actor None is the local operator's CLI). Nobody waits
+    for a passive answer any more: the reply is pushed."""
+    return dead_letters.requeue(session, actor, InboxMessage, message_id, now=now, entity="inbox",
+                                texts=(SM.INBOX_ADMIN_ONLY, SM.INBOX_NOT_FOUND, SM.INBOX_NOT_RETRYABLE),
+                                delivery=PUSH)
 
 
 # --- long button payloads (shared by every process) ----------------------------------------------

@@ -11,11 +11,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from crm_store import messages as SM
-from crm_store.errors import InvalidInput, NotFound, PermissionDenied
+from crm_store.errors import InvalidInput
 from crm_store.models import ChatIdentity, Member, OutboxMessage
-from crm_store.services.common import Actor, audit, dialect_insert, require_aware
-
-FAILED_STATUSES = ("dead",)
+from crm_store.services import dead_letters
+from crm_store.services.common import Actor, dialect_insert, require_aware
 
 
 def claimed_by(session: Session, message_ids: Iterable[int], worker_id: str) -> list[OutboxMessage]:
@@ -292,29 +291,10 @@ def expire_stale_claims(session: Session, now: datetime, *, claim_timeout: timed
 
 
 def list_messages(session: Session, *, failed: bool = False, limit: int = 50) -> list[OutboxMessage]:
-    stmt = select(OutboxMessage)
-    if failed:
-        stmt = stmt.where(OutboxMessage.status.in_(FAILED_STATUSES))
-    return list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+    return dead_letters.list_rows(session, OutboxMessage, failed=failed, limit=limit)
 
 
 def retry(session: Session, actor: Actor | None, message_id: int, *, now: datetime) -> OutboxMessage:
     """Send a dead-lettered message again (admins; actor None is the local operator's CLI)."""
-    require_aware(now)
-    if actor is not None and actor.role != "admin":
-        raise PermissionDenied(SM.OUTBOX_ADMIN_ONLY)
-    row = session.get(OutboxMessage, message_id, with_for_update=True)
-    if row is None:
-        raise NotFound(SM.OUTBOX_NOT_FOUND)
-    if row.status not in FAILED_STATUSES:
-        raise InvalidInput(SM.OUTBOX_NOT_RETRYABLE)
-    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
-    row.status = "pending"
-    row.attempts = 0
-    row.next_attempt_at = now
-    row.claimed_by = None
-    row.claimed_at = None
-    session.flush()
-    audit(session, actor, "outbox.retry", "outbox", row.id, before=before,
-          after={"status": "pending", "attempts": 0}, now=now)
-    return row
+    return dead_letters.requeue(session, actor, OutboxMessage, message_id, now=now, entity="outbox",
+                                texts=(SM.OUTBOX_ADMIN_ONLY, SM.OUTBOX_NOT_FOUND, SM.OUTBOX_NOT_RETRYABLE))
