@@ -178,7 +178,10 @@ def build_server(
         intake.start()
         # After the server is taking requests: unpickling the model holds the GIL in long stretches, and
         # the webhooks (and /healthz) must answer first.
-        threading.Thread(target=load_dialogs, name="nlu-load", daemon=True).start()
+        # Just after the server takes requests: unpickling the model holds the GIL in long stretches, and
+        # the webhooks (and /healthz) should answer first.
+        asyncio.get_running_loop().call_later(
+            0.3, lambda: threading.Thread(target=load_dialogs, name="nlu-load", daemon=True).start())
         announce(BM.RUN_STARTED.format(host=config.server.host, port=port, channels="、".join(channels) or "-"))
         if not channels:
             announce(BM.RUN_NO_CHANNEL)
