@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, func, literal, null, or_, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from crm_store import messages as SM
@@ -48,33 +48,35 @@ def accept(
     (the receiving process handles it at once; if it dies, the claim times out like any other)."""
     require_aware(now)
     table = InboxMessage.__table__
-    values = {
-        "channel": channel, "message_key": message_key, "external_id": external_id, "text": text,
-        "payload": payload, "received_at": now, "delivery": delivery, "attempts": 1 if claimed_by else 0,
-        "status": "processing" if claimed_by else "pending", "next_attempt_at": now,
-        "claimed_by": claimed_by, "claimed_at": now if claimed_by else None,
-    }
-    stmt = (dialect_insert(session)(table).values(**values)
-            .on_conflict_do_nothing(index_elements=[table.c.channel, table.c.message_key])
-            .returning(table.c.id))
-    new_id = session.execute(stmt).scalar()
-    if new_id is not None:
-        if claimed_by and _earlier_unfinished(session, channel, external_id, int(new_id)):
-            # The same person's earlier message is not done yet: keep their order, the workers take it.
-            session.execute(update(InboxMessage).where(InboxMessage.id == new_id).values(
-                status="pending", attempts=0, claimed_by=None, claimed_at=None))
-            return Accepted(int(new_id), True, False)
-        return Accepted(int(new_id), True, bool(claimed_by))
+    c = table.c
+    plain = {"channel": channel, "message_key": message_key, "external_id": external_id, "text": text,
+             "payload": payload, "received_at": now, "delivery": delivery, "next_attempt_at": now}
+    if claimed_by:
+        # Born claimed unless the same person's earlier message is not done yet (then the workers take it,
+        # in their order): decided inside the one INSERT … SELECT, no second statement.
+        busy = exists().where(c.channel == channel, c.external_id == external_id,
+                              c.status.in_(("pending", "processing")))
+        decided = {
+            "status": case((busy, "pending"), else_="processing"),
+            "attempts": case((busy, 0), else_=1),
+            "claimed_by": case((busy, null()), else_=bindparam("claim", claimed_by, type_=c.claimed_by.type)),
+            "claimed_at": case((busy, null()), else_=bindparam("claimed_now", now, type_=c.claimed_at.type)),
+        }
+    else:
+        decided = {"status": literal("pending"), "attempts": literal(0), "claimed_by": null(), "claimed_at": null()}
+    columns = [*plain, *decided]
+    row = select(*(bindparam(f"v_{name}", value, type_=c[name].type) for name, value in plain.items()),
+                 *decided.values()).where(true())  # SQLite's INSERT … SELECT … ON CONFLICT needs a WHERE
+    stmt = (dialect_insert(session)(table).from_select(columns, row)
+            .on_conflict_do_nothing(index_elements=[c.channel, c.message_key])
+            .returning(c.id, c.status))
+    inserted = session.execute(stmt).first()
+    if inserted is not None:
+        return Accepted(int(inserted.id), True, inserted.status == "processing")
     existing = session.scalar(select(InboxMessage.id).where(
         InboxMessage.channel == channel, InboxMessage.message_key == message_key))
     assert existing is not None  # the conflicting row is committed (PostgreSQL waited for it)
     return Accepted(int(existing), False)
-
-
-def _earlier_unfinished(session: Session, channel: str, external_id: str, message_id: int) -> bool:
-    return session.scalar(select(InboxMessage.id).where(
-        InboxMessage.channel == channel, InboxMessage.external_id == external_id, InboxMessage.id < message_id,
-        InboxMessage.status.in_(("pending", "processing"))).limit(1)) is not None
 
 
 def _due(now: datetime, claim_timeout: timedelta) -> Any:

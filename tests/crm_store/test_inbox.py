@@ -151,3 +151,18 @@ def test_a_restarted_node_takes_back_its_own_claims_at_once(factory: sessionmake
         due = inbox.claim_due(session, NOW, "host:8080/e5f6", 10, claim_timeout=TIMEOUT)
     assert [r.id for r in due] == [mine]  # the other node's claim is not timed out yet
     assert theirs not in [r.id for r in due]
+
+
+def test_a_message_is_born_claimed_unless_the_senders_earlier_one_is_open(factory: sessionmaker[Session]) -> None:
+    with transaction(factory) as session:
+        first = accept(session, "c1", user="alice", claimed_by="node/a")
+        second = accept(session, "c2", user="alice", claimed_by="node/b")  # alice's c1 is still being handled
+        other = accept(session, "c3", user="bob", claimed_by="node/c")
+        copy = accept(session, "c1", user="alice", claimed_by="node/d")
+    assert (first.new, first.claimed) == (True, True) and (other.new, other.claimed) == (True, True)
+    assert (second.new, second.claimed) == (True, False) and (copy.new, copy.claimed) == (False, False)
+    with factory() as session:
+        rows = {r.message_key: (r.status, r.claimed_by, r.attempts, r.claimed_at is not None)
+                for r in session.scalars(select(InboxMessage))}
+    assert rows == {"c1": ("processing", "node/a", 1, True), "c2": ("pending", None, 0, False),
+                    "c3": ("processing", "node/c", 1, True)}
