@@ -79,13 +79,18 @@ class TencentSettings(ChannelSettings):
         return self.encoding_aes_key.get_secret_value()
 
 
+def refuse_unsafe(data: bytes) -> None:
+    """DTDs and entities (expansion bombs, external entities) are refused before any parser sees them."""
+    if _UNSAFE_XML.search(_CDATA.sub(b"", data)):
+        raise Rejected(400, "unsafe xml")
+
+
 def parse_xml(raw: bytes | str) -> dict[str, Any]:
     """The <xml> root as a dict; refuses DTDs/entities before the parser sees them."""
     import xmltodict
 
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
-    if _UNSAFE_XML.search(_CDATA.sub(b"", data)):
-        raise Rejected(400, "unsafe xml")
+    refuse_unsafe(data)
     try:
         parsed = xmltodict.parse(data, disable_entities=True)
     except (ExpatError, ValueError) as exc:
@@ -176,13 +181,12 @@ class TencentChannel(Channel):
 
     async def receive(self, request: Request) -> Response:
         try:
-            inbound, root = await self._open(request)
+            inbound, to_user = await self._open(request)
         except Rejected as rejected:
             log.warning("%s callback refused (%s): %s", self.name, rejected.status, rejected.reason)
             return PlainTextResponse(rejected.reason, status_code=rejected.status)
         if inbound is None:
             return PlainTextResponse("success")
-        to_user = str(root.get("ToUserName") or "")
         if not inbound.payload.get("supported", True):
             return self._passive(inbound, to_user, [Reply(BM.NON_TEXT)])
         assert self.intake is not None
@@ -191,7 +195,7 @@ class TencentChannel(Channel):
             return PlainTextResponse("success")  # committed; the reply comes through the outbox
         return self._passive(inbound, to_user, replies)
 
-    async def _open(self, request: Request) -> tuple[Inbound | None, dict[str, Any]]:
+    async def _open(self, request: Request) -> tuple[Inbound | None, str]:
         q = request.query_params
         signature, timestamp, nonce = q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", "")
         body = await self._read_body(request)
@@ -199,13 +203,15 @@ class TencentChannel(Channel):
             raise Rejected(403, "missing signature")
         self.check_timestamp(timestamp)
         plaintext = self.decrypt(body, signature, timestamp, nonce)
-        root = parse_xml(plaintext)  # the safety check; wechatpy's parser does the rest
-        return self.inbound(plaintext), root
+        refuse_unsafe(plaintext.encode("utf-8"))  # then wechatpy parses it, once
+        return self.inbound(plaintext)
 
-    def inbound(self, plaintext: str) -> Inbound | None:
-        """wechatpy's message → our Inbound; None for an event we do not answer."""
+    def inbound(self, plaintext: str) -> tuple[Inbound | None, str]:
+        """wechatpy's message → our Inbound (None for an event we do not answer), and whom to answer from
+        (ToUserName: the account the message was sent to)."""
         try:
             message = self._parse(plaintext)
+            to_user = str(message.target or "")
             user = message.source
             kind = message.type
             event = (getattr(message, "event", "") or "").lower()
@@ -228,10 +234,10 @@ class TencentChannel(Channel):
             elif event in _TEXT_EVENTS and getattr(message, "key", None):
                 text = message.key
             else:
-                return None
+                return None, to_user
         else:
-            return Inbound(self.name, user, key, "", {"supported": False})
-        return Inbound(self.name, user, key, str(text), payload)
+            return Inbound(self.name, user, key, "", {"supported": False}), to_user
+        return Inbound(self.name, user, key, str(text), payload), to_user
 
     def decrypt(self, body: bytes | str, signature: str, timestamp: str, nonce: str) -> str:
         """Outer XML → signature check → AES (safe mode) → the plaintext message XML."""
