@@ -165,8 +165,22 @@ class TencentChannel(Channel):
     def _send_file(self, user: str, path: str) -> None:
         raise NotImplementedError
 
-    async def verify(self, request: Request) -> Response:
+    def _echo(self, query: Any) -> str:
+        """The echostr to return once the URL-verification signature checks out (raises if it does not)."""
         raise NotImplementedError
+
+    async def verify(self, request: Request) -> Response:
+        """URL verification (GET): held to the replay window like callbacks, then the platform's own check."""
+        from wechatpy.exceptions import InvalidSignatureException
+
+        q = request.query_params
+        try:
+            self.check_timestamp(q.get("timestamp", ""))
+            return PlainTextResponse(self._echo(q))
+        except (Rejected, InvalidSignatureException):
+            return PlainTextResponse("forbidden", status_code=403)
+        except Exception:  # signed but undecryptable (WeCom): wrong key or corp id
+            return PlainTextResponse("bad echostr", status_code=400)
 
     # --- routes -----------------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:

@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-
 from bot.channels import register
-from bot.channels._tencent import Rejected, TencentChannel, TencentSettings, token_url_client
+from bot.channels._tencent import TencentChannel, TencentSettings, token_url_client
 
 
 class WeComSettings(TencentSettings):
@@ -43,20 +40,11 @@ class WeComChannel(TencentChannel):
 
         return parse_message(plaintext)
 
-    async def verify(self, request: Request) -> Response:
-        from wechatpy.exceptions import InvalidSignatureException
-
-        q = request.query_params
-        try:
-            self.check_timestamp(q.get("timestamp", ""))
-            echo = self.crypto.check_signature(
-                q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""), q.get("echostr", "")
-            )
-        except (Rejected, InvalidSignatureException):
-            return PlainTextResponse("forbidden", status_code=403)
-        except Exception:  # signed but undecryptable: wrong key or corp id
-            return PlainTextResponse("bad echostr", status_code=400)
-        return PlainTextResponse(echo.decode("utf-8") if isinstance(echo, bytes) else str(echo))
+    def _echo(self, query: Any) -> str:
+        """WeCom encrypts the echostr too: verify the msg_signature, return it decrypted."""
+        echo = self.crypto.check_signature(query.get("msg_signature", ""), query.get("timestamp", ""),
+                                           query.get("nonce", ""), query.get("echostr", ""))
+        return echo.decode("utf-8") if isinstance(echo, bytes) else str(echo)
 
     # --- app messages ---
     def _make_client(self, storage: Any) -> Any:
