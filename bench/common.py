@@ -5,9 +5,7 @@ sends them (safe mode), the same way tests/bot/conftest.py does.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import os
 import platform
 import socket
@@ -15,12 +13,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import xmltodict
 from wechatpy.crypto import WeChatCrypto
+
+from bot.fakes.tencent import Tencent as FakeTencent
+from bot.fakes.tencent import new_aes_key  # noqa: F401  (re-exported for the benchmarks)
+from bot.fakes.tencent import text_message as fake_text_message
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -110,44 +110,24 @@ def free_port() -> int:
 # --- WeChat Official Account callbacks ----------------------------------------------------------
 
 
-def new_aes_key() -> str:
-    return base64.b64encode(os.urandom(32)).decode()[:-1]
+class Tencent(FakeTencent):
+    """Seals callbacks as Tencent does (safe mode), a fresh nonce each time, and opens our passive replies:
+    bot.fakes.tencent.Tencent, keyed by token / AES key / app id."""
 
+    def __init__(self, token: str, aes_key: str, app_id: str, to_user: str = "gh_bench") -> None:
+        super().__init__(WeChatCrypto(token, aes_key, app_id), to_user, token)
 
-@dataclass
-class Tencent:
-    """Seals callbacks as Tencent does (safe mode) and opens our encrypted passive replies."""
+    def callback(self, inner_xml: str, nonce: str | None = None, **kw: object) -> tuple[dict[str, str], bytes]:
+        return super().callback(inner_xml, nonce=nonce or uuid.uuid4().hex[:10], **kw)  # type: ignore[arg-type]
 
-    token: str
-    aes_key: str
-    app_id: str
-    to_user: str = "gh_bench"
-
-    def __post_init__(self) -> None:
-        self.crypto = WeChatCrypto(self.token, self.aes_key, self.app_id)
-
-    def callback(self, inner_xml: str, nonce: str | None = None) -> tuple[dict[str, str], bytes]:
-        stamp = str(int(time.time()))
-        nonce = nonce or uuid.uuid4().hex[:10]
-        sealed = xmltodict.parse(self.crypto.encrypt_message(inner_xml, nonce, stamp))["xml"]
-        body = (f"<xml><ToUserName><![CDATA[{self.to_user}]]></ToUserName>"
-                f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>").encode()
-        plain = hashlib.sha1("".join(sorted([self.token, stamp, nonce])).encode()).hexdigest()
-        query = {"signature": plain, "timestamp": stamp, "nonce": nonce, "openid": "x",
-                 "encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}
-        return query, body
-
-    def open_reply(self, body: str) -> str | None:
+    def open_reply(self, body: str) -> str | None:  # type: ignore[override]
         """The Content of an encrypted passive reply; None for `success` (reply pushed later or none)."""
         if not body.lstrip().startswith("<xml"):
             return None
-        sealed = xmltodict.parse(body)["xml"]
-        plain = self.crypto.decrypt_message(body, sealed["MsgSignature"], sealed["TimeStamp"], sealed["Nonce"])
-        return str(xmltodict.parse(plain)["xml"].get("Content") or "")
+        return str(super().open_reply(body).get("Content") or "")
 
 
 def text_message(user: str, to: str, content: str, msg_id: int) -> str:
-    content = content.replace("]]>", "]]]]><![CDATA[>")
-    return (f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>")
+    """A text message as sent now (CDATA-safe content)."""
+    return fake_text_message(user, to, content.replace("]]>", "]]]]><![CDATA[>"), msg_id,
+                             create_time=int(time.time()))
