@@ -264,6 +264,13 @@ EXPORT_NO_PERMISSION = "只有经理、总监或管理员可以导出数据。"
 EXPORT_MEMBERS_NO_PERMISSION = "只有总监或管理员可以导出会员资料。"
 
 
+# --- follow-ups (issue 15) ---
+REMINDER_NOT_FOUND = "没找到这条提醒（只能处理自己的提醒）。"
+REMINDER_ALREADY_CLOSED = "提醒「{text}」已经处理过了。"
+REMINDER_STATUS_INVALID = "提醒只能标记为完成或取消。"
+UNDO_WHAT_REMINDER_DONE = "{count}条提醒的完成标记（已恢复为待办）"
+UNDO_WHAT_REMINDER_CANCEL = "{count}条提醒的取消（已恢复为待办）"
+
 def money(amount: object, unit: str = "元") -> str:
     """Money as people say it: 60万 for large round figures, 1,299 otherwise; `unit` follows the number."""
     value = float(str(amount))

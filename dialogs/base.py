@@ -58,6 +58,15 @@ class Job:
     # Slots whose answer is free text taken as written (a rejection reason): never read as a new job.
     free_text_slots: ClassVar[frozenset[str]] = frozenset()
 
+    def claims(self, turn: Turn) -> bool:
+        """Whether the message is this job's by its fixed wording, whatever the NLU intent (「完成 2」 after a
+        list). Asked before the intent, when no form is open."""
+        return False
+
+    def confirms(self, turn: Turn, slots: Slots) -> bool:
+        """Whether this write is shown for confirmation first (when the speaker confirms writes at all)."""
+        return True
+
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         """Update slots from this message; `awaiting` is the slot the bot asked for, if any."""
 
@@ -86,3 +95,7 @@ REGISTRY: dict[str, Job] = {}
 def register(job_class: type[Job]) -> type[Job]:
     REGISTRY[job_class.name] = job_class()
     return job_class
+
+
+def claiming_job(turn: Turn) -> Job | None:
+    return next((job for job in REGISTRY.values() if job.claims(turn)), None)

@@ -38,7 +38,7 @@ from dialogs import (  # noqa: F401  (importing a job module registers it)
 )
 from dialogs import entities as ent
 from dialogs import messages as DM
-from dialogs.base import REGISTRY, Job, Slots, Turn
+from dialogs.base import REGISTRY, Job, Slots, Turn, claiming_job
 from dialogs.reply import Outcome, Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
 from dialogs.settings import DialogConfig
@@ -251,6 +251,9 @@ class DialogEngine:
             turn.state.pop("form")
             form = None
         plain = _plain(turn.text)
+        claimed = None if form else claiming_job(turn)
+        if claimed is not None:  # 「完成 2」 / 「2 不用了」: the job's own words, before 不用了 reads as cancel
+            return self._start(turn, job=claimed)
         if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):
             had_form = turn.state.pop("form", None) is not None
             return [Reply(DM.CANCELLED if had_form else DM.NOTHING_TO_CANCEL)]
@@ -267,14 +270,15 @@ class DialogEngine:
         updated = datetime.fromisoformat(form["updated"])
         return now - updated > timedelta(minutes=self.config.dialogs.form_timeout_minutes)
 
-    def _start(self, turn: Turn, prefix: str | None = None) -> list[Reply]:
-        intent = turn.intent
-        talk = smalltalk.answer(turn)
-        if talk is not None:
-            return talk
-        job = REGISTRY.get(intent)
+    def _start(self, turn: Turn, prefix: str | None = None, job: Job | None = None) -> list[Reply]:
         if job is None:
-            return [Reply(DM.NOT_YET.format(job=DM.JOB_TITLES.get(intent, intent)))]
+            intent = turn.intent
+            talk = smalltalk.answer(turn)
+            if talk is not None:
+                return talk
+            job = REGISTRY.get(intent)
+            if job is None:
+                return [Reply(DM.NOT_YET.format(job=DM.JOB_TITLES.get(intent, intent)))]
         if turn.actor.role not in job.roles:
             return [Reply(DM.NOT_ALLOWED_ROLE.format(role=DM.ROLE.get(turn.actor.role, turn.actor.role)))]
         slots: Slots = {}
@@ -333,7 +337,7 @@ class DialogEngine:
         if blocked is not None:
             turn.state.pop("form", None)
             return blocked
-        if job.writes and self._needs_confirmation(turn):
+        if job.writes and job.confirms(turn, slots) and self._needs_confirmation(turn):
             self._save_form(turn, job, slots, "confirm")
             return [Reply(job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT)]
         return self._run_job(turn, job, slots)

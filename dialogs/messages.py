@@ -56,7 +56,8 @@ JOB_TITLES = {
     "customer_history": "客户跟进记录",
     "update_opportunity": "更新商机",
     "set_reminder": "设提醒",
-    "list_followups": "今日跟进",
+    "list_followups": "跟进提醒",
+    "close_reminder": "处理提醒",
     "submit_order": "下订单",
     "approve": "审批",
     "reject": "审批",
@@ -146,13 +147,34 @@ REMINDER_CUSTOMER = "\n客户：{customer}"
 REMINDER_SAVED = "好的，{when} 提醒您：{text}"
 REMINDER_IN_PAST = "这个时间（{when}）已经过去了，请说一个以后的时间。"
 
-FOLLOWUPS_HEADER = "{day}的跟进："
-FOLLOWUPS_TODAY = "今天要做（{count}）："
-FOLLOWUPS_OVERDUE = "已逾期（{count}）："
 FOLLOWUPS_UNTOUCHED = "超过{days}天没联系："
-FOLLOWUPS_NONE = "今天没有待跟进的事项，也没有逾期的。"
-FOLLOWUP_LINE = "· {when} {text}"
 UNTOUCHED_LINE = "· {name}（{days}天）"
+
+# --- follow-ups (issue 15) ---
+FOLLOWUPS_HEADER = "{day}的跟进："
+FOLLOWUPS_RANGE_HEADER = "{words}（{first}至{last}）的跟进："
+FOLLOWUPS_ALL_HEADER = "您的待办提醒："
+FOLLOWUPS_OVERDUE = "已逾期（{count}）："
+TODAY_MARK = "今天 "
+FOLLOWUP_LINE = "{number}. {when} {text}"
+FOLLOWUPS_NONE_IN_RANGE = "这段时间没有待跟进的提醒。"
+FOLLOWUPS_NONE_DUE_IN_RANGE = "（这段时间没有新到期的，以上都是之前逾期未办的。）"
+FOLLOWUPS_NONE_AT_ALL = "目前没有待办提醒。"
+FOLLOWUPS_NEXT = "之后最近的一条：{reminder}"
+FOLLOWUPS_MORE = "……另有{count}条更晚的，可以按时间问，例如「下个月的提醒」。"
+FOLLOWUPS_ACT_HINT = "办完了回复「完成 1」，不需要了回复「删除 1」（换成对应序号）。"
+REMINDER_LABEL = "{when} {text}"
+VISIT_CLOSES_REMINDER = "\n同时完成提醒：{reminder}"
+VISIT_REMINDER_CLOSED = "已完成提醒：{reminder}"
+REMINDER_CLOSE_SUMMARY = {"done": "标记完成：\n{lines}", "cancelled": "取消提醒：\n{lines}"}
+REMINDER_CLOSED = {"done": "已标记完成：\n{lines}", "cancelled": "已取消提醒：\n{lines}"}
+REMINDER_CLOSE_LINE = "· {reminder}"
+REMINDER_NO_LIST = "请先看一下提醒列表（例如说「我的提醒」），再按序号回复「完成 1」。"
+REMINDER_NUMBER_OUT_OF_RANGE = "刚才的列表只有{count}条，请回复 1 到 {count} 之间的序号。"
+REMINDER_NOT_MATCHED = "没找到和「{query}」有关的待办提醒。说「我的提醒」可以看全部。"
+REMINDER_ALREADY_DONE = "「{text}」已经处理过了。"
+REMINDER_WHICH = "有{count}条和「{query}」有关的待办提醒，是哪一条？请回复序号（都是的话回复「都」）：\n{options}"
+REMINDER_WHICH_INVALID = "请回复 1 到 {count} 之间的序号，或说「取消」。"
 
 UNDO_NOTHING = "没有可以撤销的操作。"
 

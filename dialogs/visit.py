@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from crm_store import services
+from crm_store.models import Reminder
 from dialogs import entities as ent
 from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import contact_from_message, contact_label, customer_from_message
-from dialogs.timing import clause_around, moment, past_or_today
+from dialogs.timing import clause_around, is_plan_span, past_or_today, plan_moment
 
 
 @register
@@ -28,11 +29,11 @@ class LogVisit(Job):
             slots["summary"] = turn.text
 
     def _read_time(self, turn: Turn, slots: Slots, entity: dict) -> None:
-        visited = past_or_today(turn, entity)
+        visited = None if is_plan_span(turn, entity) else past_or_today(turn, entity)
         if visited is not None:
             slots["visited_at"] = visited.isoformat()
             return
-        followup = moment(turn, entity, turn.config.rules.reminders.default_followup_hour)
+        followup = plan_moment(turn, entity, turn.config.rules.reminders.default_followup_hour)
         if followup is not None and followup > turn.now:
             slots["followup_at"] = followup.isoformat()
             slots["next_step"] = clause_around(turn.text, entity["start"], entity["end"]) or turn.text
@@ -59,6 +60,9 @@ class LogVisit(Job):
         if slots.get("followup_at"):
             followup = datetime.fromisoformat(slots["followup_at"])
             text += DM.VISIT_NEXT.format(next_step=slots["next_step"], followup=DM.when(followup, today=today))
+        answered = self._answered(turn, slots)
+        if answered is not None:
+            text += DM.VISIT_CLOSES_REMINDER.format(reminder=self._reminder_label(turn, answered))
         visited = self._visited_at(turn, slots)
         if visited > turn.now:  # 今天下午 said at 10:50: say so before it is written as done
             text += DM.VISIT_IN_FUTURE.format(
@@ -66,6 +70,18 @@ class LogVisit(Job):
                 + f"{visited:%H:%M}"
             )
         return text
+
+    def _answered(self, turn: Turn, slots: Slots) -> Reminder | None:
+        """The follow-up reminder this visit answers (it is marked done with the visit), if any."""
+        if not slots.get("customer"):
+            return None
+        return services.reminder_answered_by_visit(
+            turn.session, turn.actor, slots["customer"]["id"], self._visited_at(turn, slots)
+        )
+
+    def _reminder_label(self, turn: Turn, reminder: Reminder) -> str:
+        due = reminder.due_at.astimezone(turn.tz)
+        return DM.REMINDER_LABEL.format(when=DM.when(due, today=turn.now.date()), text=reminder.text)
 
     def _visited_at(self, turn: Turn, slots: Slots) -> datetime:
         return datetime.fromisoformat(slots["visited_at"]) if slots.get("visited_at") else turn.now
@@ -78,6 +94,8 @@ class LogVisit(Job):
         lifecycle_before = customer.lifecycle
         contacts_before = len(customer.contacts)
         followup = datetime.fromisoformat(slots["followup_at"]) if slots.get("followup_at") else None
+        answered = self._answered(turn, slots)
+        answered_label = self._reminder_label(turn, answered) if answered is not None else None
         services.log_visit(
             turn.session,
             turn.actor,
@@ -95,6 +113,8 @@ class LogVisit(Job):
         turn.session.expire(customer, ["contacts"])
         if len(customer.contacts) > contacts_before:
             lines.append(DM.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
+        if answered_label is not None:
+            lines.append(DM.VISIT_REMINDER_CLOSED.format(reminder=answered_label))
         if followup is not None:
             lines.append(DM.VISIT_REMINDER_SET.format(when=DM.when(followup, today=turn.now.date())))
         if customer.lifecycle != lifecycle_before:

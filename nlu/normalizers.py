@@ -10,7 +10,11 @@ from nlu.timeparse import normalize_time
 from nlu.timewords import CLOCK, TOD, simplified
 
 # Intents whose verbs look back: a bare weekday / day-of-month keeps its past meaning there.
-PAST_INTENTS = {"sales_report", "customer_history", "log_visit", "list_followups"}
+# list_followups is not one of them: reminders are plans (周三要跟进谁 on a Friday is next Wednesday).
+PAST_INTENTS = {"sales_report", "customer_history", "log_visit"}
+# ... but in a visit note a time word that starts or ends a plan looks ahead (1月中旬再联系他, 预计周三报价).
+_PLAN_AFTER = re.compile(r"^\s*(?:左右|前后|之后|以后)?\s*(?:再|还要|还得|要|得|需要|准备|计划|打算|争取|会|之前|以前)")
+_PLAN_BEFORE = re.compile(r"(?:预计|计划|准备|打算|争取|约了?|约好|下次|下回|等到?|到时候?|说)\s*$")
 _MEASURE_TAIL = re.compile(r"[^\d零一二三四五六七八九十百千万两]+$")
 
 
@@ -21,11 +25,23 @@ class TimeNormalizer:
         pass
 
     def process(self, message: dict) -> None:
-        prefer_past = message.get("intent", {}).get("name") in PAST_INTENTS
+        intent = message.get("intent", {}).get("name")
         for ent in message["entities"]:
             if ent["entity"] == "time" and isinstance(ent["value"], str) and not _is_iso(ent["value"]):
+                prefer_past = reads_back(intent, message["text"], ent)
                 normalize_time_entity(ent, message["now"], message["tz"], prefer_past)
         join_day_and_clock([e for e in message["entities"] if e["entity"] == "time"])
+
+
+def reads_back(intent: str | None, text: str, ent: dict) -> bool:
+    """Whether a bare time word (周三, 1月中旬) in this message means the past one: in intents that look
+    back, unless the words around it make it a plan."""
+    if intent not in PAST_INTENTS:
+        return False
+    start, end = ent.get("start"), ent.get("end")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return True
+    return not (_PLAN_AFTER.match(text[end : end + 6]) or _PLAN_BEFORE.search(text[max(0, start - 4) : start]))
 
 
 _CLOCK_ONLY = re.compile(rf"^(?:{TOD})?(?:{CLOCK})$|^{TOD}$")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from nlu.gazetteer import GazetteerEntityExtractor
-from nlu.normalizers import PAST_INTENTS, _is_iso, normalize_number_entity, normalize_time_entity
+from nlu.normalizers import _is_iso, normalize_number_entity, normalize_time_entity, reads_back
 from nlu.parser import empty_result
 from nlu.rules import overlaps
 
@@ -53,10 +53,9 @@ class RasaParser:
             intent["name"] = "out_of_scope"
         ranking = data.get("intent_ranking") or []
         entities = [dict(e) for e in data.get("entities") or [] if isinstance(e, dict)]
-        prefer_past = intent.get("name") in PAST_INTENTS
         for ent in entities:
             if ent.get("entity") == "time" and isinstance(ent.get("value"), str) and not _is_iso(ent["value"]):
-                normalize_time_entity(ent, now, self.tz, prefer_past)
+                normalize_time_entity(ent, now, self.tz, reads_back(intent.get("name"), text, ent))
             else:
                 normalize_number_entity(ent)
         for g in self.gazetteer.find(text):

@@ -47,7 +47,7 @@ _DAY_ONLY_RE = re.compile(rf"^({NUM})[号日]$")
 # Own rules on top of jionlp (it raises on, or misreads, each of these).
 _NAMED_MONTH_RE = re.compile(rf"^((?:今|明|去|后)年|\d{{4}}年)?({NUM})月(底|末|初|{TEN_DAYS}|最后一天)?$")
 _TEN_DAYS_RANGE = {"上旬": (1, 10), "中旬": (11, 20), "下旬": (21, 31)}
-_PASS_DAYS_RE = re.compile(rf"^(?:再?过)({NUM})天$")
+_PASS_DAYS_RE = re.compile(rf"^(?:再?过)({NUM})(天|个?(?:周|星期|礼拜|月))$")
 _HOURS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(小时|钟头|分钟)(后|以后|之后|前|以前|之前)$")
 _UNITS_LATER_RE = re.compile(rf"^(?:({NUM})个半|(半)|({NUM}))个?(周|星期|礼拜|月|年)(后|以后|之后|前|以前|之前)$")
 _WEEKDAY_RANGE_RE = re.compile(
@@ -212,8 +212,10 @@ def _own_rules(s: str, base: datetime, prefer_past: bool) -> Result | None:
             start = today - timedelta(days=7 * n)
         return start, _day_end(today), "week" if "周" in unit or "星期" in unit else "day"
     m = _PASS_DAYS_RE.match(s)
-    if m:  # 过两天: that day
-        return today + timedelta(days=_int(m[1])), None, "day"
+    if m:  # 过两天 / 过两周 / 过一个月: that day
+        if "月" in m[2]:
+            return _add_month(today, _int(m[1])), None, "day"
+        return today + timedelta(days=_int(m[1]) * (1 if m[2] == "天" else 7)), None, "day"
     m = _HOURS_LATER_RE.match(s)
     if m:
         if m[1]:

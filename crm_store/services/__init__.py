@@ -6,6 +6,7 @@ from crm_store.services.activities import (
     list_followups,
     log_visit,
     open_opportunities,
+    untouched_customers,
     update_opportunity,
 )
 from crm_store.services.common import Actor, actor_for_staff, normalize_phone
@@ -19,6 +20,7 @@ from crm_store.services.customers import (
     get_customer,
 )
 from crm_store.services.names import gazetteer_names, names_fingerprint
+from crm_store.services.reminders import close_reminders, open_reminders, reminder_answered_by_visit
 from crm_store.services.staff import bind_identity, find_staff, identity_for, list_staff
 from crm_store.services.undo import undo_last_write
 
@@ -28,6 +30,7 @@ __all__ = [
     "HistoryItem",
     "actor_for_staff",
     "bind_identity",
+    "close_reminders",
     "create_customer",
     "create_reminder",
     "customer_history",
@@ -44,6 +47,9 @@ __all__ = [
     "names_fingerprint",
     "normalize_phone",
     "open_opportunities",
+    "open_reminders",
+    "reminder_answered_by_visit",
     "undo_last_write",
+    "untouched_customers",
     "update_opportunity",
 ]

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from crm_store import messages as SM
 from crm_store.errors import Ambiguous, InvalidInput, NotFound
 from crm_store.models import (
-    OPEN_REMINDER_STATUSES,
     STAGE_PROBABILITY,
     STAGES,
     Contact,
@@ -24,6 +23,7 @@ from crm_store.models import (
     Visit,
 )
 from crm_store.services.common import (
+    CUSTOMER_ROLES,
     Actor,
     audit,
     customer_for_write,
@@ -35,6 +35,7 @@ from crm_store.services.common import (
     visible_customers_clause,
 )
 from crm_store.services.customers import find_or_create_contact
+from crm_store.services.reminders import open_reminders, reminder_answered_by_visit
 
 CLOSED_STAGES = ("won", "lost")
 
@@ -90,7 +91,7 @@ def log_visit(
     if customer.lifecycle in ("target", "dormant", "lost"):
         customer.lifecycle = "prospect"
     customer.updated_at = now
-    closed = _close_due_reminders(session, staff_id, customer.id, now)
+    closed = _close_answered_reminder(session, actor, customer.id, visited_at)
     session.flush()
     reminder_id = None
     if next_followup_at is not None:
@@ -129,22 +130,15 @@ def log_visit(
     return visit
 
 
-def _close_due_reminders(session: Session, staff_id: int, customer_id: int, now: datetime) -> dict[str, str]:
-    """A visit is the follow-up: the rep's reminders for this customer that are already due are done.
+def _close_answered_reminder(session: Session, actor: Actor, customer_id: int, visited_at: datetime) -> dict[str, str]:
+    """A visit is the follow-up it was reminded of: that one reminder is done, unrelated ones stay open.
 
-    Returns {reminder id: previous status} so undo can reopen them."""
-    due = session.scalars(
-        select(Reminder).where(
-            Reminder.staff_id == staff_id,
-            Reminder.customer_id == customer_id,
-            Reminder.status.in_(OPEN_REMINDER_STATUSES),
-            Reminder.due_at <= now,
-        )
-    ).all()
-    closed = {}
-    for reminder in due:
-        closed[str(reminder.id)] = reminder.status
-        reminder.status = "done"
+    Returns {reminder id: previous status} so undo can reopen it."""
+    answered = reminder_answered_by_visit(session, actor, customer_id, visited_at)
+    if answered is None:
+        return {}
+    closed = {str(answered.id): answered.status}
+    answered.status = "done"
     return closed
 
 
@@ -360,27 +354,31 @@ class Followups:
 def list_followups(
     session: Session, actor: Actor, *, now: datetime, tz: tzinfo, untouched_days: int = 30
 ) -> Followups:
+    """Today's open reminders, the overdue ones and the customers nobody has contacted for a while."""
     require_aware(now)
-    staff_id = require_staff(actor)
     local_today = now.astimezone(tz).date()
     start = datetime.combine(local_today, time(0), tzinfo=tz)
     end = datetime.combine(local_today + timedelta(days=1), time(0), tzinfo=tz)
-    pending = select(Reminder).where(Reminder.staff_id == staff_id, Reminder.status.in_(OPEN_REMINDER_STATUSES))
-    today = list(
-        session.scalars(pending.where(Reminder.due_at >= start, Reminder.due_at < end).order_by(Reminder.due_at, Reminder.id))
+    return Followups(
+        today=open_reminders(session, actor, start=start, end=end),
+        overdue=open_reminders(session, actor, end=start),
+        untouched=untouched_customers(session, actor, now=now, days=untouched_days),
     )
-    overdue = list(session.scalars(pending.where(Reminder.due_at < start).order_by(Reminder.due_at, Reminder.id)))
-    untouched: list[tuple[Customer, int]] = []
-    if actor.role in ("rep", "manager", "director", "admin"):
-        touched = func.coalesce(Customer.last_contact_at, Customer.created_at)
-        cutoff = now - timedelta(days=untouched_days)
-        stmt = (
-            select(Customer)
-            .where(visible_customers_clause(actor), Customer.lifecycle != "lost", touched <= cutoff)
-            .order_by(touched, Customer.id)
-            .limit(10)
-        )
-        for customer in session.scalars(stmt):
-            last = customer.last_contact_at or customer.created_at
-            untouched.append((customer, (now - last).days))
-    return Followups(today=today, overdue=overdue, untouched=untouched)
+
+
+def untouched_customers(session: Session, actor: Actor, *, now: datetime, days: int, limit: int = 10) -> list[tuple[Customer, int]]:
+    """The actor's customers (not lost) with no contact for `days` days: (customer, days since), longest first."""
+    if actor.role not in CUSTOMER_ROLES:
+        return []
+    touched = func.coalesce(Customer.last_contact_at, Customer.created_at)
+    stmt = (
+        select(Customer)
+        .where(visible_customers_clause(actor), Customer.lifecycle != "lost", touched <= now - timedelta(days=days))
+        .order_by(touched, Customer.id)
+        .limit(limit)
+    )
+    found = []
+    for customer in session.scalars(stmt):
+        last = customer.last_contact_at or customer.created_at
+        found.append((customer, (now - last).days))
+    return found

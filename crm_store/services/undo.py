@@ -20,7 +20,7 @@ from crm_store.models import (
     Reminder,
     Visit,
 )
-from crm_store.services import members, orders
+from crm_store.services import members, orders, reminders
 from crm_store.services.common import (
     Actor,
     audit,
@@ -144,12 +144,22 @@ def _undo_reminder(session: Session, row: AuditLog, now: datetime) -> str:
     return SM.UNDO_WHAT_REMINDER.format(text=reminder.text)
 
 
+def _undo_reminder_close(session: Session, row: AuditLog, now: datetime) -> str:
+    reopened = reminders.reopen_reminders(session, row.before or {}, row.after or {})
+    if not reopened:
+        raise NotFound(SM.NOTHING_TO_UNDO)
+    done = (row.after or {}).get("status") == "done"
+    return (SM.UNDO_WHAT_REMINDER_DONE if done else SM.UNDO_WHAT_REMINDER_CANCEL).format(count=len(reopened))
+
+
 _HANDLERS = {
     "visit.create": _undo_visit,
     "customer.create": _undo_customer,
     "opportunity.create": _undo_opportunity,
     "opportunity.update": _undo_opportunity,
     "reminder.create": _undo_reminder,
+    "reminder.done": _undo_reminder_close,
+    "reminder.cancel": _undo_reminder_close,
     "order.submit": orders.undo_submit,
     "purchase.create": members.undo_purchase,
     "points.redeem": members.undo_redeem,
