@@ -173,6 +173,7 @@ REMINDER_NO_LIST = "请先看一下提醒列表（例如说「我的提醒」）
 REMINDER_NUMBER_OUT_OF_RANGE = "刚才的列表只有{count}条，请回复 1 到 {count} 之间的序号。"
 REMINDER_NOT_MATCHED = "没找到和「{query}」有关的待办提醒。说「我的提醒」可以看全部。"
 REMINDER_ALREADY_DONE = "「{text}」已经处理过了。"
+REMINDER_WHICH_ANY = "是哪一条提醒？请回复序号：\n{options}"
 REMINDER_WHICH = "有{count}条和「{query}」有关的待办提醒，是哪一条？请回复序号（都是的话回复「都」）：\n{options}"
 REMINDER_WHICH_INVALID = "请回复 1 到 {count} 之间的序号，或说「取消」。"
 

@@ -16,6 +16,7 @@ from dialogs.reply import Reply
 from dialogs.timing import plan_moment
 
 LIST_LIMIT = 30
+_OVERDUE_ONLY = re.compile(r"逾期|过期|超期|拖了|误了|漏了|错过")
 LIST_STATE = "followup_list"  # the reminder ids of the list shown last, in the order they were numbered
 
 _REMIND_WORDS = re.compile(r"(记得|到时候|届时)?(提醒一下我|提醒我一下|提醒我|叫我|通知我|提醒)")
@@ -107,6 +108,8 @@ class ListFollowups(Job):
         upcoming = services.open_reminders(
             turn.session, turn.actor, start=today_start if covers_today else start, end=end
         )
+        if _OVERDUE_ONLY.search(turn.text):  # 哪些逾期了还没跟进: the overdue ones alone
+            upcoming = []
         shown = (overdue + upcoming)[:LIST_LIMIT]
         lines = [self._header(turn, asked)]
         number = 0
@@ -195,7 +198,8 @@ def reminder_label(turn: Turn, reminder: Reminder) -> str:
 _NUM = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
 _ONE = rf"(?:第\s*)?{_NUM}(?:\s*[条个项号])?"
 _NUMS = rf"{_ONE}(?:\s*(?:[、,，/和跟及与]|\s)\s*{_ONE})*"
-_DONE = r"已完成|完成|办完|做完|弄完|处理完|搞完|搞定|办好|弄好|做好|处理好|完事|done|ok"
+_DONE = (r"已完成|完成|办完|做完|弄完|处理完|搞完|搞定|办好|弄好|做好|处理好|办妥|完事|done|ok"
+         r"|(?:发|打|送|交|寄|签|联系|回访|跟进|拜访)(?:完|过)")
 _DROP = r"不用提醒了|不用了|不需要了|不要了|删除|删掉|删了|删|取消|去掉|作废"
 _TAIL = r"\s*(?:吧|啦|哈|哦)?\s*[。.!！~～]*$"
 _BY_NUMBER = [
@@ -253,8 +257,7 @@ def reminder_command(text: str) -> dict[str, Any] | None:
                 continue
         elif not (_MARKER.search(text) and ("了" in text or "已" in text)):
             continue
-        if ref:
-            return {"status": status, "ref": ref}
+        return {"status": status, "ref": ref}  # an empty ref (那个提醒不用了): which one is asked
     return None
 
 
@@ -286,13 +289,17 @@ class CloseReminder(Job):
         else:
             self._from_words(turn, slots, command["ref"])
 
-    def _from_list(self, turn: Turn, slots: Slots, numbers: list[int]) -> None:
+    def _shown(self, turn: Turn) -> list[int] | None:
+        """The ids of the list shown last, while its numbers are still what the rep has in mind."""
         shown = turn.state.get(LIST_STATE)
         fresh = shown and turn.now - datetime.fromisoformat(shown["at"]) <= timedelta(hours=LIST_VALID_HOURS)
-        if not fresh:
+        return shown["ids"] if fresh else None
+
+    def _from_list(self, turn: Turn, slots: Slots, numbers: list[int]) -> None:
+        ids = self._shown(turn)
+        if ids is None:
             slots["problem"] = DM.REMINDER_NO_LIST
             return
-        ids = shown["ids"]
         if any(not 1 <= n <= len(ids) for n in numbers):
             slots["problem"] = DM.REMINDER_NUMBER_OUT_OF_RANGE.format(count=len(ids))
             return
@@ -300,17 +307,22 @@ class CloseReminder(Job):
         slots["by_number"] = True
 
     def _from_words(self, turn: Turn, slots: Slots, ref: str) -> None:
-        found = self._matching(turn, ref)
-        if not found:
-            slots["problem"] = DM.REMINDER_NOT_MATCHED.format(query=ref)
-            return
         day_end = datetime.combine(turn.now.date() + timedelta(days=1), time(0), tzinfo=turn.tz)
+        if ref:
+            found = self._matching(turn, ref)
+        else:  # 那个提醒不用了: one of the list just shown, or of the ones due now
+            shown = self._shown(turn)
+            found = [r for r in services.open_reminders(turn.session, turn.actor, end=None if shown else day_end)
+                     if shown is None or r.id in shown]
+        if not found:
+            slots["problem"] = (DM.REMINDER_NOT_MATCHED.format(query=ref) if ref else DM.REMINDER_NO_LIST)
+            return
         due = [r for r in found if r.due_at < day_end]
         if len(found) == 1 or len(due) == 1:  # 那个 is the one that is due when only one is
             slots["ids"] = [(due or found)[0].id]
             return
         slots["query"] = ref
-        slots["candidates"] = [{"id": r.id, "label": reminder_label(turn, r)} for r in found[:9]]
+        slots["candidates"] = [{"id": r.id, "label": reminder_label(turn, r)} for r in found[:LIST_LIMIT]]
 
     def _matching(self, turn: Turn, ref: str) -> list[Reminder]:
         """Open reminders whose customer is the one named, or whose words contain (most of) the reference."""
@@ -352,6 +364,8 @@ class CloseReminder(Job):
         if slots.pop("bad_choice", False):
             return DM.REMINDER_WHICH_INVALID.format(count=len(options))
         lines = "\n".join(f"{i}. {o['label']}" for i, o in enumerate(options, start=1))
+        if not slots.get("query"):
+            return DM.REMINDER_WHICH_ANY.format(options=lines)
         return DM.REMINDER_WHICH.format(count=len(options), query=slots["query"], options=lines)
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:

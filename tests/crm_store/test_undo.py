@@ -111,20 +111,22 @@ def test_undo_window_and_actor(session: Session, org: Org) -> None:
     assert table_counts(session) == before
 
 
-def test_a_visit_closes_due_reminders_and_undo_reopens_them(session: Session, org: Org) -> None:
+def test_a_visit_closes_the_follow_up_it_answers_and_undo_reopens_it(session: Session, org: Org) -> None:
     customer = add_customer(session, "华为技术有限公司", org.rep_a)
     other = add_customer(session, "万科物业", org.rep_a)
     due = Reminder(staff_id=org.rep_a.staff_id, customer_id=customer.id, due_at=NOW - timedelta(hours=1),
-                   text="给华为发报价", status="sent")
+                   text="回访华为张总", status="sent")
+    task = Reminder(staff_id=org.rep_a.staff_id, customer_id=customer.id, due_at=NOW - timedelta(days=1),
+                    text="给华为准备合同", status="pending")
     later = Reminder(staff_id=org.rep_a.staff_id, customer_id=customer.id, due_at=NOW + timedelta(days=3),
-                     text="下周再跟", status="pending")
+                     text="下周再跟进", status="pending")
     elsewhere = Reminder(staff_id=org.rep_a.staff_id, customer_id=other.id, due_at=NOW - timedelta(hours=1),
-                         text="万科的事", status="pending")
-    session.add_all([due, later, elsewhere])
+                         text="联系万科", status="pending")
+    session.add_all([due, task, later, elsewhere])
     session.commit()
     log_visit(session, org.rep_a, customer.id, summary="送了报价", visited_at=NOW, now=NOW)
     session.commit()
-    assert (due.status, later.status, elsewhere.status) == ("done", "pending", "pending")
+    assert (due.status, task.status, later.status, elsewhere.status) == ("done", "pending", "pending", "pending")
     undo_last_write(session, org.rep_a, now=LATER, window_minutes=5)
     session.commit()
     assert due.status == "sent"

@@ -21,6 +21,9 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - model: Reminder
         where: {customer: 华为技术有限公司, status: pending}
         added: 1                        # rows matching now minus rows matching before the first turn
+      - model: Reminder
+        where: {text: 跟进华为技术有限公司 张总：预计下周三报价, due_at: "2026-12-02T09:00:00+08:00"}  # ISO, any offset
+        count: 1
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from sqlalchemy.orm import Session
 
 from bot.console import render
 from crm_store import models
+from crm_store.types import UTCDateTime
 from crmbot.config import Config
 from crmbot.wiring import Runtime, bind_console, bind_console_member
 from dialogs import DialogEngine
@@ -135,7 +139,10 @@ def _count(session: Session, check: dict[str, Any]) -> int:
             column = getattr(model, f"{key}_id")
             query = query.where(column == select(target.id).where(target.name == value).scalar_subquery())
         else:
-            query = query.where(getattr(model, key) == value)
+            column = getattr(model, key)
+            if isinstance(value, str) and isinstance(column.type, UTCDateTime):  # due_at: "2027-01-15T09:00:00+08:00"
+                value = datetime.fromisoformat(value)
+            query = query.where(column == value)
     return session.scalar(query) or 0
 
 

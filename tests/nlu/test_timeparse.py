@@ -102,6 +102,8 @@ def span(a: str, b: str) -> dict:
 @pytest.mark.parametrize(
     ("text", "value"),
     [("过两天", "2026-12-04T00:00:00+08:00"), ("再过三天", "2026-12-05T00:00:00+08:00"),
+     ("过两周", "2026-12-16T00:00:00+08:00"), ("再过一个月", "2027-01-02T00:00:00+08:00"),
+     ("过两个礼拜", "2026-12-16T00:00:00+08:00"),
      ("五天后", "2026-12-07T00:00:00+08:00"), ("五天後", "2026-12-07T00:00:00+08:00"),
      ("两个半小时后", "2026-12-02T13:20:00+08:00"), ("半小时后", "2026-12-02T11:20:00+08:00"),
      ("3小时以后", "2026-12-02T13:50:00+08:00"), ("40分钟后", "2026-12-02T11:30:00+08:00"),
@@ -194,3 +196,17 @@ def test_ranges_and_units_later_or_ago(text, value):
 )
 def test_business_hours_and_year_words(text, value):
     assert at_wed(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "words", "value"),
+    [("今天拜访了华为张总，1月中旬再联系他", "1月中旬", span("2027-01-11T00:00:00", "2027-01-20T23:59:59")),
+     ("拜访了华为，预计周三报价", "周三", "2026-12-02T00:00:00+08:00"),
+     ("见了华为张总，说周五之前要方案", "周五之前", span("2026-11-27T00:00:00", "2026-11-27T23:59:59")),
+     ("周三拜访了华为张总", "周三", "2026-11-25T00:00:00+08:00"),
+     ("去了华为 过两周再跟进", "过两周", "2026-12-11T00:00:00+08:00")],
+)
+def test_a_plan_in_a_visit_note_looks_ahead(parser, text, words, value):
+    """A visit looks back (周三拜访了 is last Wednesday), but the plan it ends with looks ahead (issue 15)."""
+    times = {e["text"]: e["value"] for e in parser.parse(text, NOW)["entities"] if e["entity"] == "time"}
+    assert times[words] == value
