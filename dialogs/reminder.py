@@ -211,7 +211,7 @@ _BY_WORDS = [
     re.compile(rf"^(?:把|将)?\s*(?P<verb>删除|删掉|取消|去掉|完成)(?:了|掉)?\s*(?P<ref>.{{1,24}}?)\s*提醒{_TAIL}"),
 ]
 _MARKER = re.compile(r"那个|那条|那件|这个|这条|这件|提醒|待办")
-_REF_NOISE = re.compile(r"^(?:把|将)|(?:的|那个|那条|那件事?|这个|这条|这件事?|提醒|待办|事情?|任务|\s)+$")
+_REF_NOISE = re.compile(r"^(?:把|将|是)|(?:的|那个|那条|那件事?|这个|这条|这件事?|提醒|待办|事情?|任务|吧|\s)+$")
 _SETS_REMINDER = re.compile(r"提醒我|叫我|通知我|记得|别忘")
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ALL_WORDS = {"都", "都是", "全部", "全都", "都要", "所有", "都完成了", "都办完了"}
@@ -351,8 +351,11 @@ class CloseReminder(Job):
             slots["ids"] = [o["id"] for o in options]
             return
         numbers = numbers_in(answer) if re.fullmatch(rf"(?:{_NUMS}|\s)+", answer) else []
+        named = [o for o in options if len(answer) >= 2 and _REF_NOISE.sub("", answer) in o["label"]]
         if numbers and all(1 <= n <= len(options) for n in numbers):
             slots["ids"] = [options[n - 1]["id"] for n in numbers]
+        elif not numbers and len(named) == 1:  # 发报价单那条
+            slots["ids"] = [named[0]["id"]]
         else:
             slots["bad_choice"] = True
 

@@ -10,6 +10,7 @@ from crm_store.models import Reminder
 from dialogs import entities as ent
 from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
+from dialogs.reminder import reminder_label
 from dialogs.reply import Reply
 from dialogs.resolve import contact_from_message, contact_label, customer_from_message
 from dialogs.timing import clause_around, is_plan_span, past_or_today, plan_moment
@@ -62,7 +63,7 @@ class LogVisit(Job):
             text += DM.VISIT_NEXT.format(next_step=slots["next_step"], followup=DM.when(followup, today=today))
         answered = self._answered(turn, slots)
         if answered is not None:
-            text += DM.VISIT_CLOSES_REMINDER.format(reminder=self._reminder_label(turn, answered))
+            text += DM.VISIT_CLOSES_REMINDER.format(reminder=reminder_label(turn, answered))
         visited = self._visited_at(turn, slots)
         if visited > turn.now:  # 今天下午 said at 10:50: say so before it is written as done
             text += DM.VISIT_IN_FUTURE.format(
@@ -79,10 +80,6 @@ class LogVisit(Job):
             turn.session, turn.actor, slots["customer"]["id"], self._visited_at(turn, slots)
         )
 
-    def _reminder_label(self, turn: Turn, reminder: Reminder) -> str:
-        due = reminder.due_at.astimezone(turn.tz)
-        return DM.REMINDER_LABEL.format(when=DM.when(due, today=turn.now.date()), text=reminder.text)
-
     def _visited_at(self, turn: Turn, slots: Slots) -> datetime:
         return datetime.fromisoformat(slots["visited_at"]) if slots.get("visited_at") else turn.now
 
@@ -95,7 +92,7 @@ class LogVisit(Job):
         contacts_before = len(customer.contacts)
         followup = datetime.fromisoformat(slots["followup_at"]) if slots.get("followup_at") else None
         answered = self._answered(turn, slots)
-        answered_label = self._reminder_label(turn, answered) if answered is not None else None
+        answered_label = reminder_label(turn, answered) if answered is not None else None
         services.log_visit(
             turn.session,
             turn.actor,
