@@ -210,6 +210,8 @@ _BY_WORDS = [
     re.compile(rf"(?i)^(?:把|将)?(?P<ref>.{{1,24}}?)\s*(?:已经|已|都|也|我)?\s*(?P<verb>{_DONE}|{_DROP})(?:了|掉了?)?{_TAIL}"),
     re.compile(rf"^(?:把|将)?\s*(?P<verb>删除|删掉|取消|去掉|完成)(?:了|掉)?\s*(?P<ref>.{{1,24}}?)\s*提醒{_TAIL}"),
 ]
+# Done words alone (not 搞定了 / ok: those answer other things too).
+_BARE_DONE = re.compile(rf"^(?:好的?[，,\s]*)?(?:已经|都|全部|全都)?(?:已经|都)?(?:已完成|完成|办完|做完|弄完|处理完|办好|弄好|处理好|办妥)了?{_TAIL}")
 _MARKER = re.compile(r"那个|那条|那件|这个|这条|这件|提醒|待办")
 _REF_NOISE = re.compile(r"^(?:把|将|是)|(?:的|那个|那条|那件事?|这个|这条|这件事?|提醒|待办|事情?|任务|吧|\s)+$")
 _SETS_REMINDER = re.compile(r"提醒我|叫我|通知我|记得|别忘")
@@ -244,6 +246,8 @@ def reminder_command(text: str) -> dict[str, Any] | None:
         m = pattern.match(text)
         if m:
             return {"status": _status(m["verb"]), "numbers": numbers_in(m["nums"])}
+    if _BARE_DONE.match(text):  # 办完了, said back to a reminder that just came in; 都办完了 to a list
+        return {"status": "done", "ref": "", "all": bool(re.search("都|全部|全都", text))}
     for pattern in _BY_WORDS:
         m = pattern.match(text)
         if not m:
@@ -287,7 +291,7 @@ class CloseReminder(Job):
         if "numbers" in command:
             self._from_list(turn, slots, command["numbers"])
         else:
-            self._from_words(turn, slots, command["ref"])
+            self._from_words(turn, slots, command["ref"], every=command.get("all", False))
 
     def _shown(self, turn: Turn) -> list[int] | None:
         """The ids of the list shown last, while its numbers are still what the rep has in mind."""
@@ -306,18 +310,25 @@ class CloseReminder(Job):
         slots["ids"] = [ids[n - 1] for n in numbers]
         slots["by_number"] = True
 
-    def _from_words(self, turn: Turn, slots: Slots, ref: str) -> None:
+    def _from_words(self, turn: Turn, slots: Slots, ref: str, *, every: bool = False) -> None:
         day_end = datetime.combine(turn.now.date() + timedelta(days=1), time(0), tzinfo=turn.tz)
         if ref:
             found = self._matching(turn, ref)
-        else:  # 那个提醒不用了: one of the list just shown, or of the ones due now
+        else:  # 那个提醒不用了 / 办完了: one of the list just shown, else the one just pushed, else one due now
             shown = self._shown(turn)
             found = [r for r in services.open_reminders(turn.session, turn.actor, end=None if shown else day_end)
                      if shown is None or r.id in shown]
+            if shown:
+                found.sort(key=lambda r: shown.index(r.id))
+            pushed = [r for r in found if r.status == "sent"]
+            found = pushed if shown is None and len(pushed) == 1 else found
         if not found:
             slots["problem"] = (DM.REMINDER_NOT_MATCHED.format(query=ref) if ref else DM.REMINDER_NO_LIST)
             return
         due = [r for r in found if r.due_at < day_end]
+        if every and self._shown(turn):  # 都办完了, right after a list: all of it
+            slots["ids"] = [r.id for r in found]
+            return
         if len(found) == 1 or len(due) == 1:  # 那个 is the one that is due when only one is
             slots["ids"] = [(due or found)[0].id]
             return
