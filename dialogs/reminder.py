@@ -108,8 +108,12 @@ class ListFollowups(Job):
         upcoming = services.open_reminders(
             turn.session, turn.actor, start=today_start if covers_today else start, end=end
         )
-        if _OVERDUE_ONLY.search(turn.text):  # 哪些逾期了还没跟进: the overdue ones alone
-            upcoming = []
+        overdue_only = bool(_OVERDUE_ONLY.search(turn.text))
+        if overdue_only:  # 哪些逾期了还没跟进 / 上周过期没办的: the overdue ones alone
+            cutoff = min(end, today_start) if end else today_start
+            overdue, upcoming, covers_today = services.open_reminders(
+                turn.session, turn.actor, start=start, end=cutoff
+            ), [], True
         shown = (overdue + upcoming)[:LIST_LIMIT]
         lines = [self._header(turn, asked)]
         number = 0
@@ -121,7 +125,7 @@ class ListFollowups(Job):
             for reminder in group:
                 number += 1
                 lines.append(self._line(turn, number, reminder, with_day=title == DM.FOLLOWUPS_OVERDUE))
-        if shown and not upcoming and asked is not None and covers_today:
+        if shown and not upcoming and asked is not None and covers_today and not overdue_only:
             lines.append(DM.FOLLOWUPS_NONE_DUE_IN_RANGE)
         if not shown:
             lines.append(DM.FOLLOWUPS_NONE_IN_RANGE if asked else DM.FOLLOWUPS_NONE_AT_ALL)
