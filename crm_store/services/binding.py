@@ -203,14 +203,30 @@ def unbind(
     )
     if actor is not None and not own and actor.role != "admin":
         raise PermissionDenied(SM.BIND_ADMIN_ONLY)
-    before = _state(identity)
-    audit(session, actor, "identity.unbind", "chat_identity", identity.id, before=before, now=now)
+    _remove(session, identity, actor, now)
+    return identity
+
+
+def unbind_staff(session: Session, staff_id: int, *, actor: Actor | None, now: datetime) -> int:
+    """Remove every chat binding of a staff member being deactivated (the caller checked the permission);
+    unused invite codes expire with them. Returns how many bindings were removed."""
+    require_aware(now)
+    identities = list(session.scalars(select(ChatIdentity).where(ChatIdentity.staff_id == staff_id)
+                                      .order_by(ChatIdentity.id)))
+    for identity in identities:
+        _remove(session, identity, actor, now)
+    session.execute(update(BindingCode).where(BindingCode.staff_id == staff_id, BindingCode.used_at.is_(None),
+                                              BindingCode.expires_at > now).values(expires_at=now))
+    return len(identities)
+
+
+def _remove(session: Session, identity: ChatIdentity, actor: Actor | None, now: datetime) -> None:
+    audit(session, actor, "identity.unbind", "chat_identity", identity.id, before=_state(identity), now=now)
     # A half-filled form belongs to the old owner: it must not carry over to whoever binds next.
     session.execute(delete(ConversationState).where(
-        ConversationState.channel == channel, ConversationState.external_id == str(external_id)))
+        ConversationState.channel == identity.channel, ConversationState.external_id == identity.external_id))
     session.delete(identity)
     session.flush()
-    return identity
 
 
 def processed(session: Session, channel: str, message_key: str) -> bool:
