@@ -238,7 +238,7 @@ HANDOVER_NOTICE_HISTORY = "　{day} {text}"
 HANDOVER_NOTICE_MORE = "…另有{count}个客户，发「{name}最近怎么样了」查看。"
 HANDOVER_NEVER = "从未"
 STAFF_DEACTIVATE_NO_PERMISSION = "只有管理员、总监或其直属经理可以停用员工账号。"
-STAFF_STILL_OWNS = "{name}名下还有{count}个客户，请先转移再停用。"
+STAFF_STILL_OWNS = "{name}名下还有{count}个客户，没有停用。请先转移客户（例如发「把{name}的客户都转给某某」），再停用。"
 STAFF_ALREADY_INACTIVE = "{name}的账号已经停用了。"
 
 IMPORT_ADMIN_ONLY = "只有管理员可以导入数据。"
@@ -283,3 +283,4 @@ STAFF_MANAGER_INACTIVE = "上级“{name}”的账号已停用。"
 STAFF_PHONE_INVALID = "手机号“{value}”格式不对。"
 STAFF_ROLE_NAMES = {"rep": "销售", "manager": "销售经理", "director": "总监", "clerk": "店员", "admin": "管理员"}
 STAFF_ADD_ADMIN_ONLY = "只有管理员可以添加员工。"
+HANDOVER_NOT_OWNED = "{names}不是{source}负责的客户，没有转移。请核对后再发。"

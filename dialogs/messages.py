@@ -302,3 +302,11 @@ HANDOVER_SUMMARY = (
     "进行中的商机：{opportunities}个\n待办提醒：{reminders}条"
 )
 HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个、提醒{reminders}条一并转移），已通知{target}。"
+
+# --- hand-over and staff (issue 15) ---
+HANDOVER_AMBIGUOUS = "“{name}”对应多个客户：{options}，请说全名。"
+HANDOVER_CUSTOMER_UNKNOWN = "没找到客户“{name}”。"
+HANDOVER_DID_YOU_MEAN = "您是说{options}吗？"
+HANDOVER_NOTHING_MOVED = "这次没有转移任何客户，请改好后重新发一遍。"
+HANDOVER_UNSHARE = "\n取消{source}的共享客户：{count}个（{names}）"
+VISIT_COLLEAGUE_CUSTOMER = "{name}由同事负责，如需协同请找经理。这次拜访没有记录。"

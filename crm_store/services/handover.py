@@ -85,13 +85,13 @@ def plan_handover(
         raise InvalidInput(SM.HANDOVER_TARGET_INVALID.format(name=target.name, reason=SM.HANDOVER_TARGET_ROLE))
     _check_staff(allowed, target)
 
+    source = session.get(Staff, source_id) if source_id is not None else None
+    if source_id is not None and source is None:
+        raise NotFound(SM.STAFF_NOT_FOUND)
     stmt = select(Customer).order_by(Customer.id)
     if customer_ids:
         stmt = stmt.where(Customer.id.in_(customer_ids))
-    elif source_id is not None:
-        source = session.get(Staff, source_id)
-        if source is None:
-            raise NotFound(SM.STAFF_NOT_FOUND)
+    elif source is not None:
         _check_staff(allowed, source)
         if source.id == target.id:
             raise InvalidInput(SM.HANDOVER_SAME_PERSON.format(name=target.name))
@@ -103,6 +103,10 @@ def plan_handover(
     customers = list(session.scalars(stmt))
     if customer_ids and len(customers) != len(set(customer_ids)):
         raise NotFound(SM.CUSTOMER_NOT_FOUND)
+    if customer_ids and source is not None:  # 把张伟的海康和瑞幸…: each must really be 张伟's
+        others = [c.name for c in customers if c.owner_id != source.id]
+        if others:
+            raise InvalidInput(SM.HANDOVER_NOT_OWNED.format(names="、".join(others), source=source.name))
     owners = {s.id: s for s in session.scalars(select(Staff).where(Staff.id.in_({c.owner_id for c in customers})))}
     for customer in customers:
         _check_staff(allowed, owners[customer.owner_id])
