@@ -43,13 +43,14 @@ def listed_customers(turn: Turn) -> list[str]:
         if at >= 0:
             span = _LEAD.sub("", _OWNER_TAIL.sub("", span[at + len(name):])).strip()
     span = _COUNT_TAIL.sub("", span).strip(" ，,、")
-    parts = [p for p in _SEPARATORS.split(span) if p]
+    parts = list(dict.fromkeys(p for p in _SEPARATORS.split(span) if p))
     if len(parts) < 2:
         return []
     whole = services.find_customers(turn.session, turn.actor, span)
     if len(whole) == 1 and similar.is_exact(whole[0], span):  # 和府捞面 is one name, not 和 + 府捞面
         return []
-    return list(dict.fromkeys(parts))
+    # 张伟下个月离职，他手上的客户全部交给李娜 splits too, but names no customer: not a list.
+    return parts if any(services.find_customers(turn.session, turn.actor, p) for p in parts) else []
 
 
 def resolve_listed(turn: Turn, slots: Slots, names: list[str]) -> None:
@@ -167,7 +168,10 @@ class TransferCustomers(Job):
         plan = result.plan
         if plan.target_id != turn.actor.staff_id:
             turn.notices.append(Reply(result.notice, to_staff_id=plan.target_id))
-        return [Reply(DM.HANDOVER_DONE.format(
+        done = DM.HANDOVER_DONE.format(
             count=len(plan.customer_ids), target=plan.target_name, opportunities=len(plan.opportunity_ids),
             reminders=len(plan.reminder_ids),
-        ))]
+        )
+        if "customer_ids" not in self._scope(slots):  # all of someone's customers: they may be leaving
+            done += DM.HANDOVER_DEACTIVATE_HINT.format(name=slots["source"]["name"])
+        return [Reply(done)]
