@@ -23,7 +23,7 @@ NAMES_SHOWN = 8
 # Where the customers end and the receiving person begins: 海康和瑞幸|转给王强.
 _VERB = re.compile(r"(?:都|全都|全部|一起|一并|统统)?(?:转交给|移交给|交接给|转给|交给|划给|分给|转到|转交|移交|给)")
 _LEAD = re.compile(r"^(?:请|麻烦|帮忙|帮我|你|把|将|从|\s)+")
-_OWNER_TAIL = re.compile(r"^(?:手里|手上|名下|那边|那里|负责|跟的)?的")
+_OWNER_TAIL = re.compile(r"^(?:(?:手里|手上|名下|那边|那里|负责|跟)?的|那边|那里|那儿)")
 _COUNT_TAIL = re.compile(
     r"(?:(?:这|那)?(?:[两俩二三四五六七八九十几]|\d+|些)?(?:个|家)?客户|(?:这|那)(?:[两俩二三四五六七八九十几]|\d+|些)(?:个|家)?"
     r"|(?:[两俩二三四五六七八九十]|\d+)(?:个|家))(?:都|全部|也)?$"
@@ -31,26 +31,31 @@ _COUNT_TAIL = re.compile(
 _SEPARATORS = re.compile(r"\s*(?:[、,，;；/]|以及|还有|和|及|与|跟|\s)\s*")
 
 
-def listed_customers(turn: Turn) -> list[str]:
-    """The customers named in 把张伟的海康和瑞幸转给王强 when there are two or more; else []."""
+def listed_customers(turn: Turn, answer: bool = False) -> tuple[str | None, list[str]]:
+    """(the owner named, the customers) of 把张伟的海康和瑞幸转给王强 when two or more customers are named;
+    else (None, []). `answer`: the message answers "转移谁的客户？", so all of it may be the list."""
     verb = _VERB.search(turn.text)
-    if verb is None:
-        return []
-    span = _LEAD.sub("", turn.text[: verb.start()]).strip()
-    for entity in ent.entities(turn.parse, "staff", "from"):
-        name = str(entity.get("text") or "")
-        at = span.find(name) if name else -1
-        if at >= 0:
-            span = _LEAD.sub("", _OWNER_TAIL.sub("", span[at + len(name):])).strip()
+    if verb is None and not answer:
+        return None, []
+    span = _LEAD.sub("", turn.text[: verb.start()] if verb else turn.text).strip()
+    owner = None
+    tagged = [str(e.get("text") or "") for e in ent.entities(turn.parse, "staff", "from")]
+    for name in [n for n in tagged if n] + [s.name for s in services.list_staff(turn.session)]:
+        at = span.find(name)
+        rest = span[at + len(name):] if at >= 0 else ""
+        if at >= 0 and (name in tagged or _OWNER_TAIL.match(rest)):  # 张伟的 / 张伟手上的 / 张伟那里
+            owner, span = name, _LEAD.sub("", _OWNER_TAIL.sub("", rest)).strip()
+            break
     span = _COUNT_TAIL.sub("", span).strip(" ，,、")
     parts = list(dict.fromkeys(p for p in _SEPARATORS.split(span) if p))
     if len(parts) < 2:
-        return []
+        return None, []
     whole = services.find_customers(turn.session, turn.actor, span)
     if len(whole) == 1 and similar.is_exact(whole[0], span):  # 和府捞面 is one name, not 和 + 府捞面
-        return []
+        return None, []
     # 张伟下个月离职，他手上的客户全部交给李娜 splits too, but names no customer: not a list.
-    return parts if any(services.find_customers(turn.session, turn.actor, p) for p in parts) else []
+    found = any(services.find_customers(turn.session, turn.actor, p) for p in parts)
+    return (owner, parts) if found else (None, [])
 
 
 def resolve_listed(turn: Turn, slots: Slots, names: list[str]) -> None:
@@ -96,12 +101,17 @@ class TransferCustomers(Job):
             name = str(entity.get("value") or entity.get("text") or "").strip()
             if not name:
                 continue
-            role = entity.get("role") or ("to" if "给" in turn.text[: entity.get("start", 0)] else "from")
+            after_give = "给" in turn.text[: entity.get("start", 0)]
+            role = entity.get("role") or ("to" if after_give else "from")
+            if awaiting == "source" and not after_give:  # the answer to "转移谁的客户？" names the owner
+                role = "from"
             slots["target" if role == "to" else "source"] = _staff_slot(turn, name)
         if awaiting != "target":
-            listed = listed_customers(turn)
+            owner, listed = listed_customers(turn, answer=awaiting == "source")
             if listed:
                 resolve_listed(turn, slots, listed)
+                if owner and not slots.get("source"):
+                    slots["source"] = _staff_slot(turn, owner)
             else:
                 customer_from_message(turn, slots, "customer" if awaiting == "source" else None)
         slots.pop("preview", None)

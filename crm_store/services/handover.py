@@ -49,6 +49,9 @@ class HandoverPlan:
     reminder_ids: list[int] = field(default_factory=list)
     share_ids: list[int] = field(default_factory=list)  # shares revoked: the leaver's, and redundant ones
     unshared_names: list[str] = field(default_factory=list)  # other people's customers the leaver loses
+    # The leaver's open reminders on those customers: back to each customer's owner (a reminder quotes the
+    # last visit, which the leaver may no longer read).
+    returned_reminder_ids: list[int] = field(default_factory=list)
 
 
 def _require_role(actor: Actor) -> int:
@@ -133,6 +136,10 @@ def plan_handover(
     shares = session.execute(select(CustomerShare.id, Customer.name, CustomerShare.customer_id)
                              .join(Customer, Customer.id == CustomerShare.customer_id)
                              .where(revoked).order_by(CustomerShare.id)).all()
+    unshared = [customer for _id, _name, customer in shares if customer not in ids]
+    returned = select(Reminder.id).where(
+        Reminder.customer_id.in_(unshared), Reminder.status.in_(OPEN_REMINDER_STATUSES),
+        Reminder.staff_id == source_id).order_by(Reminder.id)
     return HandoverPlan(
         target_id=target.id,
         target_name=target.name,
@@ -143,6 +150,7 @@ def plan_handover(
         reminder_ids=list(session.scalars(reminder_stmt)),
         share_ids=[share_id for share_id, _name, _customer in shares],
         unshared_names=[name for _id, name, customer in shares if customer not in ids],
+        returned_reminder_ids=list(session.scalars(returned)) if unshared else [],
     )
 
 
@@ -153,7 +161,7 @@ class HandoverResult:
 
 
 def _reassign(
-    session: Session, actor: Actor, rows: Iterable[Any], column: str, kind: str, target: int, now: datetime
+    session: Session, actor: Actor | None, rows: Iterable[Any], column: str, kind: str, target: int, now: datetime
 ) -> None:
     """Point each row's owner column at the new person, one audit row per change."""
     for row in rows:
@@ -188,12 +196,19 @@ def transfer_customers(
     reminders = session.scalars(select(Reminder).where(Reminder.id.in_(plan.reminder_ids)))
     _reassign(session, actor, reminders, "staff_id", "reminder", target, now)
     _revoke_shares(session, actor, plan.share_ids, now)
+    _return_reminders(session, actor, plan.returned_reminder_ids, now)
     audit(session, actor, "customers.handover", "staff", target, after={
         "from": plan.source_names, "customer_ids": plan.customer_ids,
         "opportunity_ids": plan.opportunity_ids, "reminder_ids": plan.reminder_ids, "share_ids": plan.share_ids,
     }, now=now)
     session.flush()
     return HandoverResult(plan, handover_notice(session, actor, plan, tz or ZoneInfo("Asia/Shanghai")))
+
+
+def _return_reminders(session: Session, actor: Actor | None, reminder_ids: list[int], now: datetime) -> None:
+    """Open reminders on customers someone no longer sees go to each customer's owner."""
+    for reminder in list(session.scalars(select(Reminder).where(Reminder.id.in_(reminder_ids)).order_by(Reminder.id))):
+        _reassign(session, actor, [reminder], "staff_id", "reminder", reminder.customer.owner_id, now)
 
 
 def _revoke_shares(session: Session, actor: Actor, share_ids: list[int], now: datetime) -> None:
@@ -290,11 +305,11 @@ def deactivate_staff(session: Session, actor: Actor | None, staff_id: int, now: 
     unbind_staff(session, staff_id, actor=actor, now=now)
     shares = list(session.scalars(select(CustomerShare.id).where(CustomerShare.staff_id == staff_id)))
     _revoke_shares(session, actor, shares, now)
-    for reminder in list(session.scalars(select(Reminder).where(
-            Reminder.staff_id == staff_id, Reminder.status.in_(OPEN_REMINDER_STATUSES)).order_by(Reminder.id))):
-        if reminder.customer is not None:
-            _reassign(session, actor, [reminder], "staff_id", "reminder", reminder.customer.owner_id, now)
-        else:
+    open_reminders = list(session.scalars(select(Reminder).where(
+        Reminder.staff_id == staff_id, Reminder.status.in_(OPEN_REMINDER_STATUSES)).order_by(Reminder.id)))
+    _return_reminders(session, actor, [r.id for r in open_reminders if r.customer_id is not None], now)
+    for reminder in open_reminders:
+        if reminder.customer_id is None:
             audit(session, actor, "reminder.cancel", "reminder", reminder.id, before={"status": reminder.status},
                   after={"status": "cancelled"}, now=now)
             reminder.status = "cancelled"

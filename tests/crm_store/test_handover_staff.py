@@ -54,10 +54,12 @@ def test_leaver_loses_shares_and_cannot_read_the_customers(session: Session, org
     colleague = add_customer(session, "同事的客户", org.rep_b)
     share(session, colleague, org.rep_a)  # rep_a works on rep_b's account too
     share(session, own, org.rep_b)  # rep_b helps on rep_a's: a share the new owner no longer needs
+    on_shared = _reminder(session, org.rep_a.staff_id, colleague.id, "sent")
     session.commit()
     assert find_customers(session, org.rep_a, "同事的客户")
     plan = handover.plan_handover(session, org.manager, target_id=org.rep_b.staff_id, source_id=org.rep_a.staff_id)
     assert plan.unshared_names == ["同事的客户"] and len(plan.share_ids) == 2
+    assert plan.returned_reminder_ids == [on_shared.id] and on_shared.id not in plan.reminder_ids
     handover.transfer_customers(session, org.manager, target_id=org.rep_b.staff_id, source_id=org.rep_a.staff_id,
                                 expected_ids=plan.customer_ids, now=NOW)
     session.commit()
@@ -67,6 +69,7 @@ def test_leaver_loses_shares_and_cannot_read_the_customers(session: Session, org
     with pytest.raises(NotFound):  # the history (contacts, phones) is not readable either
         customer_history(session, org.rep_a, colleague.id)
     assert session.scalar(select(func.count()).where(AuditLog.action == "customer_share.revoke")) == 2
+    assert session.get(Reminder, on_shared.id).staff_id == org.rep_b.staff_id  # back to the customer's owner
 
 
 def test_moving_chosen_customers_keeps_the_owners_other_shares(session: Session, org: Org) -> None:
