@@ -143,7 +143,7 @@ class TransferCustomers(Job):
         slots["preview"] = {
             "ids": plan.customer_ids, "names": plan.customer_names, "sources": plan.source_names,
             "target": plan.target_name, "opportunities": len(plan.opportunity_ids),
-            "reminders": len(plan.reminder_ids), "unshared": plan.unshared_names,
+            "reminders": len(plan.reminder_ids), "unshared": plan.unshared_names, "already": plan.already_names,
         }
         return None
 
@@ -162,12 +162,17 @@ class TransferCustomers(Job):
         preview = slots["preview"]
         names = preview["names"][:NAMES_SHOWN]
         shown = "、".join(names) + ("…" if len(preview["names"]) > NAMES_SHOWN else "")
-        return DM.HANDOVER_SUMMARY.format(
-            source="、".join(preview["sources"]), target=preview["target"], count=len(preview["ids"]), names=shown,
+        sources = "、".join(preview["sources"])
+        text = DM.HANDOVER_SUMMARY.format(
+            source=sources, target=preview["target"], count=len(preview["ids"]), names=shown,
             opportunities=preview["opportunities"], reminders=preview["reminders"],
-        ) + (DM.HANDOVER_UNSHARE.format(source="、".join(preview["sources"]), count=len(preview["unshared"]),
-                                        names="、".join(preview["unshared"][:NAMES_SHOWN]))
-             if preview.get("unshared") else "")
+        )
+        if preview.get("unshared"):
+            text += DM.HANDOVER_UNSHARE.format(source=sources, count=len(preview["unshared"]),
+                                               names="、".join(preview["unshared"][:NAMES_SHOWN]))
+        if preview.get("already"):
+            text += DM.HANDOVER_ALREADY.format(target=preview["target"], names="、".join(preview["already"]))
+        return text
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         expected = (slots.get("preview") or {}).get("ids")

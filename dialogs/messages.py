@@ -320,3 +320,4 @@ DEACTIVATE_SUMMARY = (
 )
 DEACTIVATE_DONE = "已停用{name}的账号，解除了{chats}个聊天绑定。"
 HANDOVER_DEACTIVATE_HINT = "\n如{name}已离职，可以接着发「停用{name}的账号」。"
+HANDOVER_ALREADY = "\n已经是{target}负责的，不用转：{names}"

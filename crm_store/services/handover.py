@@ -52,6 +52,7 @@ class HandoverPlan:
     # The leaver's open reminders on those customers: back to each customer's owner (a reminder quotes the
     # last visit, which the leaver may no longer read).
     returned_reminder_ids: list[int] = field(default_factory=list)
+    already_names: list[str] = field(default_factory=list)  # named customers the target owns already
 
 
 def _require_role(actor: Actor) -> int:
@@ -151,6 +152,7 @@ def plan_handover(
         share_ids=[share_id for share_id, _name, _customer in shares],
         unshared_names=[name for _id, name, customer in shares if customer not in ids],
         returned_reminder_ids=list(session.scalars(returned)) if unshared else [],
+        already_names=[c.name for c in customers if c.owner_id == target.id],
     )
 
 
