@@ -113,7 +113,11 @@ class TransferCustomers(Job):
                 if owner and not slots.get("source"):
                     slots["source"] = _staff_slot(turn, owner)
             else:
+                before = {k: slots.get(k) for k in ("customer", "customer_unknown", PICK)}
                 customer_from_message(turn, slots, "customer" if awaiting == "source" else None)
+                if any(slots.get(k) != v for k, v in before.items()):  # one customer named now: not the old list
+                    slots.pop("customers", None)
+                    slots.pop("customers_problem", None)
         slots.pop("preview", None)
 
     def missing(self, turn: Turn, slots: Slots) -> str | None:
