@@ -1,4 +1,4 @@
-"""`crmbot staff add|list|invite|deactivate|unbind`, `crmbot inbox` and `crmbot run` (mounted by crmbot.cli)."""
+"""`crmbot staff add|list|set-manager|deactivate|invite|unbind`, `crmbot inbox` and `crmbot run` (mounted by crmbot.cli)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,19 @@ def list_command() -> None:
                 name=row.name, role=SM.STAFF_ROLE_NAMES.get(row.role, row.role),
                 manager=row.manager.name if row.manager else BM.STAFF_NONE, team=row.team or row.store or BM.STAFF_NONE,
                 chats=bound.get(row.id, 0), state="" if row.active else BM.STAFF_INACTIVE_MARK))
+
+
+@staff_app.command("set-manager")
+def set_manager(
+    name: str = typer.Argument(..., help="员工姓名"),
+    manager: str = typer.Argument(..., help="新的直属上级（经理、总监或管理员）"),
+) -> None:
+    """给员工换直属上级（上级离职前先换）/ give a staff member another manager."""
+    from crm_store.services import staff as staff_service
+
+    with _store() as (transaction, tz), transaction() as session:
+        row = staff_service.set_manager(session, None, _staff_named(session, name).id, manager, now=datetime.now(tz))
+        typer.echo(BM.MANAGER_SET.format(name=row.name, manager=manager.strip(), team=row.team or BM.STAFF_NONE))
 
 
 @staff_app.command("deactivate")

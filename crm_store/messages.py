@@ -284,3 +284,5 @@ STAFF_PHONE_INVALID = "手机号“{value}”格式不对。"
 STAFF_ROLE_NAMES = {"rep": "销售", "manager": "销售经理", "director": "总监", "clerk": "店员", "admin": "管理员"}
 STAFF_ADD_ADMIN_ONLY = "只有管理员可以添加员工。"
 HANDOVER_NOT_OWNED = "{names}不是{source}负责的客户，没有转移。请核对后再发。"
+STAFF_MANAGER_CYCLE = "不能让{manager}做{name}的上级：{name}已经是{manager}的上级（直接或间接）。"
+STAFF_STILL_MANAGES = "{name}还是{count}位在职员工的直属上级（{names}），没有停用。请先给他们换上级，例如：crmbot staff set-manager {first} 新上级姓名。"

@@ -284,6 +284,11 @@ def plan_deactivation(session: Session, actor: Actor | None, staff_id: int, *, l
     owned = session.scalar(select(func.count(Customer.id)).where(Customer.owner_id == staff_id)) or 0
     if owned:
         raise InvalidInput(SM.STAFF_STILL_OWNS.format(name=staff.name, count=owned))
+    reports = list(session.scalars(select(Staff.name).where(Staff.manager_id == staff_id, Staff.active.is_(True))
+                                   .order_by(Staff.id)))
+    if reports:  # their orders would wait for an approver who can no longer answer
+        raise InvalidInput(SM.STAFF_STILL_MANAGES.format(name=staff.name, count=len(reports),
+                                                         names="、".join(reports), first=reports[0]))
     identities = session.execute(select(ChatIdentity.channel, ChatIdentity.external_id)
                                  .where(ChatIdentity.staff_id == staff_id).order_by(ChatIdentity.id)).all()
     shares = session.scalar(select(func.count(CustomerShare.id)).where(CustomerShare.staff_id == staff_id)) or 0

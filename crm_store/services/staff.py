@@ -149,6 +149,18 @@ class StaffChecker:
         names = [n for n, s in self.known.items() if s.role in SUPERIOR_ROLES and getattr(s, "active", True)]
         return "、".join(names[:12]) + ("…" if len(names) > 12 else "") or SM.REPORT_NOBODY
 
+    def superior(self, name: str) -> Staff | NewStaff:
+        """Someone who can be a manager: known, a manager / director / admin, and active."""
+        boss = self.known.get(name)
+        if boss is None:
+            raise InvalidInput(SM.STAFF_MANAGER_UNKNOWN.format(name=name[:20], choices=self._superiors()))
+        if boss.role not in SUPERIOR_ROLES:
+            raise InvalidInput(SM.STAFF_MANAGER_ROLE.format(
+                name=name, role=SM.STAFF_ROLE_NAMES.get(boss.role, boss.role), choices=self._superiors()))
+        if not getattr(boss, "active", True):
+            raise InvalidInput(SM.STAFF_MANAGER_INACTIVE.format(name=name))
+        return boss
+
     def check(
         self, name: str, role: str, *, manager: str | None = None, team: str | None = None,
         store: str | None = None, phone: str | None = None,
@@ -167,17 +179,13 @@ class StaffChecker:
             code = role_code(role or "")
         except InvalidInput as error:
             problems.append(error.message)
-        boss = None
         manager = (manager or "").strip() or None
+        boss = None
         if manager is not None:
-            boss = self.known.get(manager)
-            if boss is None:
-                problems.append(SM.STAFF_MANAGER_UNKNOWN.format(name=manager[:20], choices=self._superiors()))
-            elif boss.role not in SUPERIOR_ROLES:
-                problems.append(SM.STAFF_MANAGER_ROLE.format(
-                    name=manager, role=SM.STAFF_ROLE_NAMES.get(boss.role, boss.role), choices=self._superiors()))
-            elif not getattr(boss, "active", True):
-                problems.append(SM.STAFF_MANAGER_INACTIVE.format(name=manager))
+            try:
+                boss = self.superior(manager)
+            except InvalidInput as error:
+                problems.append(error.message)
         number = None
         if phone and phone.strip():
             try:
@@ -224,3 +232,29 @@ def add_staff(
     """One new staff member, every problem of the input in one clear message."""
     person = StaffChecker(session).check(name, role, manager=manager, team=team, store=store, phone=phone)
     return create_staff(session, actor, [person], now=now)[0]
+
+
+def set_manager(session: Session, actor: Actor | None, staff_id: int, manager: str, *, now: datetime) -> Staff:
+    """Give someone another direct manager (before their manager leaves); a rep moves into the new manager's
+    team. actor None is the server's operator. Flushes only."""
+    require_aware(now)
+    if actor is not None and actor.role != "admin":
+        raise PermissionDenied(SM.STAFF_ADD_ADMIN_ONLY)
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(SM.STAFF_NOT_FOUND)
+    boss = StaffChecker(session).superior(manager.strip())
+    assert isinstance(boss, Staff)
+    chain: Staff | None = boss
+    while chain is not None:  # nobody may end up managing themselves, directly or up the line
+        if chain.id == staff.id:
+            raise InvalidInput(SM.STAFF_MANAGER_CYCLE.format(name=staff.name, manager=boss.name))
+        chain = chain.manager
+    before = {"manager_id": staff.manager_id, "team": staff.team}
+    staff.manager_id = boss.id
+    if staff.role == "rep" and boss.role == "manager":
+        staff.team = boss.team
+    session.flush()
+    audit(session, actor, "staff.manager", "staff", staff.id, before=before,
+          after={"manager_id": staff.manager_id, "team": staff.team}, now=now)
+    return staff

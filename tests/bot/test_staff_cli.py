@@ -132,3 +132,26 @@ def test_deactivate_refuses_while_owning_then_asks_then_unbinds(company: Runtime
     assert again.exit_code == 1 and "王强的账号已经停用了" in again.output
     unknown = runner.invoke(_cli(), ["staff", "deactivate", "王小二", "--yes"])
     assert unknown.exit_code == 2 and "没有员工“王小二”" in unknown.output
+
+
+def test_a_manager_with_a_team_is_deactivated_after_the_team_has_another_manager(company: Runtime) -> None:
+    runner = CliRunner()
+    with transaction(company.factory) as session:  # 陈静 owns no customers; her three reps report to her
+        assert session.scalar(select(func.count()).where(Customer.owner_id == find_staff(session, "陈静").id)) == 0
+    refused = runner.invoke(_cli(), ["staff", "deactivate", "陈静", "--yes"])
+    assert refused.exit_code == 1 and "陈静还是3位在职员工的直属上级（张伟、李娜、王强）" in refused.output
+    assert "crmbot staff set-manager 张伟" in refused.output
+    cycle = runner.invoke(_cli(), ["staff", "set-manager", "赵建国", "陈静"])
+    assert cycle.exit_code == 1 and "不能让陈静做赵建国的上级" in cycle.output
+    not_boss = runner.invoke(_cli(), ["staff", "set-manager", "张伟", "李娜"])
+    assert not_boss.exit_code == 1 and "“李娜”是销售，不能做上级" in not_boss.output
+    for rep in ("张伟", "李娜", "王强"):
+        moved = runner.invoke(_cli(), ["staff", "set-manager", rep, "赵建国"])
+        assert moved.exit_code == 0 and f"已把{rep}的直属上级改为赵建国" in moved.output
+    done = runner.invoke(_cli(), ["staff", "deactivate", "陈静", "--yes"])
+    assert done.exit_code == 0, done.output
+    with company.factory() as session:
+        zhao = find_staff(session, "赵建国")
+        assert {s.manager_id for s in session.scalars(select(Staff).where(Staff.role == "rep"))} == {zhao.id}
+        assert find_staff(session, "陈静").active is False
+        assert session.scalar(select(func.count()).where(AuditLog.action == "staff.manager")) == 3
