@@ -27,6 +27,7 @@ from crm_store.models import (
 )
 from crm_store.services import conversations
 from crm_store.services.common import Actor, audit, require_aware
+from crm_store.services.staff import staff_for_admin
 
 # No I/L/O/0/1: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -52,11 +53,7 @@ def create_invite(
 ) -> BindingCode:
     """A one-time code for this staff member. actor None = the local admin at the command line."""
     require_aware(now)
-    if actor is not None and actor.role != "admin":
-        raise PermissionDenied(SM.BIND_ADMIN_ONLY)
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound(SM.STAFF_NOT_FOUND)
+    staff = staff_for_admin(session, actor, staff_id, denied=SM.BIND_ADMIN_ONLY)
     if not staff.active:
         raise InvalidInput(SM.BIND_STAFF_INACTIVE)
     code = new_code()

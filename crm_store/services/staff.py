@@ -27,6 +27,16 @@ ROLE_WORDS = {
 _NAME = re.compile(r"^[\u4e00-\u9fa5A-Za-z·][\u4e00-\u9fa5A-Za-z·.\-]{1,19}$")
 
 
+def staff_for_admin(session: Session, actor: Actor | None, staff_id: int, *, denied: str) -> Staff:
+    """The staff row an admin (or the server's operator: actor None) is about to change."""
+    if actor is not None and actor.role != "admin":
+        raise PermissionDenied(denied)
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(SM.STAFF_NOT_FOUND)
+    return staff
+
+
 def find_staff(session: Session, name: str) -> Staff | None:
     """Exact name, active or not."""
     return session.scalar(select(Staff).where(Staff.name == name.strip()))
@@ -238,11 +248,7 @@ def set_manager(session: Session, actor: Actor | None, staff_id: int, manager: s
     """Give someone another direct manager (before their manager leaves); a rep moves into the new manager's
     team. actor None is the server's operator. Flushes only."""
     require_aware(now)
-    if actor is not None and actor.role != "admin":
-        raise PermissionDenied(SM.STAFF_ADD_ADMIN_ONLY)
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound(SM.STAFF_NOT_FOUND)
+    staff = staff_for_admin(session, actor, staff_id, denied=SM.STAFF_ADD_ADMIN_ONLY)
     boss = StaffChecker(session).superior(manager.strip())
     assert isinstance(boss, Staff)
     chain: Staff | None = boss
