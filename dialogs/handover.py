@@ -58,6 +58,14 @@ def listed_customers(turn: Turn, answer: bool = False) -> tuple[str | None, list
     return (owner, parts) if found else (None, [])
 
 
+def owners_named(turn: Turn) -> list[str]:
+    """Staff names written before the verb (把张伟和李娜的客户都转给王强 -> 张伟, 李娜)."""
+    verb = _VERB.search(turn.text)
+    head = turn.text[: verb.start()] if verb else turn.text
+    names = sorted((s.name for s in services.list_staff(turn.session) if s.name in head), key=head.find)
+    return [n for n in names if not any(n != other and n in other for other in names)]
+
+
 def resolve_listed(turn: Turn, slots: Slots, names: list[str]) -> None:
     """slots['customers'] from each name (a unique partial match is fine: the preview shows the full names);
     names that match nothing or several customers are said in slots['customers_problem']."""
@@ -106,6 +114,10 @@ class TransferCustomers(Job):
             if awaiting == "source" and not after_give:  # the answer to "转移谁的客户？" names the owner
                 role = "from"
             slots["target" if role == "to" else "source"] = _staff_slot(turn, name)
+        slots.pop("sources_problem", None)
+        owners = owners_named(turn) if awaiting != "target" else []
+        if len(owners) > 1:  # one person's customers at a time: never silently drop 张伟 of 张伟和李娜
+            slots["sources_problem"] = DM.HANDOVER_ONE_SOURCE.format(names="、".join(owners), first=owners[0])
         if awaiting != "target":
             owner, listed = listed_customers(turn, answer=awaiting == "source")
             if listed:
@@ -140,6 +152,8 @@ class TransferCustomers(Job):
             return [Reply(DM.CUSTOMER_NOT_FOUND.format(name=slots["customer_unknown"]))]
         if slots.get("customers_problem"):
             return [Reply(slots["customers_problem"] + "\n" + DM.HANDOVER_NOTHING_MOVED)]
+        if slots.get("sources_problem") and not slots.get("customers"):
+            return [Reply(slots["sources_problem"])]
         try:
             plan = self._plan(turn, slots)
         except CRMError as error:

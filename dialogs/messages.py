@@ -321,3 +321,4 @@ DEACTIVATE_SUMMARY = (
 DEACTIVATE_DONE = "已停用{name}的账号，解除了{chats}个聊天绑定。"
 HANDOVER_DEACTIVATE_HINT = "\n如{name}已离职，可以接着发「停用{name}的账号」。"
 HANDOVER_ALREADY = "\n已经是{target}负责的，不用转：{names}"
+HANDOVER_ONE_SOURCE = "这句话里有几位员工（{names}），一次只转一位员工的客户，这次没有转移。请分开发，例如：把{first}的客户都转给某某。"
