@@ -25,3 +25,15 @@ RUN_NLU_FAILED = "NLU 模型加载失败：{reason}。消息已存入收件箱�
 INBOX_EMPTY = "收件箱里没有消息。"
 INBOX_RETRIED = "消息 #{id} 已重新排队处理。"
 INBOX_STATUS = {"pending": "待处理", "processing": "处理中", "done": "已处理", "dead": "已放弃"}
+
+# --- hand-over and staff (issue 15) ---
+STAFF_NONE = "无"
+STAFF_ADDED = "已添加员工：{name}（{role}，上级：{manager}，团队：{team}）。\n下一步：运行 crmbot staff invite {name} 生成绑定邀请码发给本人。"
+STAFF_LINE = "{name}  {role}  上级：{manager}  团队/门店：{team}  绑定：{chats}个{state}"
+STAFF_INACTIVE_MARK = "  （已停用）"
+DEACTIVATE_PREVIEW = "将停用：{name}\n解除聊天绑定：{chats}\n取消共享客户：{shares}个\n未完成的提醒：{reminders}条（有客户的交给客户负责人，其余取消）"
+DEACTIVATE_ASK = "确认停用{name}吗？"
+DEACTIVATE_NEEDS_YES = "没有停用{name}：需要确认。请在终端里运行并回答，或加 --yes 直接停用。"
+DEACTIVATE_KEPT = "已取消，账号没有停用。"
+DEACTIVATED = "已停用{name}的账号，解除了{count}个聊天绑定。"
+MANAGER_SET = "已把{name}的直属上级改为{manager}（团队：{team}）。"

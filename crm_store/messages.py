@@ -238,11 +238,11 @@ HANDOVER_NOTICE_HISTORY = "　{day} {text}"
 HANDOVER_NOTICE_MORE = "…另有{count}个客户，发「{name}最近怎么样了」查看。"
 HANDOVER_NEVER = "从未"
 STAFF_DEACTIVATE_NO_PERMISSION = "只有管理员、总监或其直属经理可以停用员工账号。"
-STAFF_STILL_OWNS = "{name}名下还有{count}个客户，请先转移再停用。"
+STAFF_STILL_OWNS = "{name}名下还有{count}个客户，没有停用。请先转移客户（例如发「把{name}的客户都转给某某」），再停用。"
 STAFF_ALREADY_INACTIVE = "{name}的账号已经停用了。"
 
 IMPORT_ADMIN_ONLY = "只有管理员可以导入数据。"
-IMPORT_KIND_UNKNOWN = "不支持导入{kind}（可选：customers、members、products）。"
+IMPORT_KIND_UNKNOWN = "不支持导入{kind}（可选：customers、members、products、staff）。"
 IMPORT_FILE_TYPE = "只支持 .xlsx 或 .csv 文件。"
 IMPORT_FILE_UNREADABLE = "文件读不出来：{reason}"
 IMPORT_NO_HEADER = "找不到表头：第一行应是列名，例如：{examples}"
@@ -277,3 +277,19 @@ def money(amount: object, unit: str = "元") -> str:
     if value >= 10000 and value % 100 == 0:
         return f"{value / 10000:g}万{unit}"
     return f"{value:,.2f}".rstrip("0").rstrip(".") + unit
+
+# --- hand-over and staff (issue 15) ---
+STAFF_DEACTIVATE_SELF = "不能停用自己的账号。"
+STAFF_ROLE_INVALID = "角色“{value}”无效，可选：{choices}"
+STAFF_NAME_REQUIRED = "请填写员工姓名。"
+STAFF_NAME_INVALID = "员工姓名“{value}”不对：2–20个字，不能含空格或标点。"
+STAFF_DUPLICATE = "已有员工“{name}”（{role}），姓名不能重复。"
+STAFF_MANAGER_UNKNOWN = "找不到上级“{name}”，可选：{choices}"
+STAFF_MANAGER_ROLE = "“{name}”是{role}，不能做上级；上级须是经理、总监或管理员，可选：{choices}"
+STAFF_MANAGER_INACTIVE = "上级“{name}”的账号已停用。"
+STAFF_PHONE_INVALID = "手机号“{value}”格式不对。"
+STAFF_ROLE_NAMES = {"rep": "销售", "manager": "销售经理", "director": "总监", "clerk": "店员", "admin": "管理员"}
+STAFF_ADD_ADMIN_ONLY = "只有管理员可以添加员工。"
+HANDOVER_NOT_OWNED = "{names}不是{source}负责的客户，没有转移。请核对后再发。"
+STAFF_MANAGER_CYCLE = "不能让{manager}做{name}的上级：{name}已经是{manager}的上级（直接或间接）。"
+STAFF_STILL_MANAGES = "{name}还是{count}位在职员工的直属上级（{names}），没有停用。请先给他们换上级，例如：crmbot staff set-manager {first} 新上级姓名。"

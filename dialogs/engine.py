@@ -34,6 +34,7 @@ from dialogs import (  # noqa: F401  (importing a job module registers it)
     reminder,
     report,
     smalltalk,
+    staff,
     visit,
 )
 from dialogs import entities as ent

@@ -63,6 +63,7 @@ JOB_TITLES = {
     "reject": "审批",
     "list_approvals": "待审批",
     "transfer_customers": "客户转移",
+    "deactivate_staff": "停用员工账号",
     "member_lookup": "查会员",
     "record_purchase": "会员消费",
     "query_points": "查积分",
@@ -89,6 +90,7 @@ HELP_EXAMPLES = {
         "同意 SO20261127001 / 驳回 SO20261127001 价格太低",
         "本周销售周报",
         "把张伟的客户都转给李娜",
+        "王强离职了，停用他的账号（先把客户转走）",
         "华为最近怎么样了",
         "今天该联系谁",
     ],
@@ -325,3 +327,21 @@ HANDOVER_SUMMARY = (
     "进行中的商机：{opportunities}个\n待办提醒：{reminders}条"
 )
 HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个、提醒{reminders}条一并转移），已通知{target}。"
+
+# --- hand-over and staff (issue 15) ---
+HANDOVER_AMBIGUOUS = "“{name}”对应多个客户：{options}，请说全名。"
+HANDOVER_CUSTOMER_UNKNOWN = "没找到客户“{name}”。"
+HANDOVER_DID_YOU_MEAN = "您是说{options}吗？"
+HANDOVER_NOTHING_MOVED = "这次没有转移任何客户，请改好后重新发一遍。"
+HANDOVER_UNSHARE = "\n取消{source}的共享客户：{count}个（{names}）"
+VISIT_COLLEAGUE_CUSTOMER = "{name}由同事负责，如需协同请找经理。这次拜访没有记录。"
+ASK_DEACTIVATE_STAFF = "停用哪位员工的账号？请说姓名，例如：停用王强的账号"
+DEACTIVATE_STAFF_UNKNOWN = "没找到在职员工“{name}”。可选：{options}"
+DEACTIVATE_SUMMARY = (
+    "停用员工账号：\n员工：{name}（{role}）\n解除聊天绑定：{chats}个\n取消共享客户：{shares}个\n"
+    "未完成的提醒：{reminders}条（有客户的交给客户负责人，其余取消）\n停用后{name}不能再使用销售助手，历史记录都保留。"
+)
+DEACTIVATE_DONE = "已停用{name}的账号，解除了{chats}个聊天绑定。"
+HANDOVER_DEACTIVATE_HINT = "\n如{name}已离职，可以接着发「停用{name}的账号」。"
+HANDOVER_ALREADY = "\n已经是{target}负责的，不用转：{names}"
+HANDOVER_ONE_SOURCE = "这句话里有几位员工（{names}），一次只转一位员工的客户，这次没有转移。请分开发，例如：把{first}的客户都转给某某。"

@@ -45,6 +45,13 @@ class LogVisit(Job):
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         return DM.ASK_VISIT_CUSTOMER
 
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        """A name the rep cannot see but that exists is a colleague's customer: say so, never offer to create it."""
+        if slots.get("customer") or not slots.get("customer_unknown"):
+            return None
+        existing = services.find_duplicates(turn.session, slots["customer_unknown"])
+        return [Reply(DM.VISIT_COLLEAGUE_CUSTOMER.format(name=existing[0].name))] if existing else None
+
     def summary(self, turn: Turn, slots: Slots) -> str:
         customer = slots["customer"]["name"] if slots.get("customer") else DM.VISIT_NEW_CUSTOMER.format(
             name=slots["customer_unknown"]

@@ -10,7 +10,7 @@ from nlu.data_io import load_training, training_files
 from nlu.gazetteer import LOOKUP_ENTITIES
 
 INTENTS = ["log_visit", "add_customer", "query_customer", "customer_history", "update_opportunity", "submit_order",
-           "approve", "reject", "list_approvals", "set_reminder", "list_followups", "transfer_customers",
+           "approve", "reject", "list_approvals", "set_reminder", "list_followups", "transfer_customers", "deactivate_staff",
            "member_lookup", "record_purchase", "query_points", "unsubscribe", "sales_report", "greet", "help",
            "cancel", "affirm", "deny", "out_of_scope"]
 ENTITIES = ["customer", "contact", "product", "staff", "member", "time", "amount", "quantity", "stage", "probability",

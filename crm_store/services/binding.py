@@ -27,6 +27,7 @@ from crm_store.models import (
 )
 from crm_store.services import conversations
 from crm_store.services.common import Actor, audit, require_aware
+from crm_store.services.staff import staff_for_admin
 
 # No I/L/O/0/1: codes are read aloud and typed on phones.
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -52,11 +53,7 @@ def create_invite(
 ) -> BindingCode:
     """A one-time code for this staff member. actor None = the local admin at the command line."""
     require_aware(now)
-    if actor is not None and actor.role != "admin":
-        raise PermissionDenied(SM.BIND_ADMIN_ONLY)
-    staff = session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound(SM.STAFF_NOT_FOUND)
+    staff = staff_for_admin(session, actor, staff_id, denied=SM.BIND_ADMIN_ONLY)
     if not staff.active:
         raise InvalidInput(SM.BIND_STAFF_INACTIVE)
     code = new_code()
@@ -203,14 +200,30 @@ def unbind(
     )
     if actor is not None and not own and actor.role != "admin":
         raise PermissionDenied(SM.BIND_ADMIN_ONLY)
-    before = _state(identity)
-    audit(session, actor, "identity.unbind", "chat_identity", identity.id, before=before, now=now)
+    _remove(session, identity, actor, now)
+    return identity
+
+
+def unbind_staff(session: Session, staff_id: int, *, actor: Actor | None, now: datetime) -> int:
+    """Remove every chat binding of a staff member being deactivated (the caller checked the permission);
+    unused invite codes expire with them. Returns how many bindings were removed."""
+    require_aware(now)
+    identities = list(session.scalars(select(ChatIdentity).where(ChatIdentity.staff_id == staff_id)
+                                      .order_by(ChatIdentity.id)))
+    for identity in identities:
+        _remove(session, identity, actor, now)
+    session.execute(update(BindingCode).where(BindingCode.staff_id == staff_id, BindingCode.used_at.is_(None),
+                                              BindingCode.expires_at > now).values(expires_at=now))
+    return len(identities)
+
+
+def _remove(session: Session, identity: ChatIdentity, actor: Actor | None, now: datetime) -> None:
+    audit(session, actor, "identity.unbind", "chat_identity", identity.id, before=_state(identity), now=now)
     # A half-filled form belongs to the old owner: it must not carry over to whoever binds next.
     session.execute(delete(ConversationState).where(
-        ConversationState.channel == channel, ConversationState.external_id == str(external_id)))
+        ConversationState.channel == identity.channel, ConversationState.external_id == identity.external_id))
     session.delete(identity)
     session.flush()
-    return identity
 
 
 def processed(session: Session, channel: str, message_key: str) -> bool:

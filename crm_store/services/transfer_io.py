@@ -1,4 +1,4 @@
-"""Import (customers, members, products) from xlsx / csv, and export (customers, visits, orders, members).
+"""Import (customers, members, products, staff) from xlsx / csv, and export (customers, visits, orders, members).
 
 Import validates every row first (required fields, lengths, phone format, duplicates against the database
 and within the file), reports each rejected row with its line number and reason, then inserts the good rows
@@ -47,8 +47,9 @@ from crm_store.services.common import (
     visible_customers_clause,
 )
 from crm_store.services.members import normalize_member_no
+from crm_store.services.staff import StaffChecker, create_staff
 
-IMPORT_KINDS = ("customers", "members", "products")
+IMPORT_KINDS = ("customers", "members", "products", "staff")
 EXPORT_KINDS = ("customers", "visits", "orders", "members")
 FORMATS = ("xlsx", "csv")
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -87,8 +88,16 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "unit_price": ("单价", "价格", "标准价", "price", "unitprice"),
         "aliases": ("别名", "简称", "aliases", "alias"),
     },
+    "staff": {
+        "name": ("姓名", "员工姓名", "员工", "名字", "name", "staff"),
+        "role": ("角色", "岗位", "职位", "职务", "role"),
+        "manager": ("上级", "直属上级", "经理", "主管", "汇报给", "manager"),
+        "team": ("团队", "小组", "部门", "组", "team"),
+        "store": ("门店", "store"),
+        "phone": ("手机", "电话", "手机号", "phone", "mobile"),
+    },
 }
-REQUIRED = {"customers": ("name",), "members": ("member_no", "name"), "products": ("name",)}
+REQUIRED = {"customers": ("name",), "members": ("member_no", "name"), "products": ("name",), "staff": ("name", "role")}
 LABELS = {
     "name": "名称", "member_no": "会员号", "industry": "行业", "region": "地区", "address": "地址",
     "contact": "联系人", "title": "职务", "aliases": "简称", "tier": "等级", "store": "门店", "sku": "编号",
@@ -402,7 +411,22 @@ def _product_validator(session: Session, actor: Actor) -> Callable[[dict[str, st
     return validate
 
 
-VALIDATORS = {"customers": _customer_validator, "members": _member_validator, "products": _product_validator}
+def _staff_validator(session: Session, actor: Actor | None) -> Callable[[dict[str, str], int], dict[str, Any]]:
+    checker = StaffChecker(session)  # knows the database and the file's earlier rows (a manager listed first)
+
+    def validate(row: dict[str, str], line: int) -> dict[str, Any]:
+        try:
+            person = checker.check(row.get("name") or "", row.get("role") or "", manager=row.get("manager"),
+                                   team=row.get("team"), store=row.get("store"), phone=row.get("phone"))
+        except InvalidInput as error:
+            raise _RowError(error.message) from error
+        return {"person": person}
+
+    return validate
+
+
+VALIDATORS = {"customers": _customer_validator, "members": _member_validator, "products": _product_validator,
+              "staff": _staff_validator}
 
 
 # --- inserting ----------------------------------------------------------------------------------
@@ -483,22 +507,30 @@ def _insert_products(session: Session, actor: Actor, rows: list[dict[str, Any]],
     return [p.id for p in products]
 
 
-INSERTERS = {"customers": _insert_customers, "members": _insert_members, "products": _insert_products}
+def _insert_staff(session: Session, actor: Actor | None, rows: list[dict[str, Any]], now: datetime) -> list[int]:
+    return [s.id for s in create_staff(session, actor, [r["person"] for r in rows], now=now)]
+
+
+INSERTERS = {"customers": _insert_customers, "members": _insert_members, "products": _insert_products,
+             "staff": _insert_staff}
 BATCH = 1000
 
 
-def require_admin(actor: Actor) -> None:
-    if actor.staff_id is None or actor.role != "admin":
+def require_admin(actor: Actor | None) -> None:
+    if actor is None or actor.staff_id is None or actor.role != "admin":
         raise PermissionDenied(SM.IMPORT_ADMIN_ONLY)
 
 
 def import_file(
-    session: Session, actor: Actor, kind: str, path: Path, *, now: datetime, dry_run: bool = False,
+    session: Session, actor: Actor | None, kind: str, path: Path, *, now: datetime, dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Validate every row, then (unless dry_run) insert the good ones. Flushes only; caller commits."""
+    """Validate every row, then (unless dry_run) insert the good ones. Flushes only; caller commits.
+
+    actor None (staff only): the server's operator setting up a company that has no admin yet."""
     require_aware(now)
-    require_admin(actor)
+    if actor is not None or kind != "staff":
+        require_admin(actor)
     if kind not in IMPORT_KINDS:
         raise InvalidInput(SM.IMPORT_KIND_UNKNOWN.format(kind=kind))
     header, body = read_table(Path(path))

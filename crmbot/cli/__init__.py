@@ -43,11 +43,11 @@ BENCH_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}
 COMMANDS: dict[str, Lazy] = {
     "chat": Lazy("crmbot.cli.chat", "chat", "在终端里和销售助手对话（默认使用内置 SQLite 与演示数据）"),
     "run": Lazy("bot.cli", "run_command", "启动聊天渠道（Telegram / 微信 / 企业微信）、收件箱与定时任务"),
-    "staff": Lazy("bot.cli", "staff_app", "员工账号绑定：生成邀请码、解除绑定"),
+    "staff": Lazy("bot.cli", "staff_app", "员工：添加、列出、生成绑定邀请码、停用、解除绑定"),
     "nlu": Lazy("crmbot.cli.nlu", "app", "中文理解模型：解析、训练、评估、导出 Rasa 项目"),
     "db": Lazy("crmbot.cli.db", "db_app", "数据库迁移：升级、查看当前版本"),
     "demo": Lazy("crmbot.cli.db", "demo_app", "演示数据：生成一家演示公司"),
-    "import": Lazy("crmbot.cli.transfer", "import_app", "导入客户、会员、产品（xlsx / csv）"),
+    "import": Lazy("crmbot.cli.transfer", "import_app", "导入客户、会员、产品、员工（xlsx / csv）"),
     "export": Lazy("crmbot.cli.transfer", "export_app", "导出客户、拜访、订单、会员（xlsx / csv）"),
     "backup": Lazy("crmbot.cli.backup", "backup_command", "备份数据库"),
     "restore": Lazy("crmbot.cli.backup", "restore_command", "从备份恢复数据库"),

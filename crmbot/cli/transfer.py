@@ -1,4 +1,4 @@
-"""`crmbot import customers|members|products FILE` and `crmbot export customers|visits|orders|members`.
+"""`crmbot import customers|members|products|staff FILE` and `crmbot export customers|visits|orders|members`.
 
 Import: one transaction (nothing half-imported), a progress bar, --dry-run, every rejected row with its
 line number and every reason. Export: xlsx (real dates, sized columns) or CSV with Chinese headers.
@@ -20,13 +20,15 @@ from crmbot.cli import common
 if TYPE_CHECKING:
     from crm_store.services.transfer_io import ImportReport
 
-import_app = typer.Typer(help="导入客户、会员、产品（xlsx / csv）", no_args_is_help=True)
+import_app = typer.Typer(help="导入客户、会员、产品、员工（xlsx / csv）", no_args_is_help=True)
 export_app = typer.Typer(help="导出客户、拜访、订单、会员（xlsx / csv）", no_args_is_help=True)
 REJECTED_SHOWN = 200
 FORMATS = ("xlsx", "csv")
 
 
-def _actor(session: Any, name: str | None, *, admin: bool) -> Any:
+def _actor(session: Any, name: str | None, *, admin: bool, bootstrap: bool = False) -> Any:
+    """The named staff member, else the first admin. bootstrap: a company without any admin yet (its first
+    staff file) imports as the server's operator (None)."""
     from sqlalchemy import select
 
     from crm_store.errors import CRMError
@@ -37,6 +39,8 @@ def _actor(session: Any, name: str | None, *, admin: bool) -> Any:
         staff = find_staff(session, name)
     else:
         staff = session.scalar(select(Staff).where(Staff.role == "admin", Staff.active.is_(True)).order_by(Staff.id))
+    if staff is None and bootstrap and not name:
+        return None
     if staff is None:
         raise CRMError(CM.STAFF_NOT_FOUND.format(name=name) if name else CM.NO_ADMIN)
     actor = actor_for_staff(session, staff.id, via_channel="cli")
@@ -62,7 +66,7 @@ def run_import(kind: str, file: Path, *, dry_run: bool, as_: str | None, report:
     try:
         with transaction(runtime.factory) as session, \
                 common.working(CM.IMPORT_CHECKING if dry_run else CM.IMPORT_WRITING) as progress:
-            actor = _actor(session, as_, admin=True)
+            actor = _actor(session, as_, admin=True, bootstrap=kind == "staff")
             result = transfer_io.import_file(session, actor, kind, file, now=now, dry_run=dry_run, progress=progress)
             if dry_run:
                 session.rollback()
@@ -82,7 +86,8 @@ def _print_result(result: ImportReport, report: Path | None) -> None:
                                       imported=result.imported, rejected=len(result.rejected))
               + (CM.IMPORT_DRY_NOTE if result.dry_run else ""))
     if result.rejected:
-        table = Table(CM.IMPORT_LINE, CM.IMPORT_REASON)
+        table = Table(CM.IMPORT_LINE)
+        table.add_column(CM.IMPORT_REASON, overflow="fold")  # long Chinese reasons wrap, never cut off with …
         for row in result.rejected[:REJECTED_SHOWN]:
             table.add_row(str(row.line), row.reason)
         out.print(table)
@@ -110,6 +115,7 @@ def _import_command(kind: str, help_text: str) -> None:
 _import_command("customers", "导入客户：客户名称/简称/行业/地区/地址/阶段/联系人/职务/电话/负责人")
 _import_command("members", "导入会员：会员号/姓名/手机/等级/积分/累计消费/入会日期/到期日/生日/门店")
 _import_command("products", "导入产品：产品名称/编号/单位/单价/别名")
+_import_command("staff", "导入员工：姓名/角色（rep 销售、manager 经理、director 总监、clerk 店员、admin 管理员）/上级/团队/门店/手机")
 
 
 def run_export(kind: str, fmt: str, since: str | None, out: Path | None, as_: str | None) -> None:

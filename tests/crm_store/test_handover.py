@@ -57,7 +57,8 @@ def test_hand_over_all_of_a_reps_customers(demo_session: Session) -> None:
         select(AuditLog.action, func.count()).where(AuditLog.actor_staff_id == manager.staff_id).group_by(AuditLog.action)
     ).all())
     assert actions == {"customer.transfer": len(customers), "opportunity.transfer": len(opps),
-                       "reminder.transfer": len(reminders), "customers.handover": 1}
+                       "reminder.transfer": len(reminders), "customers.handover": 1,
+                       "customer_share.revoke": 1}  # 李娜's share of 华为: she owns it now
     assert result.notice.startswith(f"陈静把{len(customers)}个客户转给您跟进（原负责人：张伟）")
     assert "【华为技术有限公司】" in result.notice and "拜访" in result.notice
 

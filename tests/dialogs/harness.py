@@ -12,6 +12,7 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - restart: true                  # a new engine over the same database (process restart)
       - as: 陈静                        # switch speaker
       - as_member: VIP0001              # speak as a member (console id "member:VIP0001", bound to it)
+      - run_job: due_reminders          # run a scheduler job at the conversation's clock (scheduler.jobs.JOBS)
       - say: 确认
         expect: [已记录]
     db:                                 # checked after the last turn
@@ -43,6 +44,7 @@ from crm_store.types import UTCDateTime
 from crmbot.config import Config
 from crmbot.wiring import Runtime, bind_console, bind_console_member
 from dialogs import DialogEngine
+from scheduler.jobs import run_named
 
 CONVERSATIONS = Path(__file__).resolve().parent.parent / "conversations"
 DEFAULT_NOW = "2026-11-27T10:00:00+08:00"
@@ -108,6 +110,8 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
             speaker = bind_console_member(runtime, str(turn["as_member"]), clock())
         if "wait_minutes" in turn:
             clock.now += timedelta(minutes=turn["wait_minutes"])
+        if "run_job" in turn:  # issue 15: what the scheduler did before a hand-over (reminders already sent)
+            run_named(str(turn["run_job"]), runtime.config, runtime.factory, clock())
         if "say" not in turn:
             continue
         replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
