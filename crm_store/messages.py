@@ -182,6 +182,7 @@ CARE_KIND_UNKNOWN = "没有这种关怀模板：{kind}"
 STEP_STATUS_NAMES = {"approved": "已同意，转下一级审批", "rejected": "已驳回", "skipped": "已结束"}
 UNDO_WHAT_PURCHASE = "会员{member_no}的消费{amount}"
 UNDO_WHAT_REDEEM = "会员{member_no}的积分抵扣{points}分"
+UNDO_WHAT_PURCHASE_REDEEM = "（连同积分抵扣{points}分）"
 UNDO_POINTS_USED = "这笔消费的积分已被使用，不能撤销。"
 UNDO_WHAT_ORDER = "订单{number}的提交（已取消）"
 UNDO_ORDER_DECIDED = "订单已经开始审批，不能撤销了。"
@@ -270,3 +271,18 @@ def money(amount: object, unit: str = "元") -> str:
     if value >= 10000 and value % 100 == 0:
         return f"{value / 10000:g}万{unit}"
     return f"{value:,.2f}".rstrip("0").rstrip(".") + unit
+
+# --- store clerks and members (issue 15) ---
+COUNTER_MEMBER_UNKNOWN = "找不到会员号{member_no}，请核对会员号（或先用「查会员 姓名 会员号」/完整手机号查到会员）。"
+REDEEM_OVER_BALANCE_MEMBER = "积分不足：{name}（{member_no}）当前可用{points}分，不能抵扣{wanted}分。"
+REDEEM_NOTHING = "{name}（{member_no}）目前没有可用积分，不能抵扣。"
+MEMBER_NAME_INVALID = "会员姓名应为1–20个汉字或字母。"
+MEMBER_PHONE_MOBILE = "办卡需要会员本人的11位手机号。"
+MEMBER_PHONE_TAKEN = "这个手机号已经是会员：{name}（{member_no}），不能重复办卡。要续卡请说「续卡 {member_no} 一年」。"
+MEMBER_TIER_UNKNOWN = "没有「{tier}」这个等级，可选：{tiers}。"
+MEMBER_BIRTHDAY_INVALID = "生日不对：应在1900年之后、不晚于今天。"
+MEMBER_PERIOD_INVALID = "期限应为1个月到10年，例如：一年、半年、6个月。"
+UNDO_MEMBER_IN_USE = "会员{member_no}已经有消费、积分或绑定记录，不能撤销办卡。"
+UNDO_WHAT_MEMBER_CREATE = "新会员{name}（{member_no}）的办卡"
+UNDO_WHAT_MEMBER_RENEW = "会员{member_no}的续卡（有效期恢复为{expires}）"
+NO_EXPIRY = "未设置"

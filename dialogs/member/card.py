@@ -1,0 +1,253 @@
+"""办卡 (a new member: name + phone, optional tier, birthday and period) and 续卡 (renew by a period), each
+with a preview and 确认; a phone that is already a member's is refused before the preview."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from crm_store.errors import CRMError
+from crm_store.models import Member
+from crm_store.services import member_cards, members
+from dialogs import entities as ent
+from dialogs import messages as DM
+from dialogs.base import Job, Slots, Turn, register
+from dialogs.member.common import (
+    MEMBER_NO_RE,
+    MEMBER_STAFF,
+    PHONE_RE,
+    PRONOUN_RE,
+    member_no_in,
+    recent_member,
+    remember,
+)
+from dialogs.reply import Reply
+
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+_PERIOD = re.compile(r"(半年|(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:个)?\s*(年|月)(?!\d|[一二三四五六七八九十]{0,2}[日号]))")
+_BIRTHDAY = re.compile(
+    r"(?:生日|出生)\s*(?:是|为|[:：])?\s*(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?"
+    r"|(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?\s*(?:的)?(?:生日|出生)"
+)
+_NO_BIRTHDAY = re.compile(r"不填|不知道|没有|不用|不告诉|跳过|算了")
+_CARD_WORDS = re.compile(
+    r"办理|办一张|办张|办个|办卡|开卡|开一张|开张|开个|新办|开通|注册|登记|会员卡|新会员|会员|顾客|客人|老顾客|"
+    r"手机号码|手机号|手机|电话|号码|姓名|名字|生日|等级|级别|有效期|帮忙|帮我|麻烦|一下|给|帮|叫|是|的|要|想|"
+    r"请|卡|张|位|个|吧|呢|啊|哈|了|再|续费|续卡|续期|续|办|开|为|做|期|我"
+)
+
+
+def period_months(text: str) -> int | None:
+    """一年 → 12, 半年 → 6, 两年 → 24, 6个月 → 6, 18个月 → 18; None when no period is said."""
+    found = _PERIOD.search(text)
+    if not found:
+        return None
+    if found.group(1) == "半年":
+        return 6
+    raw, unit = found.group(2), found.group(3)
+    if raw.isdigit():
+        count = int(raw)
+    elif raw == "十":
+        count = 10
+    elif raw.startswith("十"):
+        count = 10 + _CN_DIGITS.get(raw[1:], 0)
+    elif raw.endswith("十"):
+        count = _CN_DIGITS.get(raw[0], 0) * 10
+    elif len(raw) == 1:
+        count = _CN_DIGITS.get(raw, 0)
+    else:
+        return None
+    return count * 12 if unit == "年" else count
+
+
+def months_text(months: int) -> str:
+    years, rest = divmod(months, 12)
+    if years and rest:
+        return DM.PERIOD_YEARS_MONTHS.format(years=years, months=rest)
+    return DM.PERIOD_YEARS.format(years=years) if years else DM.PERIOD_MONTHS.format(months=rest)
+
+
+def _tier_in(turn: Turn) -> str | None:
+    for tier in sorted((t.name for t in turn.config.rules.points.tiers), key=len, reverse=True):
+        if tier in turn.text:
+            return tier
+    return None
+
+
+def _birthday_in(text: str) -> tuple[str | None, bool]:
+    """(ISO birthday, said without a year); (None, False) when no birthday is said."""
+    found = _BIRTHDAY.search(text)
+    if not found:
+        return None, False
+    year, month, day = (found.group(1), found.group(2), found.group(3)) if found.group(2) else found.group(4, 5, 6)
+    if not year:
+        return None, True
+    try:
+        return date(int(year), int(month), int(day)).isoformat(), False
+    except ValueError:
+        return "invalid", False
+
+
+def _new_member_name(text: str, tiers: list[str]) -> str | None:
+    """What is left of the message once phone, dates, period, tier and the 办卡 words are taken out."""
+    leftover = _BIRTHDAY.sub(" ", PHONE_RE.sub(" ", MEMBER_NO_RE.sub(" ", text)))
+    leftover = _PERIOD.sub(" ", leftover)
+    for tier in tiers:
+        leftover = leftover.replace(tier, " ")
+    leftover = _CARD_WORDS.sub(" ", leftover)
+    leftover = re.sub(r"[\s\W\d_]+", "", leftover)
+    return leftover or None
+
+
+@register
+class RegisterMember(Job):
+    """办卡 王小丽 13912345678 / 给王小丽办张金卡，手机139…，生日1990年3月5日."""
+
+    name = "register_member"
+    roles = MEMBER_STAFF
+    writes = True
+    # 1990年5月3日 answering the birthday question looks like a date for another job; it is the answer.
+    free_text_slots = frozenset({"name", "birthday"})
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        phone = ent.text_of(turn.parse, "phone") or (m.group(1) if (m := PHONE_RE.search(turn.text)) else None)
+        if phone:
+            slots["phone"] = re.sub(r"[\s-]", "", phone)
+        tier = _tier_in(turn)
+        if tier:
+            slots["tier"] = tier
+        months = period_months(turn.text)
+        if months:
+            slots["months"] = months
+        birthday, partial = _birthday_in(turn.text)
+        if awaiting == "birthday" and birthday is None and not partial and _NO_BIRTHDAY.search(turn.text):
+            slots.pop("_birthday_partial", None)
+            slots.pop("birthday", None)
+        elif birthday or partial:
+            slots["birthday"] = birthday
+            slots["_birthday_partial"] = partial
+        tiers = [t.name for t in turn.config.rules.points.tiers]
+        name = _new_member_name(turn.text, tiers)
+        if awaiting in (None, "name") and name:
+            # A long leftover is not clearly a name: ask rather than open a card under a wrong one.
+            if 2 <= len(name) <= 4 or awaiting == "name" and len(name) <= 20:
+                slots["name"] = name
+                slots.pop("_name_unclear", None)
+            elif "name" not in slots:
+                slots["_name_unclear"] = True
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        if not slots.get("name"):
+            return "name"
+        if not slots.get("phone"):
+            return "phone"
+        if slots.get("_birthday_partial"):
+            return "birthday"
+        return None
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        return {"name": DM.ASK_NEW_MEMBER_NAME, "phone": DM.ASK_NEW_MEMBER_PHONE,
+                "birthday": DM.ASK_BIRTHDAY_YEAR}[slot]
+
+    def _plan(self, turn: Turn, slots: Slots) -> member_cards.NewMember:
+        return member_cards.check_new_member(
+            turn.session, turn.actor, name=slots["name"], phone=slots["phone"], tier=slots.get("tier"),
+            birthday=date.fromisoformat(slots["birthday"]) if slots.get("birthday") else None,
+            months=slots.get("months", member_cards.DEFAULT_MONTHS), rules=turn.config.rules, tz=turn.tz,
+            now=turn.now,
+        )
+
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        if slots.get("birthday") == "invalid":
+            slots.pop("birthday")
+            return [Reply(DM.BIRTHDAY_UNREADABLE)]
+        try:
+            self._plan(turn, slots)
+        except CRMError as error:  # a phone that is already a member's, a tier that does not exist …
+            return [Reply(error.message)]
+        return None
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        plan = self._plan(turn, slots)
+        return DM.NEW_MEMBER_SUMMARY.format(
+            name=plan.name, phone=plan.phone, tier=plan.tier,
+            birthday=members.fmt_date(plan.birthday) or DM.UNSET, start=members.fmt_date(plan.joined_at),
+            end=members.fmt_date(plan.expires_at), store=plan.store or DM.UNSET,
+        )
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        member = member_cards.register_member(
+            turn.session, turn.actor, name=slots["name"], phone=slots["phone"], tier=slots.get("tier"),
+            birthday=date.fromisoformat(slots["birthday"]) if slots.get("birthday") else None,
+            months=slots.get("months", member_cards.DEFAULT_MONTHS), rules=turn.config.rules, tz=turn.tz,
+            now=turn.now,
+        )
+        remember(turn, member.member_no)
+        return [Reply(DM.NEW_MEMBER_SAVED.format(
+            name=member.name, member_no=member.member_no, tier=member.tier,
+            end=members.fmt_date(member.expires_at),
+        ))]
+
+
+@register
+class RenewMember(Job):
+    """续卡 VIP0023 一年 / 她的卡续两年 (right after a look-up) / 续卡 13912345678 半年."""
+
+    name = "renew_member"
+    roles = MEMBER_STAFF
+    writes = True
+
+    def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
+        number = member_no_in(turn)
+        phone = ent.text_of(turn.parse, "phone") or (m.group(1) if (m := PHONE_RE.search(turn.text)) else None)
+        if number:
+            slots.update(member_no=number, phone=None)
+        elif phone:
+            slots.update(phone=re.sub(r"[\s-]", "", phone), member_no=None)
+        elif not slots.get("member_no") and not slots.get("phone") and awaiting is None:
+            recent = recent_member(turn)
+            if recent and (PRONOUN_RE.search(turn.text) or not re.search(r"[\u4e00-\u9fa5]{2,}卡", turn.text)):
+                slots["member_no"] = recent
+        months = period_months(turn.text)
+        if months:
+            slots["months"] = months
+
+    def missing(self, turn: Turn, slots: Slots) -> str | None:
+        if not slots.get("member_no") and not slots.get("phone"):
+            return "member"
+        return None if slots.get("months") else "months"
+
+    def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        return DM.ASK_RENEW_MEMBER if slot == "member" else DM.ASK_RENEW_PERIOD
+
+    def _member(self, turn: Turn, slots: Slots) -> Member | None:
+        if slots.get("member_no"):
+            return members.counter_member(turn.session, turn.actor, slots["member_no"], now=turn.now)
+        return members.lookup_member(turn.session, turn.actor, phone=slots["phone"], now=turn.now)
+
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        try:
+            member = self._member(turn, slots)
+            if member is None:
+                return [Reply(DM.MEMBER_NOT_FOUND)]
+            plan = member_cards.check_renewal(member, slots["months"], tz=turn.tz, now=turn.now)
+        except CRMError as error:
+            return [Reply(error.message)]
+        slots["_preview"] = {
+            "member_id": member.id, "name": member.name, "member_no": member.member_no,
+            "old": members.fmt_date(plan.old_expires) or DM.UNSET, "new": members.fmt_date(plan.new_expires),
+        }
+        return None
+
+    def summary(self, turn: Turn, slots: Slots) -> str:
+        preview = slots["_preview"]
+        return DM.RENEW_SUMMARY.format(period=months_text(slots["months"]), **preview)
+
+    def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
+        plan = member_cards.renew_member(
+            turn.session, turn.actor, slots["_preview"]["member_id"], slots["months"], tz=turn.tz, now=turn.now
+        )
+        remember(turn, plan.member.member_no)
+        return [Reply(DM.RENEW_SAVED.format(
+            name=plan.member.name, member_no=plan.member.member_no, end=members.fmt_date(plan.new_expires),
+        ))]
