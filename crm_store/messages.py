@@ -286,3 +286,4 @@ UNDO_MEMBER_IN_USE = "会员{member_no}已经有消费、积分或绑定记录�
 UNDO_WHAT_MEMBER_CREATE = "新会员{name}（{member_no}）的办卡"
 UNDO_WHAT_MEMBER_RENEW = "会员{member_no}的续卡（有效期恢复为{expires}）"
 NO_EXPIRY = "未设置"
+REDEEM_OVER_PURCHASE = "{points}积分可抵{yuan}，超过了这次消费{amount}，请少用一些积分。"

@@ -406,13 +406,22 @@ def preview_counter(
             name=member.name, member_no=member.member_no, points=available, wanted=wanted,
         ))
     earned, multiplier = 0, Decimal(1)
+    rate = rules.points.yuan_per_point_redeemed
     if amount is not None:
         value = to_decimal(amount)
         if value is None or value <= 0 or value > MAX_PURCHASE:
             raise InvalidInput(SM.PURCHASE_AMOUNT_INVALID)
         earned = points_for(rules.points, value, current_tier(rules.points, member), day, actor.store)
         multiplier = promotion_multiplier(rules.points, day, actor.store)
-    yuan = (Decimal(wanted) * rules.points.yuan_per_point_redeemed).quantize(Decimal("0.01"))
+        # Points pay for at most the purchase: 积分全用了 on a small purchase spends what it is worth.
+        covers = int((value / rate).to_integral_value(rounding=ROUND_FLOOR)) if rate > 0 else wanted
+        if redeem_all:
+            wanted = min(wanted, covers)
+        elif wanted > covers:
+            raise InvalidInput(SM.REDEEM_OVER_PURCHASE.format(
+                points=wanted, yuan=fmt_yuan(Decimal(wanted) * rate), amount=fmt_yuan(value),
+            ))
+    yuan = (Decimal(wanted) * rate).quantize(Decimal("0.01"))
     return CounterPreview(member.member_no, member.name, available, earned, multiplier, wanted, yuan)
 
 

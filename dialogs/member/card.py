@@ -29,11 +29,12 @@ _BIRTHDAY = re.compile(
     r"(?:生日|出生)\s*(?:是|为|[:：])?\s*(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?"
     r"|(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?\s*(?:的)?(?:生日|出生)"
 )
+_BARE_DATE = re.compile(r"(\d{4})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
 _NO_BIRTHDAY = re.compile(r"不填|不知道|没有|不用|不告诉|跳过|算了")
 _CARD_WORDS = re.compile(
     r"办理|办一张|办张|办个|办卡|开卡|开一张|开张|开个|新办|开通|注册|登记|会员卡|新会员|会员|顾客|客人|老顾客|"
     r"手机号码|手机号|手机|电话|号码|姓名|名字|生日|等级|级别|有效期|帮忙|帮我|麻烦|一下|给|帮|叫|是|的|要|想|"
-    r"请|卡|张|位|个|吧|呢|啊|哈|了|再|续费|续卡|续期|续|办|开|为|做|期|我"
+    r"有一位|有位|有个|这位|一位|这个|一个|请|卡|吧|呢|啊|哈|了|再|续费|续卡|续期|续|办|开|为|做|期|我"
 )
 
 
@@ -74,12 +75,16 @@ def _tier_in(turn: Turn) -> str | None:
     return None
 
 
-def _birthday_in(text: str) -> tuple[str | None, bool]:
-    """(ISO birthday, said without a year); (None, False) when no birthday is said."""
-    found = _BIRTHDAY.search(text)
+def _birthday_in(text: str, answering: bool = False) -> tuple[str | None, bool]:
+    """(ISO birthday, said without a year); (None, False) when no birthday is said. Answering the birthday
+    question, a date needs no 生日 word."""
+    found = _BIRTHDAY.search(text) or (_BARE_DATE.search(text) if answering else None)
     if not found:
         return None, False
-    year, month, day = (found.group(1), found.group(2), found.group(3)) if found.group(2) else found.group(4, 5, 6)
+    if found.re is _BARE_DATE:
+        year, month, day = found.group(1, 2, 3)
+    else:
+        year, month, day = found.group(1, 2, 3) if found.group(2) else found.group(4, 5, 6)
     if not year:
         return None, True
     try:
@@ -119,7 +124,7 @@ class RegisterMember(Job):
         months = period_months(turn.text)
         if months:
             slots["months"] = months
-        birthday, partial = _birthday_in(turn.text)
+        birthday, partial = _birthday_in(turn.text, answering=awaiting == "birthday")
         if awaiting == "birthday" and birthday is None and not partial and _NO_BIRTHDAY.search(turn.text):
             slots.pop("_birthday_partial", None)
             slots.pop("birthday", None)
