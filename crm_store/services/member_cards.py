@@ -22,6 +22,7 @@ from crm_store.services.members import LOOKUP_ROLES, _local_day, _require_role, 
 MEMBER_NO_PREFIX = "VIP"
 DEFAULT_MONTHS = 12  # a new card runs a year unless the clerk says otherwise
 MAX_MONTHS = 120
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")  # care texts go to a mobile: a landline cannot open a card
 _NAME = re.compile(r"^[\u4e00-\u9fa5A-Za-z·\s]{1,20}$")
 
 
@@ -71,7 +72,7 @@ def check_new_member(
     if not clean or not _NAME.match(clean):
         raise InvalidInput(SM.MEMBER_NAME_INVALID)
     number = normalize_phone(phone)
-    if number is None or len(number) != 11:
+    if number is None or not _MOBILE.match(number):
         raise InvalidInput(SM.MEMBER_PHONE_MOBILE)
     taken = session.scalar(select(Member).where(Member.phone == number).order_by(Member.id).limit(1))
     if taken is not None:

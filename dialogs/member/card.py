@@ -30,11 +30,14 @@ _BIRTHDAY = re.compile(
     r"|(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?\s*(?:的)?(?:生日|出生)"
 )
 _BARE_DATE = re.compile(r"(\d{4})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
+# Card colours people say for a tier: 金卡, 钻石卡, 普卡 (普通) …; only configured tiers are accepted.
+_TIER_WORD = re.compile(r"(钻石|铂金|白金|黑金|金|银|铜|黑|蓝|紫|普)卡")
+_BAD_PHONE = re.compile(r"(?<!\d)(\d{5,})(?!\d)")
 _NO_BIRTHDAY = re.compile(r"不填|不知道|没有|不用|不告诉|跳过|算了")
 _CARD_WORDS = re.compile(
     r"办理|办一张|办张|办个|办卡|开卡|开一张|开张|开个|新办|开通|注册|登记|会员卡|新会员|会员|顾客|客人|老顾客|"
     r"手机号码|手机号|手机|电话|号码|姓名|名字|生日|等级|级别|有效期|帮忙|帮我|麻烦|一下|给|帮|叫|是|的|要|想|"
-    r"有一位|有位|有个|这位|一位|这个|一个|请|卡|吧|呢|啊|哈|了|再|续费|续卡|续期|续|办|开|为|做|期|我"
+    r"新顾客|新客人|新客户|她|他|有一位|有位|有个|这位|一位|这个|一个|请|卡|吧|呢|啊|哈|了|再|续费|续卡|续期|续|办|开|为|做|期|我"
 )
 
 
@@ -69,10 +72,17 @@ def months_text(months: int) -> str:
 
 
 def _tier_in(turn: Turn) -> str | None:
-    for tier in sorted((t.name for t in turn.config.rules.points.tiers), key=len, reverse=True):
+    """A configured tier named in the message (金卡 / 普卡 for 普通), or a card colour that is not one (钻石卡),
+    which the preview then refuses with the valid tiers."""
+    tiers = [t.name for t in turn.config.rules.points.tiers]
+    for tier in sorted(tiers, key=len, reverse=True):
         if tier in turn.text:
             return tier
-    return None
+    found = _TIER_WORD.search(turn.text)
+    if not found:
+        return None
+    word = found.group(0)
+    return next((t for t in tiers if t.startswith(found.group(1))), word)
 
 
 def _birthday_in(text: str, answering: bool = False) -> tuple[str | None, bool]:
@@ -99,6 +109,7 @@ def _new_member_name(text: str, tiers: list[str]) -> str | None:
     leftover = _PERIOD.sub(" ", leftover)
     for tier in tiers:
         leftover = leftover.replace(tier, " ")
+    leftover = _TIER_WORD.sub(" ", leftover)
     leftover = _CARD_WORDS.sub(" ", leftover)
     leftover = re.sub(r"[\s\W\d_]+", "", leftover)
     return leftover or None
@@ -118,6 +129,9 @@ class RegisterMember(Job):
         phone = ent.text_of(turn.parse, "phone") or (m.group(1) if (m := PHONE_RE.search(turn.text)) else None)
         if phone:
             slots["phone"] = re.sub(r"[\s-]", "", phone)
+            slots.pop("_bad_phone", None)
+        elif bad := _BAD_PHONE.search(PHONE_RE.sub(" ", turn.text)):
+            slots["_bad_phone"] = bad.group(1)[:20]
         tier = _tier_in(turn)
         if tier:
             slots["tier"] = tier
@@ -133,6 +147,9 @@ class RegisterMember(Job):
             slots["_birthday_partial"] = partial
         tiers = [t.name for t in turn.config.rules.points.tiers]
         name = _new_member_name(turn.text, tiers)
+        tagged = ent.text_of(turn.parse, "member")
+        if name and len(name) > 4 and tagged and 2 <= len(tagged) <= 4 and tagged in name:
+            name = tagged  # the NLU saw where the name is inside a longer leftover (新来的刘小燕)
         if awaiting in (None, "name") and name:
             # A long leftover is not clearly a name: ask rather than open a card under a wrong one.
             if 2 <= len(name) <= 4 or awaiting == "name" and len(name) <= 20:
@@ -151,6 +168,8 @@ class RegisterMember(Job):
         return None
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
+        if slot == "phone" and slots.get("_bad_phone"):
+            return DM.NEW_MEMBER_PHONE_BAD.format(text=slots["_bad_phone"])
         return {"name": DM.ASK_NEW_MEMBER_NAME, "phone": DM.ASK_NEW_MEMBER_PHONE,
                 "birthday": DM.ASK_BIRTHDAY_YEAR}[slot]
 
@@ -209,9 +228,9 @@ class RenewMember(Job):
             slots.update(member_no=number, phone=None)
         elif phone:
             slots.update(phone=re.sub(r"[\s-]", "", phone), member_no=None)
-        elif not slots.get("member_no") and not slots.get("phone") and awaiting is None:
-            recent = recent_member(turn)
-            if recent and (PRONOUN_RE.search(turn.text) or not re.search(r"[\u4e00-\u9fa5]{2,}卡", turn.text)):
+        elif not slots.get("member_no") and not slots.get("phone") and awaiting in (None, "member"):
+            recent = recent_member(turn) if PRONOUN_RE.search(turn.text) else None
+            if recent:
                 slots["member_no"] = recent
         months = period_months(turn.text)
         if months:
