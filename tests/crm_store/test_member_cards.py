@@ -102,7 +102,7 @@ def test_undo_takes_back_a_renewal_and_an_unused_card(session: Session, org: Org
     cards.renew_member(session, org.clerk, running.id, 12, tz=TZ, now=NOW)
     assert "2026年12月4日" in undo_last_write(session, org.clerk, now=NOW + timedelta(minutes=1), window_minutes=5)
     assert running.expires_at == date(2026, 12, 4)
-    member = register(session, org, "王小丽", "13912345678")
+    register(session, org, "王小丽", "13912345678")
     assert "王小丽" in undo_last_write(session, org.clerk, now=NOW + timedelta(minutes=2), window_minutes=5)
     assert count(session, Member, Member.phone == "13912345678") == 0
 
