@@ -23,6 +23,7 @@ from dialogs.member.common import (
 from dialogs.reply import Reply
 
 _DIGITS = re.compile(r"(\d{3,})")
+_PHONE_MIN_DIGITS = 7
 # Words around a look-up that are not the member's name (longest first matters only for overlaps).
 _LOOKUP_WORDS = re.compile(
     r"会员卡号|会员编号|会员号|会员卡|老顾客|顾客|客人|帮我|帮忙|麻烦|请|查一下|查一查|查查|查询|查下|查看|查到|查|"
@@ -58,9 +59,13 @@ class MemberLookup(Job):
         number = member_no_in(turn)
         phone = ent.text_of(turn.parse, "phone")
         if phone is None:
-            # A partial or malformed number is still a query (and a miss), not a reason to ask again.
+            # A partial or malformed phone is still a query (and a miss), not a reason to ask again; a short
+            # run of digits (0023) is a member number written without its letters.
             found = PHONE_RE.search(turn.text) or (None if number else _DIGITS.search(turn.text))
-            phone = re.sub(r"[\s-]", "", found.group(1)) if found else None
+            digits = re.sub(r"[\s-]", "", found.group(1)) if found else None
+            if digits and len(digits) < _PHONE_MIN_DIGITS:
+                number, digits = members.normalize_member_no(digits), None
+            phone = digits
         # The name is read from the words themselves, not only from the NLU: the gazetteer knows member
         # names, and a reply that differed for unknown names would tell a clerk which names exist.
         name = _name_in(turn.text) or ent.text_of(turn.parse, "member")
