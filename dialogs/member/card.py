@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Any
 
 from crm_store.errors import CRMError
 from crm_store.models import Member
@@ -18,6 +19,7 @@ from dialogs.member.common import (
     PHONE_RE,
     PRONOUN_RE,
     member_no_in,
+    phone_in,
     recent_member,
     remember,
 )
@@ -126,9 +128,9 @@ class RegisterMember(Job):
     free_text_slots = frozenset({"name", "birthday"})
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
-        phone = ent.text_of(turn.parse, "phone") or (m.group(1) if (m := PHONE_RE.search(turn.text)) else None)
+        phone = phone_in(turn)
         if phone:
-            slots["phone"] = re.sub(r"[\s-]", "", phone)
+            slots["phone"] = phone
             slots.pop("_bad_phone", None)
         elif bad := _BAD_PHONE.search(PHONE_RE.sub(" ", turn.text)):
             slots["_bad_phone"] = bad.group(1)[:20]
@@ -173,13 +175,18 @@ class RegisterMember(Job):
         return {"name": DM.ASK_NEW_MEMBER_NAME, "phone": DM.ASK_NEW_MEMBER_PHONE,
                 "birthday": DM.ASK_BIRTHDAY_YEAR}[slot]
 
+    @staticmethod
+    def _card(turn: Turn, slots: Slots) -> dict[str, Any]:
+        """The arguments of check_new_member / register_member: the preview checks what 确认 writes."""
+        return {
+            "name": slots["name"], "phone": slots["phone"], "tier": slots.get("tier"),
+            "birthday": date.fromisoformat(slots["birthday"]) if slots.get("birthday") else None,
+            "months": slots.get("months", member_cards.DEFAULT_MONTHS), "rules": turn.config.rules,
+            "tz": turn.tz, "now": turn.now,
+        }
+
     def _plan(self, turn: Turn, slots: Slots) -> member_cards.NewMember:
-        return member_cards.check_new_member(
-            turn.session, turn.actor, name=slots["name"], phone=slots["phone"], tier=slots.get("tier"),
-            birthday=date.fromisoformat(slots["birthday"]) if slots.get("birthday") else None,
-            months=slots.get("months", member_cards.DEFAULT_MONTHS), rules=turn.config.rules, tz=turn.tz,
-            now=turn.now,
-        )
+        return member_cards.check_new_member(turn.session, turn.actor, **self._card(turn, slots))
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
         if slots.get("birthday") == "invalid":
@@ -200,12 +207,7 @@ class RegisterMember(Job):
         )
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
-        member = member_cards.register_member(
-            turn.session, turn.actor, name=slots["name"], phone=slots["phone"], tier=slots.get("tier"),
-            birthday=date.fromisoformat(slots["birthday"]) if slots.get("birthday") else None,
-            months=slots.get("months", member_cards.DEFAULT_MONTHS), rules=turn.config.rules, tz=turn.tz,
-            now=turn.now,
-        )
+        member = member_cards.register_member(turn.session, turn.actor, **self._card(turn, slots))
         remember(turn, member.member_no)
         return [Reply(DM.NEW_MEMBER_SAVED.format(
             name=member.name, member_no=member.member_no, tier=member.tier,
@@ -222,12 +224,11 @@ class RenewMember(Job):
     writes = True
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
-        number = member_no_in(turn)
-        phone = ent.text_of(turn.parse, "phone") or (m.group(1) if (m := PHONE_RE.search(turn.text)) else None)
+        number, phone = member_no_in(turn), phone_in(turn)
         if number:
             slots.update(member_no=number, phone=None)
         elif phone:
-            slots.update(phone=re.sub(r"[\s-]", "", phone), member_no=None)
+            slots.update(phone=phone, member_no=None)
         elif not slots.get("member_no") and not slots.get("phone") and awaiting in (None, "member"):
             recent = recent_member(turn) if PRONOUN_RE.search(turn.text) else None
             if recent:

@@ -25,6 +25,15 @@ def member_no_in(turn: Turn) -> str | None:
     return members.normalize_member_no(found.group(1)) if found else None
 
 
+def phone_in(turn: Turn) -> str | None:
+    """A full mobile number in the message, spaces and dashes removed."""
+    phone = ent.text_of(turn.parse, "phone")
+    if phone is None:
+        found = PHONE_RE.search(turn.text)
+        phone = found.group(1) if found else None
+    return re.sub(r"[\s-]", "", phone) if phone else None
+
+
 def remember(turn: Turn, member_no: str) -> None:
     """The member the clerk just dealt with, so 积分抵扣 500 or 她还有多少积分 right after needs no number."""
     turn.state[CONTEXT] = {"no": member_no, "at": turn.now.isoformat()}
