@@ -28,10 +28,10 @@ from dialogs.reply import Reply
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _PERIOD = re.compile(r"(半年|(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:个)?\s*(年|月)(?!\d|[一二三四五六七八九十]{0,2}[日号]))")
 _BIRTHDAY = re.compile(
-    r"(?:生日|出生)\s*(?:是|为|[:：])?\s*(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?"
-    r"|(?:(\d{4})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?\s*(?:的)?(?:生日|出生)"
+    r"(?:生日|出生)\s*(?:是|为|在|[:：])?\s*(?:(\d{4}|\d{2})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?"
+    r"|(?:(\d{4}|\d{2})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?\s*(?:的)?(?:生日|出生)"
 )
-_BARE_DATE = re.compile(r"(\d{4})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
+_BARE_DATE = re.compile(r"(\d{4}|\d{2})\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
 # Card colours people say for a tier: 金卡, 钻石卡, 普卡 (普通) …; only configured tiers are accepted.
 _TIER_WORD = re.compile(r"(钻石|铂金|白金|黑金|金|银|铜|黑|蓝|紫|普)卡")
 _BAD_PHONE = re.compile(r"(?<!\d)(\d{5,})(?!\d)")
@@ -51,19 +51,22 @@ def period_months(text: str) -> int | None:
     if found.group(1) == "半年":
         return 6
     raw, unit = found.group(2), found.group(3)
-    if raw.isdigit():
-        count = int(raw)
-    elif raw == "十":
-        count = 10
-    elif raw.startswith("十"):
-        count = 10 + _CN_DIGITS.get(raw[1:], 0)
-    elif raw.endswith("十"):
-        count = _CN_DIGITS.get(raw[0], 0) * 10
-    elif len(raw) == 1:
-        count = _CN_DIGITS.get(raw, 0)
-    else:
+    count = int(raw) if raw.isdigit() else _small_chinese_number(raw)
+    if count is None:
         return None
     return count * 12 if unit == "年" else count
+
+
+def _small_chinese_number(raw: str) -> int | None:
+    """一 … 九十九 (二十四, 十八, 三十); None for anything else."""
+    tens, _, units = raw.partition("十")
+    if "十" not in raw:
+        return _CN_DIGITS.get(raw) if len(raw) == 1 else None
+    if len(tens) > 1 or len(units) > 1:
+        return None
+    high = _CN_DIGITS.get(tens, 0) if tens else 1
+    low = _CN_DIGITS.get(units, 0) if units else 0
+    return high * 10 + low if high and (not units or low) else None
 
 
 def months_text(months: int) -> str:
@@ -87,7 +90,7 @@ def _tier_in(turn: Turn) -> str | None:
     return next((t for t in tiers if t.startswith(found.group(1))), word)
 
 
-def _birthday_in(text: str, answering: bool = False) -> tuple[str | None, bool]:
+def _birthday_in(text: str, this_year: int, answering: bool = False) -> tuple[str | None, bool]:
     """(ISO birthday, said without a year); (None, False) when no birthday is said. Answering the birthday
     question, a date needs no 生日 word."""
     found = _BIRTHDAY.search(text) or (_BARE_DATE.search(text) if answering else None)
@@ -99,6 +102,8 @@ def _birthday_in(text: str, answering: bool = False) -> tuple[str | None, bool]:
         year, month, day = found.group(1, 2, 3) if found.group(2) else found.group(4, 5, 6)
     if not year:
         return None, True
+    if len(year) == 2:  # 90年 → 1990, 05年 → 2005: a birthday is never in the future
+        year = str(2000 + int(year) if 2000 + int(year) <= this_year else 1900 + int(year))
     try:
         return date(int(year), int(month), int(day)).isoformat(), False
     except ValueError:
@@ -140,7 +145,7 @@ class RegisterMember(Job):
         months = period_months(turn.text)
         if months:
             slots["months"] = months
-        birthday, partial = _birthday_in(turn.text, answering=awaiting == "birthday")
+        birthday, partial = _birthday_in(turn.text, turn.now.year, answering=awaiting == "birthday")
         if awaiting == "birthday" and birthday is None and not partial and _NO_BIRTHDAY.search(turn.text):
             slots.pop("_birthday_partial", None)
             slots.pop("birthday", None)
