@@ -37,9 +37,10 @@ _TIER_WORD = re.compile(r"(钻石|铂金|白金|黑金|金|银|铜|黑|蓝|紫|�
 _BAD_PHONE = re.compile(r"(?<!\d)(\d{5,})(?!\d)")
 _NO_BIRTHDAY = re.compile(r"不填|不知道|没有|不用|不告诉|跳过|算了")
 _CARD_WORDS = re.compile(
-    r"办理|办一张|办张|办个|办卡|开卡|开一张|开张|开个|新办|开通|注册|登记|会员卡|新会员|会员|顾客|客人|老顾客|"
-    r"手机号码|手机号|手机|电话|号码|姓名|名字|生日|等级|级别|有效期|帮忙|帮我|麻烦|一下|给|帮|叫|是|的|要|想|"
-    r"新顾客|新客人|新客户|她|他|有一位|有位|有个|这位|一位|这个|一个|请|卡|吧|呢|啊|哈|了|再|续费|续卡|续期|续|办|开|为|做|期|我"
+    r"办理|办一张|办张|办个|办卡|开卡|开一张|开张|开个|新开|新办|想办|要办|做一张|做张|做个|开通|注册|登记|入会|加入|"
+    r"会员卡|新会员|会员|老顾客|新顾客|新客人|新客户|新来的|顾客|客人|女士|先生|小姐|信息|资料|"
+    r"手机号码|手机号|手机|电话|号码|姓名|名字|生日|等级|级别|有效期|帮忙|帮我|麻烦|一下|有一位|有位|有个|这位|一位|"
+    r"这个|一个|续费|续卡|续期|再续|给|帮|叫|是|的|要|想|请|卡|吧|呢|啊|哈|了|她|他|我"
 )
 
 
@@ -110,16 +111,35 @@ def _birthday_in(text: str, this_year: int, answering: bool = False) -> tuple[st
         return "invalid", False
 
 
-def _new_member_name(text: str, tiers: list[str]) -> str | None:
-    """What is left of the message once phone, dates, period, tier and the 办卡 words are taken out."""
-    leftover = _BIRTHDAY.sub(" ", PHONE_RE.sub(" ", MEMBER_NO_RE.sub(" ", text)))
-    leftover = _PERIOD.sub(" ", leftover)
+def _name_candidates(text: str, tiers: list[str]) -> tuple[list[str], list[str]]:
+    """Possible names once phone, dates, period, tier and the 办卡 words are taken out: (all pieces of 2–4
+    characters, those that stood alone between spaces or commas in the message)."""
+    rest = _BIRTHDAY.sub(" ", PHONE_RE.sub(" ", MEMBER_NO_RE.sub(" ", text)))
+    rest = _TIER_WORD.sub(" ", _PERIOD.sub(" ", rest))
     for tier in tiers:
-        leftover = leftover.replace(tier, " ")
-    leftover = _TIER_WORD.sub(" ", leftover)
-    leftover = _CARD_WORDS.sub(" ", leftover)
-    leftover = re.sub(r"[\s\W\d_]+", "", leftover)
-    return leftover or None
+        rest = rest.replace(tier, " ")
+    pieces, alone = [], []
+    for chunk in re.split(r"[\s\W\d_]+", rest):
+        parts = [p for p in re.split(r"[\s\W\d_]+", _CARD_WORDS.sub(" ", chunk)) if 2 <= len(p) <= 4]
+        pieces.extend(parts)
+        if parts == [chunk]:
+            alone.append(chunk)
+    return pieces, alone
+
+
+def _new_member_name(turn: Turn, tiers: list[str], answering: bool) -> str | None:
+    """The new member's name; None when it is not clear (the dialog asks rather than open a wrong card).
+    Answering 新会员叫什么名字, the whole answer is the name (李为民 keeps its 为)."""
+    if answering:
+        text = PHONE_RE.sub(" ", turn.text).strip()
+        name = re.sub(r"[\s\W\d_]+", "", re.sub(r"^(?:她|他|顾客|客人)?的?(?:姓名|名字)?(?:叫|是)*", "", text))
+        return name[:20] or None
+    pieces, alone = _name_candidates(turn.text, tiers)
+    tagged = ent.text_of(turn.parse, "member")
+    for choice in (set(pieces), set(alone), {tagged} & set(pieces)):
+        if len(choice) == 1:
+            return choice.pop()
+    return None
 
 
 @register
@@ -152,18 +172,11 @@ class RegisterMember(Job):
         elif birthday or partial:
             slots["birthday"] = birthday
             slots["_birthday_partial"] = partial
-        tiers = [t.name for t in turn.config.rules.points.tiers]
-        name = _new_member_name(turn.text, tiers)
-        tagged = ent.text_of(turn.parse, "member")
-        if name and len(name) > 4 and tagged and 2 <= len(tagged) <= 4 and tagged in name:
-            name = tagged  # the NLU saw where the name is inside a longer leftover (新来的刘小燕)
-        if awaiting in (None, "name") and name:
-            # A long leftover is not clearly a name: ask rather than open a card under a wrong one.
-            if 2 <= len(name) <= 4 or awaiting == "name" and len(name) <= 20:
+        if awaiting in (None, "name"):
+            tiers = [t.name for t in turn.config.rules.points.tiers]
+            name = _new_member_name(turn, tiers, answering=awaiting == "name")
+            if name:
                 slots["name"] = name
-                slots.pop("_name_unclear", None)
-            elif "name" not in slots:
-                slots["_name_unclear"] = True
 
     def missing(self, turn: Turn, slots: Slots) -> str | None:
         if not slots.get("name"):
