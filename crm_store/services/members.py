@@ -359,6 +359,10 @@ def available_points(session: Session, member: Member, today: date) -> int:
     return member.points - max(0, int(earned_due) - int(debits))
 
 
+class PointsRefused(InvalidInput):
+    """The points asked for cannot be spent (more than the balance or the purchase); the rest may stand."""
+
+
 @dataclass(frozen=True)
 class CounterPreview:
     """What a purchase / redemption at the counter would do, shown before 确认."""
@@ -398,11 +402,11 @@ def preview_counter(
     available = available_points(session, member, day)
     wanted = available if redeem_all else (redeem or 0)
     if redeem_all and available <= 0:
-        raise InvalidInput(SM.REDEEM_NOTHING.format(name=member.name, member_no=member.member_no))
+        raise PointsRefused(SM.REDEEM_NOTHING.format(name=member.name, member_no=member.member_no))
     if wanted < 0 or wanted > MAX_POINTS:
         raise InvalidInput(SM.REDEEM_POINTS_INVALID)
     if wanted > available:
-        raise InvalidInput(SM.REDEEM_OVER_BALANCE_MEMBER.format(
+        raise PointsRefused(SM.REDEEM_OVER_BALANCE_MEMBER.format(
             name=member.name, member_no=member.member_no, points=available, wanted=wanted,
         ))
     earned, multiplier = 0, Decimal(1)
@@ -418,7 +422,7 @@ def preview_counter(
         if redeem_all:
             wanted = min(wanted, covers)
         elif wanted > covers:
-            raise InvalidInput(SM.REDEEM_OVER_PURCHASE.format(
+            raise PointsRefused(SM.REDEEM_OVER_PURCHASE.format(
                 points=wanted, yuan=fmt_yuan(Decimal(wanted) * rate), amount=fmt_yuan(value),
             ))
     yuan = (Decimal(wanted) * rate).quantize(Decimal("0.01"))

@@ -77,6 +77,13 @@ def _set_spend(slots: Slots, *, redeem: int | None = None, redeem_all: bool = Fa
         slots["_redeem_unclear"] = True
 
 
+def _refuse_points(slots: Slots, reason: str) -> str:
+    """Points that cannot be spent as said: drop them from the draft and ask again, saying why."""
+    _set_spend(slots, unclear=True)
+    slots["_redeem_refused"] = reason
+    return "redeem"
+
+
 def _points_for_yuan(yuan: str, turn: Turn) -> int | None:
     """积分抵了10元 → the points worth 10元 at the configured rate; None if it is not a whole number of points."""
     rate = turn.config.rules.points.yuan_per_point_redeemed
@@ -97,9 +104,13 @@ class RecordPurchase(Job):
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         purchase_amounts, of_points = _split_amounts(turn)
-        if awaiting == "redeem":  # the answer to 要用多少积分抵扣: a number here is points, not money
-            _read_spend(turn, slots, of_points, answering=True)
-            return
+        if awaiting == "redeem":
+            if not purchase_amounts and not member_no_in(turn):
+                # The answer to 要用多少积分抵扣: a number here is points, not money.
+                _read_spend(turn, slots, of_points, answering=True)
+                return
+            slots.clear()  # a whole new purchase message replaces the draft
+            awaiting = None
         number = member_no_in(turn)
         if number:
             slots["member_no"] = number
@@ -130,40 +141,50 @@ class RecordPurchase(Job):
         spends = any(k in slots for k in ("redeem", "redeem_all", "redeem_yuan"))
         if "amount" not in slots and not spends or "_vague_amount" in slots:
             return "amount"
+        return self._preview(turn, slots)
+
+    def _preview(self, turn: Turn, slots: Slots) -> str | None:
+        """Check the purchase and the points now, before 确认. Points that cannot be spent are asked again with
+        the reason (the rest of the message stands); anything else wrong ends the draft in precheck."""
+        slots.pop("_preview", None)
+        if "amount" in slots and not 0 < Decimal(slots["amount"]) <= members.MAX_PURCHASE:
+            slots["_stop"] = DM.PURCHASE_AMOUNT_INVALID
+            return None
+        redeem = slots.get("redeem")
+        if "redeem_yuan" in slots:
+            redeem = _points_for_yuan(slots["redeem_yuan"], turn)
+            if redeem is None:
+                return _refuse_points(slots, DM.REDEEM_YUAN_UNCLEAR.format(yuan=DM.money(slots["redeem_yuan"])))
+        if redeem is not None and redeem <= 0:
+            return _refuse_points(slots, DM.REDEEM_POINTS_NOT_POSITIVE)
+        try:
+            preview = members.preview_counter(
+                turn.session, turn.actor, slots["member_no"], amount=slots.get("amount"), redeem=redeem,
+                redeem_all=bool(slots.get("redeem_all")), rules=turn.config.rules, tz=turn.tz, now=turn.now,
+            )
+        except members.PointsRefused as refused:  # more than the balance or the purchase: say why, ask again
+            return _refuse_points(slots, refused.message)
+        except CRMError as error:  # an unknown member number, a clerk locked out of look-ups
+            slots["_stop"] = error.message
+            return None
+        slots["_preview"] = {
+            "name": preview.name, "available": preview.available, "earned": preview.earned,
+            "multiplier": f"{preview.multiplier:g}", "redeem": preview.redeem, "yuan": str(preview.redeem_yuan),
+        }
         return None
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "member_no":
             return DM.ASK_MEMBER_NO
         if slot == "redeem":
-            return DM.ASK_REDEEM_POINTS
+            refused = slots.pop("_redeem_refused", None)
+            return f"{refused}\n{DM.ASK_REDEEM_POINTS}" if refused else DM.ASK_REDEEM_POINTS
         vague = slots.get("_vague_amount")
         return DM.AMOUNT_IS_RANGE.format(text=vague) if vague else DM.ASK_PURCHASE_AMOUNT
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
-        if "amount" in slots:
-            amount = Decimal(slots["amount"])
-            if amount <= 0 or amount > members.MAX_PURCHASE:
-                return [Reply(DM.PURCHASE_AMOUNT_INVALID)]
-        redeem = slots.get("redeem")
-        if "redeem_yuan" in slots:
-            redeem = _points_for_yuan(slots["redeem_yuan"], turn)
-            if redeem is None:
-                return [Reply(DM.REDEEM_YUAN_UNCLEAR.format(yuan=DM.money(slots["redeem_yuan"])))]
-        if redeem is not None and redeem <= 0:
-            return [Reply(DM.REDEEM_POINTS_NOT_POSITIVE)]
-        try:
-            preview = members.preview_counter(
-                turn.session, turn.actor, slots["member_no"], amount=slots.get("amount"), redeem=redeem,
-                redeem_all=bool(slots.get("redeem_all")), rules=turn.config.rules, tz=turn.tz, now=turn.now,
-            )
-        except CRMError as error:  # unknown member, not enough points, locked out: refused before 确认
-            return [Reply(error.message)]
-        slots["_preview"] = {
-            "name": preview.name, "available": preview.available, "earned": preview.earned,
-            "multiplier": f"{preview.multiplier:g}", "redeem": preview.redeem, "yuan": str(preview.redeem_yuan),
-        }
-        return None
+        stop = slots.pop("_stop", None)
+        return [Reply(stop)] if stop else None
 
     def summary(self, turn: Turn, slots: Slots) -> str:
         preview = slots["_preview"]
