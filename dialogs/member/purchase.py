@@ -27,6 +27,8 @@ SPEND_CUE = re.compile(
 SPEND_ALL = re.compile(r"积分\s*(?:全部?|都)(?:用|抵|扣|兑)|(?:全部|所有)的?积分|积分\s*(?:用完|用光)")
 # 积分抵了10元: a sum of money right after a points cue is what the points are worth, not the purchase.
 _YUAN_OF_POINTS = re.compile(r"(?:积分|\d\s*分)[^，,。；;\d]{0,3}抵(?:扣|现|掉)?了?\s*$")
+# 送200积分 / 获得300积分 / 返积分: points the member gets, never a redemption.
+_EARN_CUE = re.compile(r"送|赠|奖励|获得|得到|返|加了?\s*\d")
 # 不用积分了 / 不抵了, answering how many points to spend.
 _NO_SPEND = re.compile(r"不(?:用|抵|扣|要)|没有|算了")
 # 积分抵了1000 with plain digits, when the NLU gave no points entity.
@@ -49,6 +51,8 @@ def _read_spend(turn: Turn, slots: Slots, of_points: list[dict[str, Any]], answe
         _set_spend(slots)
         return
     points = ent.first(turn.parse, "points")
+    if points is not None and not spend_cue and not answering and _EARN_CUE.search(turn.text):
+        points = None  # 送了200积分 / 获得300积分: points given, not spent
     value = ent.as_int(points["value"]) if points is not None and not ent.unclear_number(points) else None
     if value is None and (spend_cue or answering):
         found = _POINTS_DIGITS.search(turn.text) or (_NUMBER.fullmatch(ent.plain_answer(turn.text)) if answering else None)
