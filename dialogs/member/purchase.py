@@ -31,6 +31,8 @@ _YUAN_OF_POINTS = re.compile(r"(?:积分|\d\s*分)[^，,。；;\d]{0,3}抵(?:扣
 _EARN_CUE = re.compile(r"送|赠|奖励|获得|得到|返|加了?\s*\d")
 # 不用积分了 / 不抵了, answering how many points to spend.
 _NO_SPEND = re.compile(r"不(?:用|抵|扣|要)|没有|算了")
+# 积分不用了 / 不用积分: said at any point of the draft, the points come out of it.
+_DROP_SPEND = re.compile(r"不(?:用|抵|扣)了?积分|积分[^，,。；;\d]{0,3}不(?:用|抵|扣)")
 # 积分抵了1000 with plain digits, when the NLU gave no points entity.
 _POINTS_DIGITS = re.compile(r"积分\s*(?:抵扣|抵现|抵掉|抵|扣除|扣掉|扣|用掉|用|兑换)?\s*了?\s*(\d+)(?![\d.元块钱])")
 
@@ -47,7 +49,7 @@ def _split_amounts(turn: Turn) -> tuple[list[dict[str, Any]], list[dict[str, Any
 def _read_spend(turn: Turn, slots: Slots, of_points: list[dict[str, Any]], answering: bool) -> None:
     """Points to spend: a number of points, their worth in yuan, or all of them; unclear means ask."""
     spend_cue = SPEND_CUE.search(turn.text) is not None
-    if answering and _NO_SPEND.search(turn.text):
+    if _DROP_SPEND.search(turn.text) or answering and _NO_SPEND.search(turn.text):
         _set_spend(slots)
         return
     points = ent.first(turn.parse, "points")
