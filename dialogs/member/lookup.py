@@ -69,8 +69,10 @@ class MemberLookup(Job):
         # The name is read from the words themselves, not only from the NLU: the gazetteer knows member
         # names, and a reply that differed for unknown names would tell a clerk which names exist.
         name = _name_in(turn.text) or ent.text_of(turn.parse, "member")
-        if not number and not phone and (name is None or PRONOUN_RE.fullmatch(name)):
-            recent = recent_member(turn) if PRONOUN_RE.search(turn.text) else None
+        # 查一下她的信息 / 这位会员什么等级: the member just dealt with (not 她叫王小明: that names someone).
+        pointing = PRONOUN_RE.search(turn.text) and "叫" not in turn.text
+        if not number and not phone and (name is None or pointing):
+            recent = recent_member(turn) if pointing else None
             if recent:
                 slots.clear()
                 slots["recent"] = recent
