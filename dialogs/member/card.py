@@ -25,8 +25,8 @@ from dialogs.member.common import (
 )
 from dialogs.reply import Reply
 
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_PERIOD = re.compile(r"(半年|(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:个)?\s*(年|月)(?!\d|[一二三四五六七八九十]{0,2}[日号]))")
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_PERIOD = re.compile(r"(半年|(?<!\d)(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:个)?\s*(年|月)(?!\d|[一二三四五六七八九十]{0,2}[日号]))")
 _BIRTHDAY = re.compile(
     r"(?:生日|出生)\s*(?:是|为|在|[:：])?\s*(?:(\d{4}|\d{2})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?"
     r"|(?:(\d{4}|\d{2})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?\s*(?:的)?(?:生日|出生)"
@@ -46,7 +46,7 @@ _CARD_WORDS = re.compile(
 
 def period_months(text: str) -> int | None:
     """一年 → 12, 半年 → 6, 两年 → 24, 6个月 → 6, 18个月 → 18; None when no period is said."""
-    found = _PERIOD.search(text)
+    found = _PERIOD.search(_BIRTHDAY.sub(" ", text))  # 1990年3月5日 is a birthday, not 1990 years
     if not found:
         return None
     if found.group(1) == "半年":
