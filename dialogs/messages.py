@@ -66,6 +66,8 @@ JOB_TITLES = {
     "deactivate_staff": "停用员工账号",
     "member_lookup": "查会员",
     "record_purchase": "会员消费",
+    "register_member": "办会员卡",
+    "renew_member": "会员续卡",
     "query_points": "查积分",
     "unsubscribe": "退订",
     "sales_report": "业绩报表",
@@ -95,8 +97,12 @@ HELP_EXAMPLES = {
         "今天该联系谁",
     ],
     "clerk": [
-        "查会员 王小明 VIP0023",
-        "会员VIP0023消费了1288元",
+        "查会员 王小明 VIP0023（或：查会员 13800138000）",
+        "会员VIP0023消费了1288元，积分抵了1000",
+        "她还有多少积分（刚查到的会员）",
+        "办卡 王小丽 13912345678 金卡 生日1990年3月5日",
+        "续卡 VIP0023 一年",
+        "撤销（撤回刚才保存的内容）",
     ],
     "member": [
         "我的积分还剩多少",
@@ -294,8 +300,6 @@ MEMBER_CARD = "会员：{name}（{member_no}）\n等级：{tier}　积分：{poi
 MEMBER_CARD_PHONE = "\n手机：{phone}"
 ASK_MEMBER_NO = "是哪位会员？请说会员号，例如：VIP0023"
 ASK_PURCHASE_AMOUNT = "消费了多少钱？例如：1288元"
-PURCHASE_SUMMARY = "会员消费：\n会员号：{member_no}\n金额：{amount}\n门店：{store}"
-REDEEM_SUMMARY = "积分抵扣：\n会员号：{member_no}\n抵扣积分：{points}"
 PURCHASE_AMOUNT_INVALID = "消费金额应大于0元且不超过100万元，请重新说一下金额。"
 PURCHASE_SAVED = "已记录：{member_no} 消费{amount}，获得{earned}积分，当前积分{points}。"
 PURCHASE_PROMOTION = "（促销{multiplier}倍积分）"
@@ -345,3 +349,29 @@ DEACTIVATE_DONE = "已停用{name}的账号，解除了{chats}个聊天绑定。
 HANDOVER_DEACTIVATE_HINT = "\n如{name}已离职，可以接着发「停用{name}的账号」。"
 HANDOVER_ALREADY = "\n已经是{target}负责的，不用转：{names}"
 HANDOVER_ONE_SOURCE = "这句话里有几位员工（{names}），一次只转一位员工的客户，这次没有转移。请分开发，例如：把{first}的客户都转给某某。"
+# --- store clerks and members (issue 15) ---
+LOOKUP_NAME_ONLY = "只凭姓名不能查，请加手机号或会员号（例如：查会员 王小明 VIP0023，或 查会员 王小明 13800138000）。"
+LOOKUP_NUMBER_ONLY = "只凭会员号不能查，请加上姓名（例如：查会员 王小明 VIP0023），或用完整手机号查。"
+POINTS_OF_MEMBER = "{name}（{member_no}）的积分：{points}分\n等级：{tier}"
+COUNTER_WHO = "{name}（{member_no}）"
+PURCHASE_PREVIEW = "会员消费：\n会员：{who}\n金额：{amount}\n门店：{store}\n本次可得积分：{earned}{promotion}"
+REDEEM_PREVIEW = "积分抵扣：\n会员：{who}\n抵扣积分：{points}分（抵{yuan}）\n当前可用积分：{available}，抵扣后：{left}"
+ASK_REDEEM_POINTS = "要用多少积分抵扣？例如：500积分（不抵扣请说「不用积分」）。"
+REDEEM_YUAN_UNCLEAR = "{yuan}换不成整数的积分，请直接说抵扣多少积分，例如：积分抵扣1000。"
+REDEEM_POINTS_NOT_POSITIVE = "抵扣积分应为正整数，请重新说一下，例如：积分抵扣1000。"
+ASK_NEW_MEMBER_NAME = "新会员叫什么名字？"
+ASK_NEW_MEMBER_PHONE = "新会员的手机号是多少？（办卡需要11位手机号）"
+ASK_BIRTHDAY_YEAR = "生日是哪一年的？请说完整生日，例如：1990年3月5日（不填生日请说「不填」）。"
+BIRTHDAY_UNREADABLE = "生日日期不对，请重新说一下，例如：生日1990年3月5日。"
+NEW_MEMBER_SUMMARY = (
+    "办会员卡：\n姓名：{name}\n手机：{phone}\n等级：{tier}\n生日：{birthday}\n有效期：{start}至{end}\n门店：{store}"
+)
+NEW_MEMBER_SAVED = "已办卡：{name}，会员号{member_no}，{tier}，有效期至{end}。"
+ASK_RENEW_MEMBER = "给哪位会员续卡？请说会员号（例如：续卡 VIP0023 一年）或完整手机号。"
+ASK_RENEW_PERIOD = "续多久？例如：一年、半年、两年。"
+RENEW_SUMMARY = "会员续卡：\n会员：{name}（{member_no}）\n续期：{period}\n有效期：{old} → {new}"
+RENEW_SAVED = "已续卡：{name}（{member_no}），有效期至{end}。"
+PERIOD_YEARS = "{years}年"
+PERIOD_MONTHS = "{months}个月"
+PERIOD_YEARS_MONTHS = "{years}年{months}个月"
+NEW_MEMBER_PHONE_BAD = "「{text}」不是11位手机号，请再说一下新会员的手机号。"

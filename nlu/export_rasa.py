@@ -12,7 +12,7 @@ from nlu.gazetteer import LOOKUP_ENTITIES
 INTENTS = ["log_visit", "add_customer", "query_customer", "customer_history", "update_opportunity", "submit_order",
            "approve", "reject", "list_approvals", "set_reminder", "list_followups", "transfer_customers", "deactivate_staff",
            "member_lookup", "record_purchase", "query_points", "unsubscribe", "sales_report", "greet", "help",
-           "cancel", "affirm", "deny", "out_of_scope"]
+           "cancel", "affirm", "deny", "out_of_scope", "register_member", "renew_member"]
 ENTITIES = ["customer", "contact", "product", "staff", "member", "time", "amount", "quantity", "stage", "probability",
             "phone", "order_id", "member_id", "points", "discount", "reduction"]
 # Regexes for RegexEntityExtractor: named after the entity they extract.

@@ -39,7 +39,13 @@ BARE_ID_RE = re.compile(r"(?<![\d.#])(\d{3,8})(?![\d.%万千亿元块wWkK号点�
 MEMBER_ID_RE = re.compile(r"(?i)(?<![a-z])(vip\d+)|(?:卡号|会员号|会员卡号|会员卡|会员编号)\s*(?:是|为)?\s*[:：]?\s*([a-z]*\d{4,12})")
 PROB_RE = re.compile(r"\d{1,3}(?:\.\d+)?\s*[%％]|百分之[零一二三四五六七八九十百]+"
                      r"|[一二三四五六七八九十](?:[二三四五六七八九])?成(?![交功本员立])")
-POINTS_RE = re.compile(rf"(?:积分|抵扣|兑换)\s*(?:抵扣|兑换)?\s*({_NUMTOK}){_WHOLE}(?![0-9元块钱])|({_NUMTOK})\s*(?:个)?积分")
+# 积分抵扣500 / 积分抵了1000 / 用了500积分 / 扣了2000分 (not 积分抵了10元: that is money, an amount).
+POINTS_RE = re.compile(
+    rf"(?:积分|抵扣|兑换)\s*(?:抵扣|兑换|抵现|抵掉|抵|扣除|扣掉|扣|用掉|用)?\s*了?\s*({_NUMTOK}){_WHOLE}"
+    rf"(?![0-9元块钱{MEASURE}些点半成])"
+    rf"|({_NUMTOK})(?:个)?积分"
+    rf"|(?:用|扣|花|抵扣|使用)(?:掉|除)?了?\s*({_NUMTOK}){_WHOLE}\s*分(?![钟之])"
+)
 STAGES = {
     "won": ["签下来了", "签合同了", "签约了", "拿下了", "成交了", "赢单了", "搞定了", "签了", "拿下", "签约", "赢单",
             "中标了", "合同签了", "单子成了"],
@@ -54,7 +60,7 @@ STAGES = {
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
 STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
-MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points"}
+MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points", "register_member", "renew_member"}
 # 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.
 MEMBER_NAME_RE = re.compile(
     r"(?:会员|顾客|客人|查一下|查查|查|姓名[:：]?|名字叫|叫)\s*(?!会员|顾客|卡号|手机|一下)([\u4e00-\u9fa5]{2,3}?)\s*(?=的?(?:会员|卡号|会员号|会员卡|会员编号|手机|"
@@ -84,7 +90,7 @@ def find_rule_entities(text: str) -> list[dict]:
     for m in PROB_RE.finditer(text):
         out.append(_ent("probability", m.start(), m.end(), text))
     for m in POINTS_RE.finditer(text):
-        g = 1 if m[1] else 2
+        g = next(i for i in (1, 2, 3) if m[i])
         points = parse_int(m[g])
         if points is not None:
             out.append(_ent("points", m.start(g), m.end(g), text, points))

@@ -256,9 +256,12 @@ class RedeemResult:
 
 
 def record_purchase(
-    session: Session, actor: Actor, member_no: str, amount: Any, *, rules: Rules, tz: ZoneInfo, now: datetime
+    session: Session, actor: Actor, member_no: str, amount: Any, *, rules: Rules, tz: ZoneInfo, now: datetime,
+    redeemed: RedeemResult | None = None,
 ) -> PurchaseResult:
-    """A purchase at the actor's store: points by tier rate × promotion, ledger row, tier upgrade, care message."""
+    """A purchase at the actor's store: points by tier rate × promotion, ledger row, tier upgrade, care message.
+
+    `redeemed`: the points spent on this purchase (redeem_points just before); 撤销 takes both back."""
     require_aware(now)
     clerk_id = _require_role(actor, LOOKUP_ROLES, SM.NO_PERMISSION_MEMBERS)
     value = to_decimal(amount) if not isinstance(amount, bool) else None
@@ -292,7 +295,7 @@ def record_purchase(
     audit(
         session, actor, "purchase.create", "purchase", purchase.id, before=before,
         after={**_member_state(member), "member_id": member.id, "amount": value, "earned": earned,
-               "store": actor.store},
+               "store": actor.store, "redeem_ledger_id": redeemed.ledger.id if redeemed else None},
         now=now,
     )
     if not member.opted_out:
@@ -342,6 +345,88 @@ def redeem_points(
             member_id=member.id,
         )
     return RedeemResult(member, wanted, yuan, row)
+
+
+def available_points(session: Session, member: Member, today: date) -> int:
+    """The balance once lots dated before `today` are expired: what redeem_points allows; writes nothing."""
+    due = and_(PointsLedger.delta > 0, PointsLedger.expires_on.is_not(None), PointsLedger.expires_on < today)
+    earned_due, debits = session.execute(
+        select(
+            func.coalesce(func.sum(case((due, PointsLedger.delta), else_=0)), 0),
+            func.coalesce(func.sum(case((PointsLedger.delta < 0, -PointsLedger.delta), else_=0)), 0),
+        ).where(PointsLedger.member_id == member.id)
+    ).one()
+    return member.points - max(0, int(earned_due) - int(debits))
+
+
+class PointsRefused(InvalidInput):
+    """The points asked for cannot be spent (more than the balance or the purchase); the rest may stand."""
+
+
+@dataclass(frozen=True)
+class CounterPreview:
+    """What a purchase / redemption at the counter would do, shown before 确认."""
+
+    member_no: str
+    name: str
+    available: int  # usable points now (before this purchase)
+    earned: int  # points the purchase would earn
+    multiplier: Decimal
+    redeem: int  # points to spend (0 = none)
+    redeem_yuan: Decimal
+
+
+def counter_member(session: Session, actor: Actor, member_no: str, *, now: datetime) -> Member:
+    """The member a clerk names by number at the counter. An unknown number is a failed look-up like any
+    other (it counts towards the lock-out), so the counter cannot be used to browse names."""
+    require_aware(now)
+    _require_role(actor, LOOKUP_ROLES, SM.NO_PERMISSION_MEMBERS)
+    subject = _subject(actor)
+    _check_rate(session, subject, now)
+    number = normalize_member_no(member_no)
+    member = session.scalar(select(Member).where(Member.member_no == number)) if number else None
+    if member is None:
+        _record_failure(session, subject, f"counter member_no={(member_no or '')[:40]!r}", now)
+        raise NotFound(SM.COUNTER_MEMBER_UNKNOWN.format(member_no=(member_no or "")[:40]))
+    return member
+
+
+def preview_counter(
+    session: Session, actor: Actor, member_no: str, *, amount: Any, redeem: int | None, redeem_all: bool = False,
+    rules: Rules, tz: ZoneInfo, now: datetime,
+) -> CounterPreview:
+    """Check a purchase and/or redemption before it is confirmed: the member exists, the points to spend are
+    within the usable balance (points earned by this purchase cannot pay for it), the points it earns."""
+    member = counter_member(session, actor, member_no, now=now)
+    day = _local_day(now, tz)
+    available = available_points(session, member, day)
+    wanted = available if redeem_all else (redeem or 0)
+    if redeem_all and available <= 0:
+        raise PointsRefused(SM.REDEEM_NOTHING.format(name=member.name, member_no=member.member_no))
+    if wanted < 0 or wanted > MAX_POINTS:
+        raise InvalidInput(SM.REDEEM_POINTS_INVALID)
+    if wanted > available:
+        raise PointsRefused(SM.REDEEM_OVER_BALANCE_MEMBER.format(
+            name=member.name, member_no=member.member_no, points=available, wanted=wanted,
+        ))
+    earned, multiplier = 0, Decimal(1)
+    rate = rules.points.yuan_per_point_redeemed
+    if amount is not None:
+        value = to_decimal(amount)
+        if value is None or value <= 0 or value > MAX_PURCHASE:
+            raise InvalidInput(SM.PURCHASE_AMOUNT_INVALID)
+        earned = points_for(rules.points, value, current_tier(rules.points, member), day, actor.store)
+        multiplier = promotion_multiplier(rules.points, day, actor.store)
+        # Points pay for at most the purchase: 积分全用了 on a small purchase spends what it is worth.
+        covers = int((value / rate).to_integral_value(rounding=ROUND_FLOOR)) if rate > 0 else wanted
+        if redeem_all:
+            wanted = min(wanted, covers)
+        elif wanted > covers:
+            raise PointsRefused(SM.REDEEM_OVER_PURCHASE.format(
+                points=wanted, yuan=fmt_yuan(Decimal(wanted) * rate), amount=fmt_yuan(value),
+            ))
+    yuan = (Decimal(wanted) * rate).quantize(Decimal("0.01"))
+    return CounterPreview(member.member_no, member.name, available, earned, multiplier, wanted, yuan)
 
 
 def _expire(session: Session, today: date, now: datetime, member_id: int | None = None) -> int:
@@ -405,7 +490,22 @@ def _own_member(session: Session, actor: Actor) -> Member:
 def points_summary(session: Session, actor: Actor, *, tz: ZoneInfo, now: datetime) -> PointsSummary:
     """The member's own points, tier and the next expiry; only ever the actor's own record."""
     require_aware(now)
-    member = _own_member(session, actor)
+    return _summary(session, _own_member(session, actor), tz, now)
+
+
+def member_points_for_staff(
+    session: Session, actor: Actor, member_no: str, *, tz: ZoneInfo, now: datetime
+) -> PointsSummary:
+    """她还有多少积分 right after a look-up: the member the clerk is dealing with (the dialog passes only that
+    member's number, never one typed in the question)."""
+    require_aware(now)
+    _require_role(actor, LOOKUP_ROLES, SM.NO_PERMISSION_MEMBERS)
+    summary = _summary(session, _member_by_no(session, member_no), tz, now)
+    audit(session, actor, "member.lookup", "member", summary.member.id, now=now)
+    return summary
+
+
+def _summary(session: Session, member: Member, tz: ZoneInfo, now: datetime) -> PointsSummary:
     _expire(session, _local_day(now, tz), now, member_id=member.id)
     lots = [lot for lot in remaining_lots(session, member.id) if lot[0] is not None]
     first_day = lots[0][0] if lots else None
@@ -599,6 +699,12 @@ def undo_purchase(session: Session, row: AuditLog, now: datetime) -> str:
         member.tier = before["tier"]
     _drop_pending_care(session, f"purchase:{purchase.id}")
     what = SM.UNDO_WHAT_PURCHASE.format(member_no=member.member_no, amount=fmt_yuan(purchase.amount))
+    redemption = session.get(PointsLedger, after["redeem_ledger_id"]) if after.get("redeem_ledger_id") else None
+    if redemption is not None and redemption.reason == "redeem":
+        member.points -= redemption.delta
+        _drop_pending_care(session, f"redeem:{redemption.id}")
+        what += SM.UNDO_WHAT_PURCHASE_REDEEM.format(points=-redemption.delta)
+        session.delete(redemption)
     session.delete(purchase)
     session.flush()
     return what

@@ -20,7 +20,7 @@ from crm_store.models import (
     Reminder,
     Visit,
 )
-from crm_store.services import members, orders, reminders
+from crm_store.services import member_cards, members, orders, reminders
 from crm_store.services.common import (
     Actor,
     audit,
@@ -163,6 +163,8 @@ _HANDLERS = {
     "order.submit": orders.undo_submit,
     "purchase.create": members.undo_purchase,
     "points.redeem": members.undo_redeem,
+    "member.create": member_cards.undo_create,
+    "member.renew": member_cards.undo_renew,
 }
 UNDOABLE = tuple(_HANDLERS)
 

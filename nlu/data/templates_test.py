@@ -86,4 +86,21 @@ T = {
     "affirm": ["对的没错", "是的 确认", "好的 可以", "嗯 对", "确认没问题"],
     "deny": ["不是的 错了", "不对 不是这个", "不是这家公司", "搞错了不对", "不是不是"],
     "out_of_scope": ["今天天气怎么样", "给我讲个故事", "你会唱歌吗", "帮我订张机票", "几点了现在"],
+    # issue 15 (kept last: intents added at the end leave the other held-out lines as they were)
+    "register_member": [
+        "给顾客{member}办一张会员卡 手机是{phone}",
+        "{member}想开张会员卡 号码{phone}",
+        "新会员登记 {member} {phone} 金卡",
+        "帮我把{member}办成会员 电话{phone}",
+        "办理会员卡 {member} 手机{phone} 要银卡",
+        "这位客人要开卡", "帮这个顾客办个会员卡",
+    ],
+    "renew_member": [
+        "会员卡{member_id}再续一年",
+        "{member_id}这张卡续费两年",
+        "帮会员{member_id}延长一年",
+        "{member} {member_id} 要续一年会员",
+        "手机{phone}那位会员续半年",
+        "她的会员卡再续一年", "给刚才那位会员续费",
+    ],
 }

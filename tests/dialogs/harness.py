@@ -140,7 +140,8 @@ def _count(session: Session, check: dict[str, Any]) -> int:
                                 .scalar_subquery())
         elif key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
             target = models.Customer if key == "customer" else models.Staff
-            column = getattr(model, f"{key}_id")
+            # AuditLog names its staff column actor_staff_id (issue 15: who opened / renewed a card).
+            column = getattr(model, f"{key}_id") if hasattr(model, f"{key}_id") else model.actor_staff_id
             query = query.where(column == select(target.id).where(target.name == value).scalar_subquery())
         else:
             column = getattr(model, key)

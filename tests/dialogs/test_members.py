@@ -47,11 +47,14 @@ def member(runtime: Runtime, number: str) -> Member:
 def test_every_miss_gets_the_same_answer(engine: DialogEngine, runtime: Runtime) -> None:
     real = member(runtime, "VIP0001")
     other = member(runtime, "VIP0002")
+    # A name or a number alone is not a look-up: the same hint whether or not the name exists; nothing counted.
+    assert say(engine, "周芳", f"查会员 {real.name}") == say(engine, "周芳", "查会员 钱不存在") == DM.LOOKUP_NAME_ONLY
+    assert say(engine, "周芳", f"查会员 {real.member_no}") == DM.LOOKUP_NUMBER_ONLY
     misses = [
         f"查会员 {real.name} {other.member_no}",  # both exist, wrong pair
-        f"查会员 {real.name}",  # a real name alone
-        "查会员 钱不存在",  # a name nobody has
-        f"查会员 {real.member_no}",  # a number alone
+        f"查会员 {other.name} {real.member_no}",  # the other wrong pair
+        f"查会员 钱不存在 {real.member_no}",  # a name nobody has
+        "查会员 13900000000",  # a phone nobody has
         f"查会员 {real.name} {real.member_no[:-1]}",  # partial number
     ]
     answers = {say(engine, "周芳", text) for text in misses}
@@ -69,8 +72,7 @@ def test_bad_purchase_input_gets_a_clear_answer_and_writes_nothing(engine: Dialo
     with runtime.factory() as session:
         before = session.scalar(select(func.count()).select_from(Purchase))
     assert "不超过100万元" in say(engine, "周芳", "会员VIP0016消费了99999999元")
-    say(engine, "周芳", "会员VIP9999消费了100元")
-    assert "找不到这位会员" in say(engine, "周芳", "确认")
+    assert "找不到会员号VIP9999" in say(engine, "周芳", "会员VIP9999消费了100元")  # at the preview, not after 确认
     assert "不能做这件事" in say(engine, "张伟", "会员VIP0016消费了100元")
     assert "会员号" in say(engine, "周芳", "消费了100元")  # no member named and none in context: ask
     assert "VIP0016" in say(engine, "周芳", "VIP0016")
