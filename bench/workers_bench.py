@@ -1,17 +1,19 @@
 """Issue 16: no lock across a message, and more than one core (`crmbot run --workers N`), on PostgreSQL.
 
-    python bench/workers_bench.py [--senders 16] [--rounds 4] [--messages 320] [--repeat 1]
+    python bench/workers_bench.py [--senders 16] [--rounds 4] [--messages 320] [--repeat 2]
                                   [--before a618856 | --before none]
 
-One command, 2-3 minutes on the 2-core machine, one throw-away PostgreSQL database, WeChat callbacks sealed
-as Tencent does (bot.fakes.tencent), Tencent's API a local fake:
-1. order 确认: each of `--senders` WeChat users, all at once, sends 给<customer>下单 服务器N台 then 确认,
-   `--rounds` times; the latency of every 确认 until its reply is there (the passive HTTP answer, or, past
-   WeChat's window, the moment the reply was committed for a push). On the tree before the change
-   (`git archive` of --before, its own `crmbot run`) and on this tree, one worker each, then two workers;
+One command, about 2 minutes on the 2-core machine, one throw-away PostgreSQL database, WeChat callbacks
+sealed as Tencent does (bot.fakes.tencent), Tencent's API a local fake:
+1. order 确认: each of `--senders` users, all at once, sends 给<customer>下单 服务器N台 then 确认, `--rounds`
+   times; the latency of every 确认. console: the senders are threads of one process calling
+   DialogEngine.handle (what bot/console.py calls), in each tree; wechat: callbacks to `crmbot run`, latency
+   until the reply is there (the passive HTTP answer, or, past WeChat's window, the moment the reply was
+   committed for a push). The tree before the change (`git archive` of --before) runs one process, then two
+   processes on two ports (its only way to a second core); this tree runs `--workers 1` and `--workers 2`;
 2. throughput: the end-to-end mix of bench/e2e_bench.py (visit + 确认, phone, reminder + 确认, history,
    更多, follow-ups) from the same senders against `crmbot run --workers 1` and `--workers 2` of this tree,
-   alternating `--repeat` times; the ratio 2 workers / 1 worker of the best of each.
+   alternating `--repeat` times; the ratio 2 workers / 1 worker of the best run of each.
 Every figure line carries the server's CPU seconds (the whole process tree: supervisor and workers) next
 to the wall seconds, this load generator's own CPU, and the load average. The generator keeps its own
 cost low (callbacks sealed before the clock starts, one plain HTTP connection per request, replies
@@ -205,17 +207,19 @@ class Load:
         query, body = self.tencent.callback(text_message(user, self.tencent.to_user, text, int(msg_id)))
         return Sent(msg_id, kind), "/wechat?" + urlencode(query), body
 
-    def run(self, label: str, server: Server, scripts: list[list[tuple[str, str, str]]]) -> Phase:
-        """One thread per script (user, text, kind), each message after the previous one's answer."""
+    def run(self, label: str, server: Server | list[Server], scripts: list[list[tuple[str, str, str]]]) -> Phase:
+        """One thread per script (user, text, kind), each message after the previous one's answer; with several
+        servers (separate `crmbot run` processes on their own ports) the senders take turns among them."""
+        servers = server if isinstance(server, list) else [server]
         sealed = [[self.seal(user, text, kind) for user, text, kind in script] for script in scripts]
         barrier = threading.Barrier(len(sealed) + 1)
 
-        def sender(items: list[tuple[Sent, str, bytes]]) -> None:
+        def sender(items: list[tuple[Sent, str, bytes]], port: int) -> None:
             barrier.wait()
             for sent, path, body in items:
                 sent.started_wall = time.time()
                 started = time.perf_counter()
-                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 try:
                     conn.request("POST", path, body, {"Content-Type": "text/xml", "Connection": "close"})
                     response = conn.getresponse()
@@ -226,18 +230,19 @@ class Load:
                     conn.close()
                 sent.seconds = time.perf_counter() - started
 
-        threads = [threading.Thread(target=sender, args=(items,)) for items in sealed]
+        threads = [threading.Thread(target=sender, args=(items, servers[n % len(servers)].port))
+                   for n, items in enumerate(sealed)]
         for thread in threads:
             thread.start()
-        cpu_before, client_before = server.cpu(), time.process_time()
+        cpu_before, client_before = sum(s.cpu() for s in servers), time.process_time()
         barrier.wait()
         started = time.perf_counter()
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
-        phase = Phase(label, [s for items in sealed for s, _, _ in items], wall, server.cpu() - cpu_before,
-                      time.process_time() - client_before, load_average())
-        self.open_replies(phase, server)
+        phase = Phase(label, [s for items in sealed for s, _, _ in items], wall,
+                      sum(s.cpu() for s in servers) - cpu_before, time.process_time() - client_before, load_average())
+        self.open_replies(phase, servers[0])
         return phase
 
     def open_replies(self, phase: Phase, server: Server) -> None:
@@ -265,21 +270,28 @@ class Load:
                 phase.reply_seconds[sent.msg_id] = sent.seconds
 
 
-def processed_at(server: Server, msg_ids: list[str]) -> dict[str, float]:
+def processed_at(server: Server, msg_ids: list[str], timeout: float = 60) -> dict[str, float]:
+    """When each message's inbox row was committed done, waiting for rows still being processed (a reply
+    past WeChat's window is finished and pushed after the HTTP answer)."""
     from sqlalchemy import select
 
     from crm_store.db import make_engine, session_factory
     from crm_store.models import InboxMessage
 
     engine = make_engine(server.database_url)
+    deadline = time.monotonic() + timeout
     try:
-        with session_factory(engine)() as session:
-            rows = session.execute(select(InboxMessage.message_key, InboxMessage.processed_at)
-                                   .where(InboxMessage.channel == "wechat",
-                                          InboxMessage.message_key.in_(msg_ids))).all()
+        while True:
+            with session_factory(engine)() as session:
+                rows = session.execute(select(InboxMessage.message_key, InboxMessage.processed_at)
+                                       .where(InboxMessage.channel == "wechat",
+                                              InboxMessage.message_key.in_(msg_ids))).all()
+            done = {key: at.timestamp() for key, at in rows if at is not None}
+            if len(done) == len(msg_ids) or time.monotonic() > deadline:
+                return done
+            time.sleep(0.2)
     finally:
         engine.dispose()
-    return {key: at.timestamp() for key, at in rows if at is not None}
 
 
 def order_scripts(targets: list[tuple[str, str]], rounds: int) -> list[list[tuple[str, str, str]]]:
@@ -413,6 +425,9 @@ def main() -> None:
         targets = prepared["wechat"]
         print(f"-- demo data seeded, {args.senders} WeChat senders bound ({time.monotonic() - started:.0f} s)")
 
+        # Untimed, after every start: each process pays its first parses (lazy imports, names fed to jieba) here.
+        warm_up = mix_scripts(targets, 8 * len(targets))
+
         def serve(workers: int, tree: Path = REPO) -> Any:
             return crmbot_run(url, workdir, fake.url, aes, workers=workers, tree=tree)
 
@@ -425,13 +440,21 @@ def main() -> None:
             print(console_orders(f"{name}, console", tree, url, prepared["console"], args.rounds), flush=True)
         for name, tree in trees[:-1]:
             with serve(1, tree) as server:
-                phase = load.run(f"{name}, wechat, 1 worker", server, order_scripts(targets, args.rounds))
+                load.run("warm-up", server, warm_up)
+                phase = load.run(f"{name}, wechat, 1 process", server, order_scripts(targets, args.rounds))
                 show(order_line(phase), phase)
+                # Its way to a second core: another `crmbot run` on its own port (what scale-out did).
+                with serve(1, tree) as other:
+                    load.run("warm-up", other, warm_up)
+                    phase = load.run(f"{name}, wechat, 2 processes", [server, other],
+                                     order_scripts(targets, args.rounds))
+                    show(order_line(phase), phase)
         confirms: dict[int, Phase] = {}
         rates: dict[int, list[Phase]] = {1: [], 2: []}
         for turn in range(args.repeat):
             for workers in (1, 2):
                 with serve(workers) as server:
+                    load.run("warm-up", server, warm_up)
                     if turn == 0:
                         confirms[workers] = load.run(f"this tree, wechat, {workers} worker(s)", server,
                                                      order_scripts(targets, args.rounds))
