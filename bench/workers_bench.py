@@ -186,6 +186,7 @@ class Phase:
     client_cpu: float
     load: str
     reply_seconds: dict[str, float] = field(default_factory=dict)  # msg_id -> until the reply was there
+    by_worker: dict[str, int] = field(default_factory=dict)  # worker (node id suffix) -> messages it processed
     errors: list[str] = field(default_factory=list)
 
     def latencies(self, kind: str) -> list[float]:
@@ -243,6 +244,7 @@ class Load:
         phase = Phase(label, [s for items in sealed for s, _, _ in items], wall,
                       sum(s.cpu() for s in servers) - cpu_before, time.process_time() - client_before, load_average())
         self.open_replies(phase, servers[0])
+        phase.by_worker = processed_by(servers[0], [sent.msg_id for sent in phase.sent])
         return phase
 
     def open_replies(self, phase: Phase, server: Server) -> None:
@@ -292,6 +294,25 @@ def processed_at(server: Server, msg_ids: list[str], timeout: float = 60) -> dic
             time.sleep(0.2)
     finally:
         engine.dispose()
+
+
+def processed_by(server: Server, msg_ids: list[str]) -> dict[str, int]:
+    """How many of the messages each process handled: the node part of the inbox claim (`host:port:w2/…`)."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from crm_store.db import make_engine, session_factory
+    from crm_store.models import InboxMessage
+
+    engine = make_engine(server.database_url)
+    try:
+        with session_factory(engine)() as session:
+            claims = session.scalars(select(InboxMessage.claimed_by).where(
+                InboxMessage.channel == "wechat", InboxMessage.message_key.in_(msg_ids))).all()
+    finally:
+        engine.dispose()
+    return dict(sorted(Counter((claim or "?").split("/")[0].split(":", 1)[-1] for claim in claims).items()))
 
 
 def order_scripts(targets: list[tuple[str, str]], rounds: int) -> list[list[tuple[str, str, str]]]:
@@ -382,7 +403,8 @@ def mix_line(phase: Phase) -> str:
     return (f"{phase.label:<34} {phase.rate():6.1f} msg/s  p50 {percentile(latencies, 50) * 1000:6.0f} ms  "
             f"p99 {percentile(latencies, 99) * 1000:6.0f} ms  | {len(phase.sent)} msgs {phase.wall:5.1f} s wall, "
             f"server CPU {phase.server_cpu:5.1f} s ({phase.server_cpu / max(1, len(phase.sent)) * 1000:.1f} ms/msg), "
-            f"bench CPU {phase.client_cpu:4.2f} s  errors={len(phase.errors)}  load average: {phase.load}")
+            f"bench CPU {phase.client_cpu:4.2f} s  errors={len(phase.errors)}  load average: {phase.load}"
+            f"  processed by: {' '.join(f'{k}={v}' for k, v in phase.by_worker.items())}")
 
 
 def show(line: str, phase: Phase) -> None:
