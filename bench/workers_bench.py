@@ -101,6 +101,58 @@ def tree_cpu(root: int) -> float:
     return total
 
 
+def database_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database (its process title names it)."""
+    name = url.rsplit("/", 1)[-1]
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres:") or f" {name} " not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return found
+
+
+class LockSampler:
+    """Every 20 ms during a phase: how many of this database's backends wait for a lock (pg_stat_activity's
+    wait_event_type 'Lock': a row or transaction lock another transaction holds). Unlike latency, this does
+    not grow with the machine's load: a lock held across a message shows up however busy the cores are."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+        self.name = url.rsplit("/", 1)[-1]
+        self.counts: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.stop.wait(0.02):
+            row = self.conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND "
+                                    "wait_event_type = 'Lock'", (self.name,)).fetchone()
+            self.counts.append(int(row[0]) if row else 0)
+
+    def __enter__(self) -> LockSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.conn.close()
+
+    @property
+    def figures(self) -> tuple[int, int, int]:
+        return len(self.counts), sum(1 for c in self.counts if c), max(self.counts, default=0)
+
+
 def write_config(path: Path, url: str, port: int, fake_url: str, aes: str, model: str, *,
                  scheduler: bool = False) -> Path:
     config: dict[str, Any] = {
@@ -184,9 +236,11 @@ class Phase:
     wall: float
     server_cpu: float
     client_cpu: float
+    database_cpu: float
     load: str
     reply_seconds: dict[str, float] = field(default_factory=dict)  # msg_id -> until the reply was there
     by_worker: dict[str, int] = field(default_factory=dict)  # worker (node id suffix) -> messages it processed
+    lock_waits: tuple[int, int, int] = (0, 0, 0)  # samples, samples with a backend waiting on a lock, most waiting
     errors: list[str] = field(default_factory=list)
 
     def latencies(self, kind: str) -> list[float]:
@@ -236,13 +290,18 @@ class Load:
         for thread in threads:
             thread.start()
         cpu_before, client_before = sum(s.cpu() for s in servers), time.process_time()
-        barrier.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        wall = time.perf_counter() - started
+        database_before = database_cpu(servers[0].database_url)
+        with LockSampler(servers[0].database_url) as locks:
+            barrier.wait()
+            started = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            wall = time.perf_counter() - started
+        database_after = database_cpu(servers[0].database_url)
         phase = Phase(label, [s for items in sealed for s, _, _ in items], wall,
-                      sum(s.cpu() for s in servers) - cpu_before, time.process_time() - client_before, load_average())
+                      sum(s.cpu() for s in servers) - cpu_before, time.process_time() - client_before,
+                      sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()), load_average())
+        phase.lock_waits = locks.figures
         self.open_replies(phase, servers[0])
         phase.by_worker = processed_by(servers[0], [sent.msg_id for sent in phase.sent])
         return phase
@@ -390,12 +449,17 @@ def console_orders(label: str, tree: Path, url: str, targets: list[tuple[str, st
 # --- figures ---------------------------------------------------------------------------------------
 
 
+def lock_text(phase: Phase) -> str:
+    samples, waiting, most = phase.lock_waits
+    return f"lock waits in {waiting / max(1, samples):4.0%} of {samples} samples (at most {most} waiting)"
+
+
 def order_line(phase: Phase) -> str:
     confirms = phase.latencies("confirm_order")
     return (f"{phase.label:<34} 确认 n={len(confirms):<3} p50 {percentile(confirms, 50) * 1000:7.0f} ms  "
             f"p99 {percentile(confirms, 99) * 1000:7.0f} ms  max {max(confirms, default=0) * 1000:7.0f} ms  "
             f"| {len(phase.sent)} msgs {phase.wall:5.1f} s wall, server CPU {phase.server_cpu:5.1f} s, "
-            f"bench CPU {phase.client_cpu:4.2f} s  errors={len(phase.errors)}  load average: {phase.load}")
+            f"PostgreSQL CPU {phase.database_cpu:4.1f} s, bench CPU {phase.client_cpu:4.2f} s, {lock_text(phase)}  errors={len(phase.errors)}  load average: {phase.load}")
 
 
 def mix_line(phase: Phase) -> str:
@@ -403,8 +467,23 @@ def mix_line(phase: Phase) -> str:
     return (f"{phase.label:<34} {phase.rate():6.1f} msg/s  p50 {percentile(latencies, 50) * 1000:6.0f} ms  "
             f"p99 {percentile(latencies, 99) * 1000:6.0f} ms  | {len(phase.sent)} msgs {phase.wall:5.1f} s wall, "
             f"server CPU {phase.server_cpu:5.1f} s ({phase.server_cpu / max(1, len(phase.sent)) * 1000:.1f} ms/msg), "
+            f"PostgreSQL CPU {phase.database_cpu:4.1f} s ({phase.database_cpu / max(1, len(phase.sent)) * 1000:.1f} ms/msg), "
             f"bench CPU {phase.client_cpu:4.2f} s  errors={len(phase.errors)}  load average: {phase.load}"
             f"  processed by: {' '.join(f'{k}={v}' for k, v in phase.by_worker.items())}")
+
+
+def ceiling_line(one: Phase, two: Phase) -> str:
+    """What this machine allows at the CPU each message costs: 2 cores for everything (server, PostgreSQL, this
+    generator); one worker's Python also at most one core."""
+    def total(phase: Phase) -> float:
+        return (phase.server_cpu + phase.database_cpu + phase.client_cpu) / max(1, len(phase.sent))
+
+    one_worker = min(2 / total(one), len(one.sent) / max(one.server_cpu, 1e-9))
+    two_workers = 2 / total(two)
+    return (f"CPU per message (server + PostgreSQL + generator): 1 worker {total(one) * 1000:.1f} ms, 2 workers "
+            f"{total(two) * 1000:.1f} ms; at those costs 2 free cores carry at most {one_worker:.0f} msg/s with 1 "
+            f"worker (its Python on one core) and {two_workers:.0f} msg/s with 2: a ceiling of "
+            f"{two_workers / one_worker:.2f}x on this machine")
 
 
 def show(line: str, phase: Phase) -> None:
@@ -490,6 +569,7 @@ def main() -> None:
         best = {w: max(p.rate() for p in phases) for w, phases in rates.items()}
         print(f"throughput --workers 2 / --workers 1: {best[2] / best[1]:.2f}x "
               f"(best of {args.repeat}: {best[2]:.1f} vs {best[1]:.1f} msg/s)")
+        print(ceiling_line(max(rates[1], key=Phase.rate), max(rates[2], key=Phase.rate)))
     print(f"done in {time.monotonic() - started:.0f} s; load average now {load_average()}")
 
 
