@@ -1,14 +1,17 @@
 """`crmbot run --workers 2`: two processes serve one webhook port on PostgreSQL; every message is processed once
 (by one of them), a Tencent retry of the same MsgId reaching the other worker changes nothing, the scheduler has
-one leader; SQLite and Telegram long polling refuse more than one worker with a clear line."""
+one leader, a worker killed outright is started again; SQLite and Telegram long polling refuse more than one
+worker with a clear line."""
 
 from __future__ import annotations
 
 import http.client
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from sqlalchemy import func, select
 
 from bench.common import REPO, Tencent, new_aes_key, throwaway_pg
 from bench.e2e_bench import prepare, server_environ
-from bench.workers_bench import WX_APP, WX_TOKEN, Load, crmbot_run, tree_cpu
+from bench.workers_bench import WX_APP, WX_TOKEN, Load, crmbot_run, tree_cpu, worker_labels
 from bot import messages as BM
 from bot.fakes import FakeAPI, ServerThread
 from crm_store.db import make_engine, session_factory
@@ -94,6 +97,14 @@ def test_two_workers_serve_one_webhook_and_process_each_message_once(nlu_model_p
                     nodes = session.scalars(select(SchedulerNode)).all()
             finally:
                 engine.dispose()
+            # A worker killed outright is started again by the supervisor, and answers with its NLU loaded.
+            os.kill(pids[0], signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while pids[0] in (now := _children(server.process.pid)) or len(now) < 2:
+                assert time.monotonic() < deadline, now
+                time.sleep(0.1)
+            assert worker_labels(server.base, 2, process=server.process, log=server.log) == {"1/2", "2/2"}
+            pids += now
         assert server.process.returncode == 0  # SIGTERM: both workers stopped cleanly, then the supervisor
         assert not [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
 
