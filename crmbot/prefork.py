@@ -91,6 +91,8 @@ class Supervisor:
 
     def _spawn(self, child: Child) -> None:
         child.started = time.monotonic()
+        sys.stdout.flush()  # else each worker would print the supervisor's buffered lines again
+        sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the worker: never returns into the supervisor's code
             code = 1
