@@ -1,7 +1,7 @@
 """`crmbot run --workers N`: N processes serving one port (pre-fork), so more than one core does the work.
 
-The parent checks the configuration and binds the port once, then forks the workers before it has started
-any thread or opened any database connection. Each worker is a whole `crmbot run` on the inherited socket
+The parent checks the configuration, binds the port and migrates the database once, then forks the workers
+before it has started any thread or kept any database connection. Each worker is a whole `crmbot run` on the inherited socket
 (webhooks, inbox workers, outbox, a scheduler candidate); the kernel gives each new connection to the
 worker that accepts it first. The database makes this safe: a platform message (MsgId, update id) is one
 inbox row, inbox and outbox rows are claimed with FOR UPDATE SKIP LOCKED and a token per claim, and the
@@ -187,6 +187,11 @@ def serve_workers(config: Config, workers: int, announce: Any = print) -> int:
         announce(BM.RUN_WORKERS_TOKEN_CACHE.format(workers=workers))
     sock = bind_configured(config)
     try:
+        from crmbot.wiring import open_database
+
+        # Migrate once, here: workers migrating a new database at the same moment collide on CREATE TABLE.
+        # Disposed before forking, so no worker inherits a connection.
+        open_database(config).engine.dispose()
         return Supervisor(config, sock, workers, announce).run()
     finally:
         sock.close()

@@ -122,6 +122,21 @@ def test_two_workers_serve_one_webhook_and_process_each_message_once(nlu_model_p
     assert len(nodes) == 2 and len({n.pid for n in nodes}) == 2 and sum(n.is_leader for n in nodes) == 1
 
 
+@pytest.mark.slow
+def test_two_workers_start_on_a_new_database(nlu_model_path: Path, tmp_path: Path) -> None:
+    """The supervisor migrates once before forking: two workers creating the tables at the same moment would
+    collide (one crashed and was restarted before)."""
+    with throwaway_pg("crmbot_workers_new", PG_ADMIN_URL) as url:
+        with crmbot_run(url, tmp_path, "http://127.0.0.1:9", new_aes_key(), workers=2,
+                        model=str(nlu_model_path)) as server:
+            assert len(_children(server.process.pid)) == 2
+        log = server.log.read_text()
+    assert server.process.returncode == 0
+    assert "Traceback" not in log and BM.RUN_WORKER_DIED.split("（")[0].format(number=1) not in log
+    assert BM.RUN_WORKER_DIED.split("（")[0].format(number=2) not in log
+    assert log.count(BM.RUN_STOPPED) == 1 and "[进程1]" in log and "[进程2]" in log
+
+
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
