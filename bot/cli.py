@@ -213,9 +213,14 @@ def inbox_retry(message_id: int = typer.Argument(..., help="消息编号（inbox
 # --- crmbot run ---------------------------------------------------------------------------------
 
 
-def run_command() -> None:
+def run_command(
+    workers: int | None = typer.Option(
+        None, "--workers", min=1, max=32, show_default=False,
+        help="工作进程数，共用一个端口（默认 server.workers，即 1）；多于 1 个需要 PostgreSQL / processes serving the port",
+    ),
+) -> None:
     """启动所有已配置的渠道（Telegram / 微信公众号 / 企业微信）、收件箱和定时任务 / serve channels + scheduler."""
     from crmbot.config import load_config
     from crmbot.serve import run
 
-    run(load_config())
+    run(load_config(), workers=workers)

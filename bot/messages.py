@@ -37,3 +37,14 @@ DEACTIVATE_NEEDS_YES = "没有停用{name}：需要确认。请在终端里运�
 DEACTIVATE_KEPT = "已取消，账号没有停用。"
 DEACTIVATED = "已停用{name}的账号，解除了{count}个聊天绑定。"
 MANAGER_SET = "已把{name}的直属上级改为{manager}（团队：{team}）。"
+# --- workers (issue 16) ---
+RUN_WORKERS_STARTED = "已启动 {workers} 个工作进程（PID {pids}），共用 http://{host}:{port}。"
+RUN_WORKER_PREFIX = "[进程{number}] "
+RUN_WORKER_DIED = "工作进程 {number}（PID {pid}）意外退出（{status}），{delay} 秒后重新启动；它未处理完的消息由新进程接着处理。"
+RUN_WORKER_CRASHING = "工作进程 {number} 启动后接连退出 {times} 次，停止全部进程。请查看上面的错误。"
+RUN_WORKERS_SQLITE = ("--workers {workers}：SQLite 数据库一次只允许一个进程写入，多个工作进程只会互相排队，"
+                      "而且每个进程都会各自发送定时提醒。请用 --workers 1，或改用 PostgreSQL（database.url）")
+RUN_WORKERS_TELEGRAM_POLLING = ("--workers {workers}：Telegram 长轮询（没有 webhook_url）同一时间只能由一个进程接收。"
+                                "请配置 channels.telegram.webhook_url，或用 --workers 1")
+RUN_WORKERS_TOKEN_CACHE = ("提示：server.token_cache_url 为空，{workers} 个工作进程会各自获取微信/企业微信的 access_token，"
+                           "互相顶替；建议配置 Redis（server.token_cache_url）让它们共用。")

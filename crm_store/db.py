@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +40,25 @@ def make_engine(url: str, echo: bool = False) -> Engine:
     # No ping before every checkout (a round trip per transaction): a connection the server dropped
     # fails once, is invalidated, and the caller's retry gets a fresh one (see `retry_on_disconnect`).
     return create_engine(url, echo=echo, pool_pre_ping=False)
+
+
+_SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_SIDE_LOCK = threading.Lock()
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """A small pool of autocommit connections beside `engine`'s, for a statement that must commit at once
+    while the caller's transaction stays open (a counter's next value). Its own pool: a caller already
+    holding one of the main pool's connections never waits for a second one from that pool. Disposed
+    with `engine`."""
+    with _SIDE_LOCK:
+        side = _SIDE_ENGINES.get(engine)
+        if side is None:
+            side = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8,
+                                 pool_pre_ping=False)
+            _SIDE_ENGINES[engine] = side
+            event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
+        return side
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

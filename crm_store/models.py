@@ -270,7 +270,7 @@ class OrderLine(Base):
 
 
 class OrderSequence(Base):
-    """Per-day counter behind readable order numbers (SO20261127001); rows are locked to increment."""
+    """Per-day counter behind readable order numbers (SO20261127001); see orders.next_order_number."""
 
     __tablename__ = "order_sequence"
 

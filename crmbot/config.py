@@ -96,6 +96,8 @@ class ServerSettings(Section):
     # (empty = in-process memory, fine for a single process).
     max_body_bytes: int = Field(65536, ge=1024)
     token_cache_url: str = "redis://127.0.0.1:6379/0"
+    # Processes serving the same port (`crmbot run --workers N` overrides); more than 1 needs PostgreSQL.
+    workers: int = Field(1, ge=1, le=32)
 
 
 _environ: ContextVar[Mapping[str, str] | None] = ContextVar("crmbot_environ", default=None)

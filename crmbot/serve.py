@@ -1,4 +1,5 @@
-"""`crmbot run`: every enabled channel, the inbox workers, the outbox and the scheduler, in one process.
+"""`crmbot run`: every enabled channel, the inbox workers, the outbox and the scheduler, in one process
+(`--workers N`: N such processes on one port, see crmbot.prefork).
 
 Start-up order is chosen so a restart fits inside Tencent's retries (~15 s): the port is bound first (a
 port in use is one clear line, never "已启动" and then a crash), the database is opened, the webhooks
@@ -90,6 +91,24 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def bind_configured(config: Config) -> socket.socket:
+    """The configured port, bound; one clear line (ConfigError) when it is taken or not allowed."""
+    try:
+        return bind(config.server.host, config.server.port)
+    except OSError as exc:
+        raise ConfigError(BM.RUN_PORT_IN_USE.format(host=config.server.host, port=config.server.port,
+                                                    reason=exc.strerror or exc)) from exc
+
+
+def startup_problems(config: Config, *, check_model: bool = True) -> list[str]:
+    """What `crmbot run` refuses to start with: an enabled channel's missing settings, an unusable model."""
+    problems = channel_problems(config)
+    missing_model = model_problem(config) if check_model else None
+    if missing_model:
+        problems.append(missing_model)
+    return problems
+
+
 @dataclass
 class Served:
     server: uvicorn.Server
@@ -118,18 +137,11 @@ def build_server(
     from crmbot.wiring import build_dialogs, open_database
     from scheduler.service import SchedulerService
 
-    problems = channel_problems(config)
-    missing_model = model_problem(config) if dialogs is None else None
-    if missing_model:
-        problems.append(missing_model)
+    problems = startup_problems(config, check_model=dialogs is None)
     if problems:
         raise ConfigError("无法启动 / cannot start: " + "; ".join(problems))
     if sock is None:
-        try:
-            sock = bind(config.server.host, config.server.port)
-        except OSError as exc:
-            raise ConfigError(BM.RUN_PORT_IN_USE.format(host=config.server.host, port=config.server.port,
-                                                        reason=exc.strerror or exc)) from exc
+        sock = bind_configured(config)
     port = sock.getsockname()[1]
     runtime = open_database(config)
     clock = clock or (lambda: datetime.now(config.tz))
@@ -198,15 +210,25 @@ def build_server(
     return Served(server, sock, list(channels), app, state, intake, scheduler, runtime)
 
 
-def run(config: Config) -> None:
+def run(config: Config, workers: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT (uvicorn stops accepting, finishes requests in flight, then the shutdown
-    hooks stop the workers and the scheduler)."""
+    hooks stop the workers and the scheduler). More than one worker: crmbot.prefork, one process each."""
     from crmbot.logging_setup import install_redaction
 
+    workers = workers or config.server.workers
     install_redaction(config)  # no phone number or secret in any log line
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    process = " [%(process)d]" if workers > 1 else ""  # which worker wrote the line
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s %(levelname)s{process} %(name)s: %(message)s")
     for chatty in ("alembic", "httpx"):  # per-request and per-plugin lines: not what an operator reads
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    if workers > 1:
+        from crmbot.prefork import serve_workers
+
+        code = serve_workers(config, workers)
+        print(BM.RUN_STOPPED)
+        if code:
+            raise SystemExit(code)
+        return
     served = build_server(config)
     served.server.run(sockets=[served.sock])
     print(BM.RUN_STOPPED)

@@ -63,6 +63,7 @@ class TencentSettings(ChannelSettings):
     reply_timeout_seconds: float = Field(4.0, gt=0, le=4.5)
 
     required_fields: ClassVar[tuple[str, ...]] = ("secret", "token", "encoding_aes_key")
+    fetches_access_tokens: ClassVar[bool] = True
 
     def problems(self, name: str) -> list[str]:
         found = [f"channels.{name}.{key} 未填写 / missing" for key in self.required_fields if not getattr(self, key)]

@@ -33,10 +33,16 @@ class ChannelSettings(Section):
     them out of every log line and printout."""
 
     enabled: bool = False
+    # Access tokens fetched from the platform replace each other: several processes should share them.
+    fetches_access_tokens: ClassVar[bool] = False
 
     def problems(self, name: str) -> list[str]:
         """What an enabled channel cannot start without, bilingual and naming the key."""
         return []
+
+    def single_receiver(self) -> bool:
+        """Only one process at a time may receive (long polling): `crmbot run --workers N` refuses it."""
+        return False
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,9 @@ class TelegramSettings(ChannelSettings):
             found.append(f"channels.{name}.webhook_secret 必须填写（webhook 模式）/ required with webhook_url")
         return found
 
+    def single_receiver(self) -> bool:
+        return not self.webhook_url  # getUpdates answers a second poller with 409 Conflict
+
 
 # --- reading updates ------------------------------------------------------------------------------
 

@@ -11,10 +11,11 @@ from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from crm_store import messages as SM
+from crm_store.db import autocommit_engine
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ApprovalStep, Order, OrderLine, OrderSequence, Product, Staff
 from crm_store.services.common import (
@@ -74,10 +75,13 @@ def _product_options(session: Session) -> str:
 
 
 def next_order_number(session: Session, day: date) -> str:
-    """SO + yyyymmdd + 3-digit daily sequence; one atomic upsert, so concurrent submitters never share a number.
+    """SO + yyyymmdd + the day's sequence (3 digits, more past 999); unique, increasing within a day.
 
-    On PostgreSQL the upsert locks the day's row until the transaction ends: the next submitter waits
-    and then reads the incremented value. SQLite serializes writers.
+    PostgreSQL: the day's counter is bumped by one autocommitted upsert on a connection beside the
+    message's, so its row lock lasts that one statement, not the whole message (which held every other
+    submitter of the day waiting until it committed). Like a database sequence, a number whose message is
+    then rolled back is not reused: a gap, never a duplicate. SQLite: in the message's own transaction,
+    which already holds the database's single write lock.
     """
     insert = dialect_insert(session)
     table = OrderSequence.__table__
@@ -87,7 +91,13 @@ def next_order_number(session: Session, day: date) -> str:
         .on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
         .returning(table.c.last)
     )
-    last = session.execute(stmt).scalar_one()
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        engine = bind if isinstance(bind, Engine) else bind.engine
+        with autocommit_engine(engine).connect() as conn:
+            last = conn.execute(stmt).scalar_one()
+    else:
+        last = session.execute(stmt).scalar_one()
     return f"SO{day:%Y%m%d}{last:03d}"
 
 

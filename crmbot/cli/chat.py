@@ -52,10 +52,12 @@ def config_check() -> None:
     from sqlalchemy.engine import make_url
 
     from crmbot.config import ConfigError, config_path
+    from crmbot.prefork import worker_problems
     from crmbot.serve import channel_problems
 
     config = common.config()
-    problems = channel_problems(config)  # the same list `crmbot run` refuses to start with
+    # The same list `crmbot run` refuses to start with (server.workers included).
+    problems = channel_problems(config) + worker_problems(config, config.server.workers)
     if problems:
         raise ConfigError("配置有误 / invalid configuration: " + "; ".join(problems))
     database = make_url(config.database.url).render_as_string(hide_password=True)
