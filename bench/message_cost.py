@@ -122,9 +122,13 @@ def worker(url: str, customers: int, cycles: int, model_path: str) -> dict[str, 
 
     counts = {"statements": 0, "round_trips": 0}
 
-    def on_statement(*_: Any) -> None:
+    trace = os.environ.get("CRMBOT_BENCH_TRACE") == "1"
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         counts["statements"] += 1
         counts["round_trips"] += 1
+        if trace and cycle == 1:
+            print("    SQL " + " ".join(statement.split())[:160], file=sys.stderr)
 
     def on_end(*_: Any) -> None:
         counts["round_trips"] += 1
@@ -137,6 +141,7 @@ def worker(url: str, customers: int, cycles: int, model_path: str) -> dict[str, 
                                          for _ in MESSAGES]
     sample: list[str] = []
     number = 0
+    cycle = 0
     for cycle in range(cycles + 1):  # cycle 0 warms up (first names load, first statements compiled)
         customer = targets[cycle % len(targets)]
         order = ""
@@ -145,6 +150,8 @@ def worker(url: str, customers: int, cycles: int, model_path: str) -> dict[str, 
             clock[0] = START + timedelta(minutes=number)
             text = template.format(c=customer, order=order)
             counts["statements"] = counts["round_trips"] = 0
+            if trace and cycle == 1:
+                print(f"--- {who}: {text}", file=sys.stderr)
             cpu, wall = time.process_time(), time.perf_counter()
             replies = dialogs.handle("console", f"bench-{who}", text, message_id=f"m{number}")
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

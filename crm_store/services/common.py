@@ -47,6 +47,11 @@ def actor_for_staff(
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(SM.STAFF_NOT_FOUND)
+    return actor_from_staff(staff, via_channel, via_message)
+
+
+def actor_from_staff(staff: Staff, via_channel: str | None = None, via_message: str | None = None) -> Actor:
+    """The actor for a loaded staff row; PermissionDenied for a deactivated account."""
     if not staff.active:
         raise PermissionDenied(SM.STAFF_INACTIVE)
     return Actor(

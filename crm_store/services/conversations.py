@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from crm_store.models import ConversationState, ProcessedMessage, Staff
+from crm_store.models import ChatIdentity, ConversationState, Member, NameChange, ProcessedMessage, Staff
 from crm_store.services.common import dialect_insert
 
 
@@ -69,3 +70,97 @@ def state_for(session: Session, channel: str, external_id: str, now: datetime) -
 def skips_confirmation(session: Session, staff_id: int | None) -> bool:
     staff = session.get(Staff, staff_id) if staff_id is not None else None
     return bool(staff is not None and staff.skip_confirm)
+
+
+# --- the lean message path (issue 16) ----------------------------------------------------------------
+
+_STAFF_COLUMNS = [c for c in Staff.__table__.c]
+# Identity, its staff member (or member's name), the conversation state (locked), the stored answer to this
+# message id if it was processed before, and whether the names feed has rows above the caller's mark: one
+# statement, built once, bound parameters only. The state row's lock serializes one person's messages.
+_TURN_CONTEXT = (
+    select(
+        ChatIdentity.member_id, Member.name.label("member_name"),
+        ConversationState.id.label("state_id"), ConversationState.state,
+        ProcessedMessage.id.label("processed_id"), ProcessedMessage.reply.label("processed_reply"),
+        select(func.count()).select_from(NameChange).where(NameChange.id > bindparam("names_after"))
+        .scalar_subquery().label("names_unseen"),
+        *[c.label(f"staff__{c.name}") for c in _STAFF_COLUMNS],
+    )
+    .select_from(ChatIdentity)
+    .join(ConversationState, and_(ConversationState.channel == ChatIdentity.channel,
+                                  ConversationState.external_id == ChatIdentity.external_id))
+    .outerjoin(Staff, Staff.id == ChatIdentity.staff_id)
+    .outerjoin(Member, Member.id == ChatIdentity.member_id)
+    .outerjoin(ProcessedMessage, and_(ProcessedMessage.channel == ChatIdentity.channel,
+                                      ProcessedMessage.message_key == bindparam("message_key")))
+    .where(ChatIdentity.channel == bindparam("channel"), ChatIdentity.external_id == bindparam("external_id"))
+    .with_for_update(of=ConversationState)
+)
+_SAVE_STATE = (
+    update(ConversationState).where(ConversationState.id == bindparam("state_id"))
+    .values(state=bindparam("state"), updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
+@dataclass
+class TurnContext:
+    """What the engine needs before parsing, read in one statement (see `turn_context`)."""
+
+    staff: Staff | None  # persistent in the session (no second SELECT for it), None for a member
+    member_id: int | None
+    member_name: str | None
+    state_id: int
+    state: dict[str, Any]
+    stored_replies: list[dict[str, Any]] | None  # this message id was processed before: its answer
+    names_unseen: int
+
+
+def turn_context(
+    session: Session, channel: str, external_id: str, message_key: str | None, names_after: int
+) -> TurnContext | None:
+    """The bound chat identity with its state row (locked), or None when the identity is unknown or has no
+    state row yet (first contact: the caller takes the long way, `identity_for` + `state_for`)."""
+    row = session.execute(_TURN_CONTEXT, {"channel": channel, "external_id": str(external_id),
+                                          "message_key": message_key, "names_after": names_after}).first()
+    if row is None:
+        return None
+    staff = _persistent_staff(session, row._mapping)
+    stored = None
+    if row.processed_id is not None:
+        stored = list((row.processed_reply or {}).get("replies", []))
+    return TurnContext(staff, row.member_id, row.member_name, row.state_id, dict(row.state or {}), stored,
+                       int(row.names_unseen or 0))
+
+
+def _persistent_staff(session: Session, values: Any) -> Staff | None:
+    """The staff row as an ORM object in the session's identity map without loading it again, so that
+    `session.get(Staff, id)` and `customer.owner` for this person cost no statement."""
+    if values["staff__id"] is None:
+        return None
+    existing = session.identity_map.get(session.identity_key(Staff, values["staff__id"]))
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    staff = Staff(**{c.key: values[f"staff__{c.name}"] for c in _STAFF_COLUMNS})
+    make_transient_to_detached(staff)
+    session.add(staff)
+    return staff
+
+
+def save_state(session: Session, state_id: int, state: dict[str, Any], now: datetime) -> None:
+    session.execute(_SAVE_STATE, {"state_id": state_id, "state": state, "now": now})
+
+
+def record_message(
+    session: Session, channel: str, message_key: str, now: datetime, replies: list[dict[str, Any]]
+) -> bool:
+    """Mark an inbound message id processed, with its answer: one INSERT … ON CONFLICT DO NOTHING at the end
+    of the message's transaction. False when a concurrent copy got there first (the caller rolls back and
+    answers with the stored reply)."""
+    table = ProcessedMessage.__table__
+    stmt = (dialect_insert(session)(table)
+            .values(channel=channel, message_key=message_key, processed_at=now, reply={"replies": replies})
+            .on_conflict_do_nothing(index_elements=[table.c.channel, table.c.message_key])
+            .returning(table.c.id))
+    return session.execute(stmt).scalar() is not None
