@@ -165,9 +165,13 @@ class DialogEngine:
                 session.rollback()
                 return self._stored_reply(channel, message_id)
             outcome = self._respond(session, channel, external_id, text, message_id, now, context)
-            if dedup and not conversations.record_message(
-                session, channel, message_id, now, [r.to_dict() for r in outcome.replies]
-            ):  # a concurrent copy of this message committed first: its answer, not ours
+            replies = [r.to_dict() for r in outcome.replies] if dedup else []
+            if context is not None and outcome.state is not None:  # the state and the mark: one statement
+                recorded = conversations.save_turn(session, context.state_id, outcome.state, now, channel,
+                                                   message_id if dedup else None, replies)
+            else:
+                recorded = not dedup or conversations.record_message(session, channel, message_id, now, replies)
+            if not recorded:  # a concurrent copy of this message committed first: its answer, not ours
                 session.rollback()
                 return self._stored_reply(channel, message_id)
             if finish is not None:
@@ -202,8 +206,7 @@ class DialogEngine:
         if binding.is_unbind(text):
             return Outcome(binding.handle_unbind(session, actor, channel, external_id, now))
         self._refresh_names(session, context.names_unseen)
-        return self._converse(session, actor, channel, text, message_id, now, context.state,
-                              lambda state: conversations.save_state(session, context.state_id, state, now))
+        return self._converse(session, actor, channel, text, message_id, now, context.state, lambda _: None)
 
     def _respond_slow(
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
@@ -249,7 +252,7 @@ class DialogEngine:
         replies = self._dispatch(turn)
         save(turn.state)
         self._queue_notices(session, turn, channel, message_id)
-        return Outcome(replies, list(turn.notices))
+        return Outcome(replies, list(turn.notices), state=turn.state)
 
     def _queue_notices(self, session: Session, turn: Turn, channel: str, message_id: str | None) -> None:
         """Messages for other people go through the outbox, in the same transaction as the change (one

@@ -76,9 +76,9 @@ class LogVisit(Job):
         else:
             customer = services.create_customer(turn.session, turn.actor, slots["customer_unknown"], now=turn.now)
         lifecycle_before = customer.lifecycle
-        contacts_before = len(customer.contacts)
+        contacts_before = {c.id for c in customer.contacts}
         followup = datetime.fromisoformat(slots["followup_at"]) if slots.get("followup_at") else None
-        services.log_visit(
+        visit = services.log_visit(
             turn.session,
             turn.actor,
             customer.id,
@@ -92,8 +92,7 @@ class LogVisit(Job):
             now=turn.now,
         )
         lines = [DM.VISIT_SAVED.format(customer=customer.name)]
-        turn.session.expire(customer, ["contacts"])
-        if len(customer.contacts) > contacts_before:
+        if visit.contact_id is not None and visit.contact_id not in contacts_before:
             lines.append(DM.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
         if followup is not None:
             lines.append(DM.VISIT_REMINDER_SET.format(when=DM.when(followup, today=turn.now.date())))

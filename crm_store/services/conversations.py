@@ -104,6 +104,26 @@ _SAVE_STATE = (
 )
 
 
+def _save_turn_pg() -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    table = ProcessedMessage.__table__
+    # PostgreSQL runs a data-modifying WITH exactly once, read or not.
+    saved = _SAVE_STATE.cte("saved_state")
+    mark = (insert(table)
+            .from_select(["channel", "message_key", "processed_at", "reply"],
+                         select(bindparam("mark_channel", type_=table.c.channel.type),
+                                bindparam("mark_key", type_=table.c.message_key.type),
+                                bindparam("now", type_=table.c.processed_at.type),
+                                bindparam("mark_reply", type_=table.c.reply.type)))
+            .on_conflict_do_nothing(index_elements=[table.c.channel, table.c.message_key])
+            .returning(table.c.id))
+    return mark.add_cte(saved)
+
+
+_SAVE_TURN_PG = _save_turn_pg()
+
+
 @dataclass
 class TurnContext:
     """What the engine needs before parsing, read in one statement (see `turn_context`)."""
@@ -150,6 +170,25 @@ def _persistent_staff(session: Session, values: Any) -> Staff | None:
 
 def save_state(session: Session, state_id: int, state: dict[str, Any], now: datetime) -> None:
     session.execute(_SAVE_STATE, {"state_id": state_id, "state": state, "now": now})
+
+
+def save_turn(
+    session: Session, state_id: int, state: dict[str, Any], now: datetime, channel: str,
+    message_key: str | None, replies: list[dict[str, Any]],
+) -> bool:
+    """The end of a message: its conversation state and, with a message id, the processed mark with its
+    answer. PostgreSQL: one statement (the UPDATE in a WITH clause). False when a concurrent copy of the
+    message committed its mark first (the caller rolls back)."""
+    if message_key is None:
+        save_state(session, state_id, state, now)
+        return True
+    if session.get_bind().dialect.name != "postgresql":  # SQLite has no data-modifying WITH
+        save_state(session, state_id, state, now)
+        return record_message(session, channel, message_key, now, replies)
+    # (no parameter named like a column: an UPDATE would take it as one more SET)
+    params = {"state_id": state_id, "state": state, "now": now, "mark_channel": channel, "mark_key": message_key,
+              "mark_reply": {"replies": replies}}
+    return session.execute(_SAVE_TURN_PG, params).scalar() is not None
 
 
 def record_message(

@@ -42,9 +42,12 @@ from crm_store.services.common import (
     Actor,
     audit,
     customer_for_write,
+    is_visible,
+    keep_loaded,
     like_escape,
     name_key,
     normalize_phone,
+    remember_visible,
     require_aware,
     require_customer_role,
     team_ids,
@@ -120,17 +123,24 @@ def find_customers(session: Session, actor: Actor, query: str, limit: int = 10) 
     for key in _query_variants(query or ""):
         found = _search(session, actor, key, limit)
         if found:
+            remember_visible(session, actor, found)
+            keep_loaded(session, *found)
             return found
     return []
 
 
 def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
     """NotFound when missing or not visible (existence is not leaked)."""
+    known = session.identity_map.get(session.identity_key(Customer, customer_id))
+    if known is not None and is_visible(session, actor, customer_id):  # read (and checked) in this message
+        return known  # type: ignore[no-any-return]
     customer = session.scalar(
         select(Customer).where(Customer.id == customer_id, visible_customers_clause(actor))
     )
     if customer is None:
         raise NotFound(SM.CUSTOMER_NOT_FOUND)
+    remember_visible(session, actor, [customer])
+    keep_loaded(session, customer)
     return customer
 
 
