@@ -141,8 +141,15 @@ def worker(url: str, customers: int, cycles: int, model_path: str) -> dict[str, 
                                          for _ in MESSAGES]
     sample: list[str] = []
     number = 0
+    profile = None
+    if os.environ.get("CRMBOT_BENCH_PROFILE"):
+        import cProfile
+
+        profile = cProfile.Profile(time.process_time)  # CPU, not the wait for the server
     cycle = 0
-    for cycle in range(cycles + 1):  # cycle 0 warms up (first names load, first statements compiled)
+    for cycle in range(cycles + 1):
+        if cycle == 1 and profile is not None:
+            profile.enable()  # cycle 0 warms up (first names load, first statements compiled)
         customer = targets[cycle % len(targets)]
         order = ""
         for index, (who, template) in enumerate(MESSAGES):
@@ -170,6 +177,11 @@ def worker(url: str, customers: int, cycles: int, model_path: str) -> dict[str, 
             row["cpu"].append(cpu * 1000)
             row["wall"].append(wall * 1000)
     runtime.engine.dispose()
+    if profile is not None:
+        import pstats
+
+        profile.disable()
+        pstats.Stats(profile, stream=sys.stderr).sort_stats(os.environ["CRMBOT_BENCH_PROFILE"]).print_stats(os.environ.get("CRMBOT_BENCH_PROFILE_FILTER", ""), 45)
 
     def mean(values: list[float]) -> float:
         return sum(values) / len(values)

@@ -76,7 +76,8 @@ class LogVisit(Job):
         else:
             customer = services.create_customer(turn.session, turn.actor, slots["customer_unknown"], now=turn.now)
         lifecycle_before = customer.lifecycle
-        contacts_before = {c.id for c in customer.contacts}
+        # Only a named contact can be new (no need to read the list otherwise).
+        contacts_before = {c.id for c in customer.contacts} if slots.get("contact") else set()
         followup = datetime.fromisoformat(slots["followup_at"]) if slots.get("followup_at") else None
         visit = services.log_visit(
             turn.session,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_store import messages as SM
@@ -35,9 +35,10 @@ class Decision:
 
 
 def _order_query():  # type: ignore[no-untyped-def]
+    # Customer and submitter come with the order's row; steps (with approvers) and lines: one query each.
     return select(Order).options(
-        selectinload(Order.lines), selectinload(Order.steps).selectinload(ApprovalStep.approver),
-        selectinload(Order.customer), selectinload(Order.submitter),
+        selectinload(Order.lines), selectinload(Order.steps).joinedload(ApprovalStep.approver),
+        joinedload(Order.customer), joinedload(Order.submitter),
     )
 
 

@@ -152,11 +152,18 @@ def remember_visible(session: Session, actor: Actor, customers: list[Customer]) 
 def customer_for_write(session: Session, actor: Actor, customer_id: int) -> Customer:
     """The customer the actor wants to change: NotFound if missing, PermissionDenied if not theirs."""
     require_customer_role(actor)
+    memo = transaction_memo(session)
+    known = session.identity_map.get(session.identity_key(Customer, customer_id))
+    if known is None and ("visible", actor.staff_id, actor.role, customer_id) not in memo:
+        # Neither the row nor the answer yet: both in one statement.
+        known = session.scalar(select(Customer).where(Customer.id == customer_id, visible_customers_clause(actor)))
+        if known is not None:
+            remember_visible(session, actor, [known])
     if not is_visible(session, actor, customer_id):
         if session.get(Customer, customer_id) is None:
             raise NotFound(SM.CUSTOMER_NOT_FOUND)
         raise PermissionDenied(SM.NO_PERMISSION_CUSTOMER)
-    customer = session.get(Customer, customer_id)
+    customer = known if known is not None else session.get(Customer, customer_id)
     if customer is None:  # deleted in this transaction
         raise NotFound(SM.CUSTOMER_NOT_FOUND)
     keep_loaded(session, customer)
@@ -206,6 +213,7 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
+    flush: bool = True,
 ) -> AuditLog:
     row = AuditLog(
         actor_staff_id=actor.staff_id if actor else None,
@@ -221,7 +229,8 @@ def audit(
     if now is not None:
         row.at = now
     session.add(row)
-    session.flush()
+    if flush:  # flush=False: the caller's next flush writes it (with its other rows, in one INSERT)
+        session.flush()
     return row
 
 

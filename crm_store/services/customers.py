@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from crm_store import messages as SM
 from crm_store.errors import Duplicate, InvalidInput, NotFound, PermissionDenied
@@ -90,8 +90,9 @@ def _matching(
         .where(or_(name_cond, Customer.id.in_(alias_ids)), visible_customers_clause(actor))
         .order_by(func.length(Customer.name), Customer.id)
         .limit(limit + len(exclude))
+        .options(joinedload(Customer.aliases))  # the caller compares aliases (is_exact): same statement
     )
-    return [c for c in session.scalars(stmt) if c.id not in exclude][:limit]
+    return [c for c in session.scalars(stmt).unique() if c.id not in exclude][:limit]
 
 
 def _search(session: Session, actor: Actor, key: str, limit: int) -> list[Customer]:

@@ -238,7 +238,9 @@ def create_order(
     ]
     session.add(order)
     session.flush()
-    audit(session, actor, "order.create", "order", order.id, after=order_state(order), now=now)
+    transaction_memo(session)[("created_order", order.id)] = order
+    # Written with the next flush (submit_order's: both audit rows in one INSERT), at the latest on commit.
+    audit(session, actor, "order.create", "order", order.id, after=order_state(order), now=now, flush=False)
     return order
 
 
@@ -312,7 +314,11 @@ def submit_order(session: Session, actor: Actor, order_id: int, rules: ApprovalR
     """Draft -> pending with its approval steps: the first step pending from now, the others waiting."""
     require_aware(now)
     staff_id = require_customer_role(actor)
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    created = transaction_memo(session).get(("created_order", order_id))
+    # An order this transaction created is invisible to others until commit: no lock to take, no row to read.
+    order = created if created is not None else session.scalar(
+        select(Order).where(Order.id == order_id).with_for_update()
+    )
     if order is None:
         raise NotFound(SM.ORDER_NOT_FOUND)
     if order.submitter_id != staff_id and actor.role != "admin":
@@ -330,20 +336,20 @@ def submit_order(session: Session, actor: Actor, order_id: int, rules: ApprovalR
     session.add_all(steps)
     order.status = "pending"
     order.submitted_at = now
-    session.flush()
+    audit(
+        session, actor, "order.submit", "order", order.id,
+        before={"status": "draft"},
+        after={"status": "pending", "number": order.number,
+               "route": [{"role": role, "approver_id": a.id} for role, a in route]},
+        now=now, flush=False,
+    )
+    session.flush()  # steps, the order's status and the audit rows in one go
     if "steps" in inspect(order).unloaded:  # a new order: its steps are exactly these (no reload needed)
         set_committed_value(order, "steps", steps)
         for step, (_, approver) in zip(steps, route, strict=True):
             set_committed_value(step, "approver", approver)
     else:
         session.expire(order, ["steps"])
-    audit(
-        session, actor, "order.submit", "order", order.id,
-        before={"status": "draft"},
-        after={"status": "pending", "number": order.number,
-               "route": [{"role": role, "approver_id": a.id} for role, a in route]},
-        now=now,
-    )
     return order
 
 
