@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.orm import Session, aliased, make_transient_to_detached
+from sqlalchemy.orm import Session, aliased
 
 from crm_store.models import ChatIdentity, ConversationState, Member, NameChange, ProcessedMessage, Staff
 from crm_store.services.common import dialect_insert, keep_loaded
@@ -74,7 +74,6 @@ def skips_confirmation(session: Session, staff_id: int | None) -> bool:
 
 # --- the lean message path (issue 16) ----------------------------------------------------------------
 
-_STAFF_COLUMNS = [c for c in Staff.__table__.c]
 _MANAGER = aliased(Staff, name="manager")
 # Identity, its staff member (or member's name), the conversation state (locked), the stored answer to this
 # message id if it was processed before, and whether the names feed has rows above the caller's mark: one
@@ -86,9 +85,9 @@ _TURN_CONTEXT = (
         ProcessedMessage.id.label("processed_id"), ProcessedMessage.reply.label("processed_reply"),
         select(func.count()).select_from(NameChange).where(NameChange.id > bindparam("names_after"))
         .scalar_subquery().label("names_unseen"),
-        *[c.label(f"staff__{c.name}") for c in _STAFF_COLUMNS],
-        # the person's manager: the first approver of their orders (order routing reads it)
-        *[getattr(_MANAGER, c.key).label(f"manager__{c.name}") for c in _STAFF_COLUMNS],
+        # The staff row and their manager (the first approver of their orders) come back as ORM rows, so
+        # `session.get(Staff, id)`, `customer.owner` and `staff.manager` for them cost no statement.
+        Staff, _MANAGER,
     )
     .select_from(ChatIdentity)
     .join(ConversationState, and_(ConversationState.channel == ChatIdentity.channel,
@@ -150,28 +149,13 @@ def turn_context(
                                           "message_key": message_key, "names_after": names_after}).first()
     if row is None:
         return None
-    staff = _persistent_staff(session, row._mapping, "staff__")
-    _persistent_staff(session, row._mapping, "manager__")
+    staff, manager = row.Staff, row.manager
+    keep_loaded(session, staff, manager)
     stored = None
     if row.processed_id is not None:
         stored = list((row.processed_reply or {}).get("replies", []))
     return TurnContext(staff, row.member_id, row.member_name, row.state_id, dict(row.state or {}), stored,
                        int(row.names_unseen or 0))
-
-
-def _persistent_staff(session: Session, values: Any, prefix: str) -> Staff | None:
-    """A staff row as an ORM object in the session's identity map without loading it again, so that
-    `session.get(Staff, id)`, `customer.owner` and `staff.manager` for this person cost no statement."""
-    if values[f"{prefix}id"] is None:
-        return None
-    existing = session.identity_map.get(session.identity_key(Staff, values[f"{prefix}id"]))
-    if existing is not None:
-        return existing  # type: ignore[no-any-return]
-    staff = Staff(**{c.key: values[f"{prefix}{c.name}"] for c in _STAFF_COLUMNS})
-    make_transient_to_detached(staff)
-    session.add(staff)
-    keep_loaded(session, staff)
-    return staff
 
 
 def save_state(session: Session, state_id: int, state: dict[str, Any], now: datetime) -> None:
