@@ -187,51 +187,33 @@ class DialogEngine:
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
         context: conversations.TurnContext | None = None,
     ) -> Outcome:
-        if context is None:
-            return self._respond_slow(session, channel, external_id, text, message_id, now)
+        if context is None:  # first contact or an unknown chat account: the identity step by step
+            identity = services.identity_for(session, channel, external_id)
+            if identity is None:
+                return Outcome(binding.handle_unknown(session, channel, external_id, text, message_id, now))
+            staff, member_id = identity.staff, identity.member_id
+            member_name = identity.member.name if identity.member else None
+        else:
+            staff, member_id, member_name = context.staff, context.member_id, context.member_name
         if not text:
             return Outcome([Reply(DM.EMPTY_TEXT)])
         if len(text) > MAX_TEXT:
             return Outcome([Reply(DM.TOO_LONG.format(limit=MAX_TEXT))])
-        if context.staff is not None:
+        if staff is not None:
             try:
-                actor = services.actor_from_staff(context.staff, channel, message_id)
+                actor = services.actor_from_staff(staff, channel, message_id)
             except CRMError as error:  # a deactivated account: say so, no traceback
                 return Outcome([Reply(error.message)])
         else:
             actor = services.Actor(
-                staff_id=None, member_id=context.member_id, role="member", name=context.member_name or "会员",
+                staff_id=None, member_id=member_id, role="member", name=member_name or "会员",
                 via_channel=channel, via_message=message_id,
             )
         if binding.is_unbind(text):
             return Outcome(binding.handle_unbind(session, actor, channel, external_id, now))
-        self._refresh_names(session, context.names_unseen)
-        return self._converse(session, actor, channel, text, message_id, now, context.state, lambda _: None)
-
-    def _respond_slow(
-        self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
-    ) -> Outcome:
-        """First contact or an unknown chat account: the identity and the state row step by step."""
-        identity = services.identity_for(session, channel, external_id)
-        if identity is None:
-            return Outcome(binding.handle_unknown(session, channel, external_id, text, message_id, now))
-        if not text:
-            return Outcome([Reply(DM.EMPTY_TEXT)])
-        if len(text) > MAX_TEXT:
-            return Outcome([Reply(DM.TOO_LONG.format(limit=MAX_TEXT))])
-        if identity.staff_id is not None:
-            try:
-                actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
-            except CRMError as error:
-                return Outcome([Reply(error.message)])
-        else:
-            actor = services.Actor(
-                staff_id=None, member_id=identity.member_id, role="member",
-                name=identity.member.name if identity.member else "会员",
-                via_channel=channel, via_message=message_id,
-            )
-        if binding.is_unbind(text):
-            return Outcome(binding.handle_unbind(session, actor, channel, external_id, now))
+        if context is not None:  # the state is saved by _handle, with the message's last statement
+            self._refresh_names(session, context.names_unseen)
+            return self._converse(session, actor, channel, text, message_id, now, context.state, lambda _: None)
         self._refresh_names(session)
         state_row = conversations.state_for(session, channel, external_id, now)
 
