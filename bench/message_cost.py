@@ -19,6 +19,9 @@ Before/after in one run: the same script runs in a subprocess against an older c
 in /tmp/e2e-before-<commit>, like bench/e2e_compare.py, with PYTHONPATH set to that tree) and against
 this tree, alternating, each on a fresh throw-away database. The NLU model is bench.common's cached one
 (trained once if missing).
+
+Looking closer (one tree, `--worker` runs): CRMBOT_BENCH_TRACE=1 prints every statement of the first measured
+round; CRMBOT_BENCH_PROFILE=cumulative|tottime prints a CPU profile (CRMBOT_BENCH_PROFILE_FILTER=dialogs …).
 """
 
 from __future__ import annotations
