@@ -520,3 +520,21 @@ class APSchedulerJob(Base):
     next_run_time: Mapped[float | None] = mapped_column(Float(25), index=True)
     job_state: Mapped[bytes] = mapped_column(LargeBinary)
 
+
+
+# --- names feed (issue 16) ------------------------------------------------------------------------
+
+
+class NameChange(Base):
+    """A name the NLU gazetteer should learn (entity + name), or with name NULL: reload that entity's names.
+
+    Written in the same transaction as the change (crm_store.services.names), read by every dialog engine
+    with one indexed range query (`id > last seen`): the names' version is the highest id.
+    """
+
+    __tablename__ = "name_change"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

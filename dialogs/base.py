@@ -55,6 +55,8 @@ class Job:
     writes: ClassVar[bool] = False
     # Whether 撤销 can revert what execute() wrote (the engine only offers undo when it can).
     undoable: ClassVar[bool] = True
+    # execute() only reads (no service it calls writes): the engine runs it without a savepoint.
+    read_only: ClassVar[bool] = False
     # Slots whose answer is free text taken as written (a rejection reason): never read as a new job.
     free_text_slots: ClassVar[frozenset[str]] = frozenset()
 

@@ -87,6 +87,7 @@ class AddCustomer(Job):
 @register
 class QueryCustomer(_NeedsCustomer):
     name = "query_customer"
+    read_only = True
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         customer = services.get_customer(turn.session, turn.actor, slots["customer"]["id"])
@@ -118,6 +119,7 @@ class QueryCustomer(_NeedsCustomer):
 @register
 class CustomerHistory(_NeedsCustomer):
     name = "customer_history"
+    read_only = True
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         if slots.get("_more"):

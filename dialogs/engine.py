@@ -11,7 +11,6 @@ import dataclasses
 import logging
 import re
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -50,7 +49,6 @@ MAX_TEXT = 2000
 # A message this long that looks like another job, arriving mid-form, starts that job instead.
 SWITCH_MIN_CHARS = 8
 SWITCH_MIN_CONFIDENCE = 0.75
-NAMES_REFRESH_SECONDS = 2.0
 
 CANCEL_WORDS = {"取消", "算了", "不要了", "不用了", "放弃", "退出", "取消吧", "算了吧", "cancel"}
 AFFIRM_WORDS = {"确认", "确定", "是", "是的", "对", "对的", "好", "好的", "可以", "行", "保存", "没问题", "ok", "嗯", "yes", "y"}
@@ -96,8 +94,7 @@ class DialogEngine:
         self.parser = parser
         self.config = config
         self.clock = clock or (lambda: datetime.now(config.tz))
-        self._names_fingerprint: str | None = None
-        self._names_checked = 0.0
+        self._names = services.NamesCursor()
         # Messages are handled in several threads (webhooks, inbox workers); the parser's dictionaries are
         # not safe to read while names are being fed, and a message must not be parsed before the names
         # are in (a customer's name would go unrecognized). Parsing holds the GIL anyway: one lock costs
@@ -155,16 +152,29 @@ class DialogEngine:
         self, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
         finish: Finish | None,
     ) -> Outcome:
+        dedup = message_id is not None and finish is None
         with self.factory() as session:
-            mark = None
-            if message_id is not None and finish is None:
-                mark = conversations.claim_message(session, channel, message_id, now)
-                if mark is None:  # processed before (or just now, by a concurrent copy): same answer
-                    session.rollback()
-                    return self._stored_reply(channel, message_id)
-            outcome = self._respond(session, channel, external_id, text, message_id, now)
-            if mark is not None:
-                conversations.store_replies(session, mark, [r.to_dict() for r in outcome.replies])
+            # Identity, actor, state (locked), the stored answer to a repeated message id and whether
+            # names changed: one statement in the usual case.
+            context = conversations.turn_context(
+                session, channel, external_id, message_id if dedup else None, self._names.low or 0
+            )
+            if dedup and context is not None and context.stored_replies is not None:
+                session.rollback()  # processed before: the same answer again
+                return Outcome([Reply.from_dict(r) for r in context.stored_replies])
+            if dedup and context is None and conversations.processed_message(session, channel, message_id):
+                session.rollback()
+                return self._stored_reply(channel, message_id)
+            outcome = self._respond(session, channel, external_id, text, message_id, now, context)
+            replies = [r.to_dict() for r in outcome.replies] if dedup else []
+            if context is not None and outcome.state is not None:  # the state and the mark: one statement
+                recorded = conversations.save_turn(session, context.state_id, outcome.state, now, channel,
+                                                   message_id if dedup else None, replies)
+            else:
+                recorded = not dedup or conversations.record_message(session, channel, message_id, now, replies)
+            if not recorded:  # a concurrent copy of this message committed first: its answer, not ours
+                session.rollback()
+                return self._stored_reply(channel, message_id)
             if finish is not None:
                 finish(session, outcome)
             session.commit()
@@ -175,75 +185,94 @@ class DialogEngine:
             return Outcome([Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)])
 
     def _respond(
-        self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
+        self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
+        context: conversations.TurnContext | None = None,
     ) -> Outcome:
-        identity = services.identity_for(session, channel, external_id)
-        if identity is None:
-            return Outcome(binding.handle_unknown(session, channel, external_id, text, message_id, now))
+        if context is None:  # first contact or an unknown chat account: the identity step by step
+            identity = services.identity_for(session, channel, external_id)
+            if identity is None:
+                return Outcome(binding.handle_unknown(session, channel, external_id, text, message_id, now))
+            staff, member_id = identity.staff, identity.member_id
+            member_name = identity.member.name if identity.member else None
+        else:
+            staff, member_id, member_name = context.staff, context.member_id, context.member_name
         if not text:
             return Outcome([Reply(DM.EMPTY_TEXT)])
         if len(text) > MAX_TEXT:
             return Outcome([Reply(DM.TOO_LONG.format(limit=MAX_TEXT))])
-        if identity.staff_id is not None:
+        if staff is not None:
             try:
-                actor = services.actor_for_staff(session, identity.staff_id, channel, message_id)
+                actor = services.actor_from_staff(staff, channel, message_id)
             except CRMError as error:  # a deactivated account: say so, no traceback
                 return Outcome([Reply(error.message)])
         else:
             actor = services.Actor(
-                staff_id=None, member_id=identity.member_id, role="member",
-                name=identity.member.name if identity.member else "会员",
+                staff_id=None, member_id=member_id, role="member", name=member_name or "会员",
                 via_channel=channel, via_message=message_id,
             )
         if binding.is_unbind(text):
             return Outcome(binding.handle_unbind(session, actor, channel, external_id, now))
+        if context is not None:  # the state is saved by _handle, with the message's last statement
+            self._refresh_names(session, context.names_unseen)
+            return self._converse(session, actor, channel, text, message_id, now, context.state, lambda _: None)
         self._refresh_names(session)
         state_row = conversations.state_for(session, channel, external_id, now)
-        state = copy.deepcopy(state_row.state or {})
+
+        def save(state: dict[str, Any]) -> None:
+            state_row.state = state
+            state_row.updated_at = now
+
+        return self._converse(session, actor, channel, text, message_id, now, state_row.state or {}, save)
+
+    def _converse(
+        self, session: Session, actor: services.Actor, channel: str, text: str, message_id: str | None,
+        now: datetime, stored_state: dict[str, Any], save: Callable[[dict[str, Any]], None],
+    ) -> Outcome:
+        state = copy.deepcopy(stored_state)
         with self._nlu_lock:
             parsed = self.parser.parse(text, now=now)
         turn = Turn(session, actor, now, self.config, text, parsed, state)
         replies = self._dispatch(turn)
-        state_row.state = turn.state
-        state_row.updated_at = now
+        save(turn.state)
         self._queue_notices(session, turn, channel, message_id)
-        return Outcome(replies, list(turn.notices))
+        return Outcome(replies, list(turn.notices), state=turn.state)
 
     def _queue_notices(self, session: Session, turn: Turn, channel: str, message_id: str | None) -> None:
-        """Messages for other people go through the outbox, in the same transaction as the change."""
+        """Messages for other people go through the outbox, in the same transaction as the change (one
+        INSERT … ON CONFLICT DO NOTHING for all of them)."""
+        if not turn.notices:
+            return
         origin = message_id or uuid.uuid4().hex
-        for number, notice in enumerate(turn.notices):
-            outbox.enqueue(
-                session,
-                key=f"notice:{channel}:{origin}:{number}",
-                kind="notice",
-                text=notice.text,
-                due_at=turn.now,
-                now=turn.now,
-                staff_id=notice.to_staff_id,
-                member_id=notice.to_member_id,
-                attachment_path=notice.image_path,
-                payload={"buttons": [[b.label, b.reply_text] for b in notice.buttons]} if notice.buttons else None,
-            )
+        outbox.enqueue_many(session, [
+            {
+                "key": f"notice:{channel}:{origin}:{number}", "kind": "notice", "text": notice.text,
+                "due_at": turn.now, "staff_id": notice.to_staff_id, "member_id": notice.to_member_id,
+                "attachment_path": notice.image_path,
+                "payload": {"buttons": [[b.label, b.reply_text] for b in notice.buttons]} if notice.buttons else None,
+            }
+            for number, notice in enumerate(turn.notices)
+        ], now=turn.now)
 
-    def _refresh_names(self, session: Session) -> None:
-        """Feed CRM names to the NLU gazetteer when they changed (checked at most every 2 s). Other threads
-        wait for a load in progress instead of parsing without the names."""
-        if time.monotonic() - self._names_checked < NAMES_REFRESH_SECONDS:
+    def _refresh_names(self, session: Session, unseen: int | None = None) -> None:
+        """Feed CRM names to the NLU gazetteer as they change. `unseen` is the names feed's row count above
+        our mark, read with the message's first statement; when it says nothing changed this costs nothing,
+        else only the new names are read and added (an entity is reloaded only after a rename or delete).
+        Other threads wait for a load in progress instead of parsing without the names."""
+        if not self._names.has_news(unseen):
             return
         with self._nlu_lock:
-            if time.monotonic() - self._names_checked < NAMES_REFRESH_SECONDS:
-                return  # another thread just did it
-            fingerprint = services.names_fingerprint(session)
-            if fingerprint != self._names_fingerprint:
-                for entity, names in services.gazetteer_names(session).items():
-                    self.parser.set_lookup(entity, names, source="db")
-                self._names_fingerprint = fingerprint
-            self._names_checked = time.monotonic()
+            update = self._names.read(session)
+            for entity in sorted(update.reload):
+                self.parser.set_lookup(entity, services.entity_names(session, entity), source="db")
+            for entity, names in update.add.items():
+                add = getattr(self.parser, "update_lookup", None)
+                if add is not None:
+                    add(entity, add=names, source="db")
+                else:
+                    self.parser.set_lookup(entity, services.entity_names(session, entity), source="db")
 
     def names_changed(self) -> None:
-        """Called after a write that may add names, so the next message sees them."""
-        self._names_checked = 0.0
+        """Kept for callers: names are followed through the names feed, checked with every message."""
 
     # --- routing -----------------------------------------------------------------------------
     def _dispatch(self, turn: Turn) -> list[Reply]:
@@ -345,6 +374,11 @@ class DialogEngine:
 
     def _run_job(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:
         turn.state.pop("form", None)
+        if job.read_only:  # nothing to roll back: no savepoint round trips
+            try:
+                return job.execute(turn, slots)
+            except CRMError as error:
+                return [Reply(error.message)]
         savepoint = turn.session.begin_nested()
         try:
             replies = job.execute(turn, slots)
@@ -353,7 +387,6 @@ class DialogEngine:
             savepoint.rollback()
             return [Reply(error.message)]
         if job.writes:
-            self.names_changed()
             minutes = self.config.dialogs.undo_minutes
             if minutes and replies and job.undoable:
                 last = replies[-1]

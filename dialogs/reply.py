@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Outcome:
 
     replies: list[Reply]
     notices: list[Reply] = field(default_factory=list)
+    # The conversation state to persist (the engine saves it with the message's last statement).
+    state: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def all(self) -> list[Reply]:
         return [*self.replies, *self.notices]

@@ -96,11 +96,12 @@ class LogVisit(Job):
         else:
             customer = services.create_customer(turn.session, turn.actor, slots["customer_unknown"], now=turn.now)
         lifecycle_before = customer.lifecycle
-        contacts_before = len(customer.contacts)
+        # Only a named contact can be new (no need to read the list otherwise).
+        contacts_before = {c.id for c in customer.contacts} if slots.get("contact") else set()
         followup = datetime.fromisoformat(slots["followup_at"]) if slots.get("followup_at") else None
         answered = self._answered(turn, slots)
         answered_label = reminder_label(turn, answered) if answered is not None else None
-        services.log_visit(
+        visit = services.log_visit(
             turn.session,
             turn.actor,
             customer.id,
@@ -114,8 +115,7 @@ class LogVisit(Job):
             now=turn.now,
         )
         lines = [DM.VISIT_SAVED.format(customer=customer.name)]
-        turn.session.expire(customer, ["contacts"])
-        if len(customer.contacts) > contacts_before:
+        if visit.contact_id is not None and visit.contact_id not in contacts_before:
             lines.append(DM.VISIT_CONTACT_ADDED.format(contact=slots["contact"], customer=customer.name))
         if answered_label is not None:
             lines.append(DM.VISIT_REMINDER_CLOSED.format(reminder=answered_label))

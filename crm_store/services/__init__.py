@@ -9,7 +9,7 @@ from crm_store.services.activities import (
     untouched_customers,
     update_opportunity,
 )
-from crm_store.services.common import Actor, actor_for_staff, normalize_phone
+from crm_store.services.common import Actor, actor_for_staff, actor_from_staff, normalize_phone
 from crm_store.services.customers import (
     HistoryItem,
     create_customer,
@@ -19,7 +19,7 @@ from crm_store.services.customers import (
     find_or_create_contact,
     get_customer,
 )
-from crm_store.services.names import gazetteer_names, names_fingerprint
+from crm_store.services.names import NamesCursor, entity_names, gazetteer_names, names_fingerprint
 from crm_store.services.reminders import close_reminders, open_reminders, reminder_answered_by_visit
 from crm_store.services.staff import bind_identity, find_staff, identity_for, list_staff
 from crm_store.services.undo import undo_last_write
@@ -27,13 +27,16 @@ from crm_store.services.undo import undo_last_write
 __all__ = [
     "Actor",
     "Followups",
+    "NamesCursor",
     "HistoryItem",
     "actor_for_staff",
+    "actor_from_staff",
     "bind_identity",
     "close_reminders",
     "create_customer",
     "create_reminder",
     "customer_history",
+    "entity_names",
     "find_customers",
     "find_duplicates",
     "find_or_create_contact",

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_store import messages as SM
 from crm_store.errors import AlreadyDecided, Ambiguous, InvalidInput, NotFound, PermissionDenied
@@ -34,9 +35,10 @@ class Decision:
 
 
 def _order_query():  # type: ignore[no-untyped-def]
+    # Customer and submitter come with the order's row; steps (with approvers) and lines: one query each.
     return select(Order).options(
-        selectinload(Order.lines), selectinload(Order.steps).selectinload(ApprovalStep.approver),
-        selectinload(Order.customer), selectinload(Order.submitter),
+        selectinload(Order.lines), selectinload(Order.steps).joinedload(ApprovalStep.approver),
+        joinedload(Order.customer), joinedload(Order.submitter),
     )
 
 
@@ -145,25 +147,24 @@ def decide(
     step = check_step(session, actor, order)
     if not approve and reason is None:
         raise InvalidInput(SM.REJECT_REASON_REQUIRED)
-    # Lock the row and read it again: whoever got here first has already changed it.
-    locked = session.scalar(
-        select(ApprovalStep).where(ApprovalStep.id == step.id).with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if locked is None or locked.status != "pending":
-        session.refresh(order)
-        raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order, locked)))
+    # Only a step still pending changes: a concurrent decision waits for the other transaction, then finds
+    # the step decided and changes nothing (the row lock of the UPDATE, re-checked after the wait).
     via = via_message or actor.via_message
+    decided = {"status": "approved" if approve else "rejected", "decided_by_id": actor.staff_id,
+               "decided_at": now, "reason": reason, "via_message": via}
     changed = session.execute(
         update(ApprovalStep)
-        .where(ApprovalStep.id == locked.id, ApprovalStep.status == "pending")
-        .values(status="approved" if approve else "rejected", decided_by_id=actor.staff_id,
-                decided_at=now, reason=reason, via_message=via)
+        .where(ApprovalStep.id == step.id, ApprovalStep.status == "pending")
+        .values(**decided)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
-        raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order)))
-    session.refresh(locked)
+        session.refresh(step)
+        session.refresh(order)
+        raise AlreadyDecided(SM.ALREADY_DECIDED.format(status=_status_name(order, step)))
+    for key, value in decided.items():  # what was written, without reading the row back
+        set_committed_value(step, key, value)
+    locked = step
     following = [s for s in order.steps if s.step_no > locked.step_no]
     next_step: ApprovalStep | None = None
     if not approve:

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, event, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
-from crm_store.models import AuditLog, Customer, CustomerShare, Staff
+from crm_store.models import AuditLog, Customer, CustomerShare, Product, Staff
 
 CUSTOMER_ROLES = ("rep", "manager", "director", "admin")
 
@@ -27,6 +27,33 @@ def dialect_insert(session: Session) -> Any:
     return insert
 
 ALL_CUSTOMERS_ROLES = ("director", "admin")
+_MEMO = "crm_store.transaction_memo"
+
+
+def transaction_memo(session: Session) -> dict[Any, Any]:
+    """A dict that lives as long as the session's current transaction: rows one message reads several times
+    (visibility answers, the product list) are read once. Cleared when a flush changes what it holds."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return {}
+    held = session.info.get(_MEMO)
+    if held is None or held[0] is not transaction:
+        held = session.info[_MEMO] = (transaction, {})
+    return held[1]  # type: ignore[no-any-return]
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_changed(session: Session, _context: Any, _instances: Any) -> None:
+    """Ownership, shares or products changing in this transaction: what the memo knew may be stale."""
+    held = session.info.get(_MEMO)
+    if held is None:
+        return
+    touched = {type(obj) for obj in (*session.new, *session.dirty, *session.deleted)}
+    if touched & {Customer, CustomerShare, Staff, Product}:
+        kept = held[1].get("keep")
+        held[1].clear()
+        if kept:
+            held[1]["keep"] = kept
 
 
 @dataclass(frozen=True)
@@ -47,6 +74,11 @@ def actor_for_staff(
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(SM.STAFF_NOT_FOUND)
+    return actor_from_staff(staff, via_channel, via_message)
+
+
+def actor_from_staff(staff: Staff, via_channel: str | None = None, via_message: str | None = None) -> Actor:
+    """The actor for a loaded staff row; PermissionDenied for a deactivated account."""
     if not staff.active:
         raise PermissionDenied(SM.STAFF_INACTIVE)
     return Actor(
@@ -96,18 +128,45 @@ def require_customer_role(actor: Actor) -> int:
 
 
 def is_visible(session: Session, actor: Actor, customer_id: int) -> bool:
-    stmt = select(Customer.id).where(Customer.id == customer_id, visible_customers_clause(actor))
-    return session.scalar(stmt) is not None
+    memo = transaction_memo(session)
+    key = ("visible", actor.staff_id, actor.role, customer_id)
+    if key not in memo:
+        stmt = select(Customer.id).where(Customer.id == customer_id, visible_customers_clause(actor))
+        memo[key] = session.scalar(stmt) is not None
+    return bool(memo[key])
+
+
+def keep_loaded(session: Session, *rows: Any) -> None:
+    """Hold rows for the rest of the transaction: the identity map keeps rows only while something references
+    them, and a row read by one service is often needed by the next (an order's customer, for its notice)."""
+    transaction_memo(session).setdefault("keep", []).extend(rows)
+
+
+def remember_visible(session: Session, actor: Actor, customers: list[Customer]) -> None:
+    """Customers just read through `visible_customers_clause(actor)`: is_visible needs no query for them."""
+    memo = transaction_memo(session)
+    for customer in customers:
+        memo[("visible", actor.staff_id, actor.role, customer.id)] = True
 
 
 def customer_for_write(session: Session, actor: Actor, customer_id: int) -> Customer:
     """The customer the actor wants to change: NotFound if missing, PermissionDenied if not theirs."""
     require_customer_role(actor)
-    customer = session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(SM.CUSTOMER_NOT_FOUND)
+    memo = transaction_memo(session)
+    known = session.identity_map.get(session.identity_key(Customer, customer_id))
+    if known is None and ("visible", actor.staff_id, actor.role, customer_id) not in memo:
+        # Neither the row nor the answer yet: both in one statement.
+        known = session.scalar(select(Customer).where(Customer.id == customer_id, visible_customers_clause(actor)))
+        if known is not None:
+            remember_visible(session, actor, [known])
     if not is_visible(session, actor, customer_id):
+        if session.get(Customer, customer_id) is None:
+            raise NotFound(SM.CUSTOMER_NOT_FOUND)
         raise PermissionDenied(SM.NO_PERMISSION_CUSTOMER)
+    customer = known if known is not None else session.get(Customer, customer_id)
+    if customer is None:  # deleted in this transaction
+        raise NotFound(SM.CUSTOMER_NOT_FOUND)
+    keep_loaded(session, customer)
     return customer
 
 
@@ -154,6 +213,7 @@ def audit(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     now: datetime | None = None,
+    flush: bool = True,
 ) -> AuditLog:
     row = AuditLog(
         actor_staff_id=actor.staff_id if actor else None,
@@ -169,7 +229,8 @@ def audit(
     if now is not None:
         row.at = now
     session.add(row)
-    session.flush()
+    if flush:  # flush=False: the caller's next flush writes it (with its other rows, in one INSERT)
+        session.flush()
     return row
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from crm_store import messages as SM
 from crm_store.errors import Duplicate, InvalidInput, NotFound, PermissionDenied
@@ -42,9 +42,12 @@ from crm_store.services.common import (
     Actor,
     audit,
     customer_for_write,
+    is_visible,
+    keep_loaded,
     like_escape,
     name_key,
     normalize_phone,
+    remember_visible,
     require_aware,
     require_customer_role,
     team_ids,
@@ -87,8 +90,9 @@ def _matching(
         .where(or_(name_cond, Customer.id.in_(alias_ids)), visible_customers_clause(actor))
         .order_by(func.length(Customer.name), Customer.id)
         .limit(limit + len(exclude))
+        .options(joinedload(Customer.aliases))  # the caller compares aliases (is_exact): same statement
     )
-    return [c for c in session.scalars(stmt) if c.id not in exclude][:limit]
+    return [c for c in session.scalars(stmt).unique() if c.id not in exclude][:limit]
 
 
 def _search(session: Session, actor: Actor, key: str, limit: int) -> list[Customer]:
@@ -120,17 +124,24 @@ def find_customers(session: Session, actor: Actor, query: str, limit: int = 10) 
     for key in _query_variants(query or ""):
         found = _search(session, actor, key, limit)
         if found:
+            remember_visible(session, actor, found)
+            keep_loaded(session, *found)
             return found
     return []
 
 
 def get_customer(session: Session, actor: Actor, customer_id: int) -> Customer:
     """NotFound when missing or not visible (existence is not leaked)."""
+    known = session.identity_map.get(session.identity_key(Customer, customer_id))
+    if known is not None and is_visible(session, actor, customer_id):  # read (and checked) in this message
+        return known  # type: ignore[no-any-return]
     customer = session.scalar(
         select(Customer).where(Customer.id == customer_id, visible_customers_clause(actor))
     )
     if customer is None:
         raise NotFound(SM.CUSTOMER_NOT_FOUND)
+    remember_visible(session, actor, [customer])
+    keep_loaded(session, customer)
     return customer
 
 

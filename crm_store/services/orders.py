@@ -11,8 +11,9 @@ from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, inspect, select
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_store import messages as SM
 from crm_store.db import autocommit_engine
@@ -27,6 +28,7 @@ from crm_store.services.common import (
     require_aware,
     require_customer_role,
     to_decimal,
+    transaction_memo,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +50,13 @@ LineSpec = tuple[str, int, Any, Any]
 
 
 def active_products(session: Session) -> list[Product]:
-    return list(session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.id)))
+    """The active catalog, read once per transaction (a draft order matches every line against it)."""
+    memo = transaction_memo(session)
+    if "active_products" not in memo:
+        memo["active_products"] = list(
+            session.scalars(select(Product).where(Product.active.is_(True)).order_by(Product.id))
+        )
+    return list(memo["active_products"])
 
 
 def match_product(session: Session, name: str) -> Product | None:
@@ -240,7 +248,9 @@ def create_order(
     ]
     session.add(order)
     session.flush()
-    audit(session, actor, "order.create", "order", order.id, after=order_state(order), now=now)
+    transaction_memo(session)[("created_order", order.id)] = order
+    # Written with the next flush (submit_order's: both audit rows in one INSERT), at the latest on commit.
+    audit(session, actor, "order.create", "order", order.id, after=order_state(order), now=now, flush=False)
     return order
 
 
@@ -314,7 +324,11 @@ def submit_order(session: Session, actor: Actor, order_id: int, rules: ApprovalR
     """Draft -> pending with its approval steps: the first step pending from now, the others waiting."""
     require_aware(now)
     staff_id = require_customer_role(actor)
-    order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+    created = transaction_memo(session).get(("created_order", order_id))
+    # An order this transaction created is invisible to others until commit: no lock to take, no row to read.
+    order = created if created is not None else session.scalar(
+        select(Order).where(Order.id == order_id).with_for_update()
+    )
     if order is None:
         raise NotFound(SM.ORDER_NOT_FOUND)
     if order.submitter_id != staff_id and actor.role != "admin":
@@ -322,25 +336,30 @@ def submit_order(session: Session, actor: Actor, order_id: int, rules: ApprovalR
     if order.status != "draft":
         raise InvalidInput(SM.ORDER_NOT_DRAFT.format(status=SM.ORDER_STATUS_NAMES.get(order.status, order.status)))
     route = approval_route(session, order.submitter_id, Decimal(order.total), order.discount, rules)
+    steps = []
     for step_no, (role, approver) in enumerate(route, start=1):
         first = step_no == 1
-        session.add(
-            ApprovalStep(
-                order_id=order.id, step_no=step_no, role=role, approver_id=approver.id,
-                status="pending" if first else "waiting", pending_since=now if first else None,
-            )
-        )
+        steps.append(ApprovalStep(
+            order_id=order.id, step_no=step_no, role=role, approver_id=approver.id,
+            status="pending" if first else "waiting", pending_since=now if first else None,
+        ))
+    session.add_all(steps)
     order.status = "pending"
     order.submitted_at = now
-    session.flush()
-    session.expire(order, ["steps"])
     audit(
         session, actor, "order.submit", "order", order.id,
         before={"status": "draft"},
         after={"status": "pending", "number": order.number,
                "route": [{"role": role, "approver_id": a.id} for role, a in route]},
-        now=now,
+        now=now, flush=False,
     )
+    session.flush()  # steps, the order's status and the audit rows in one go
+    if "steps" in inspect(order).unloaded:  # a new order: its steps are exactly these (no reload needed)
+        set_committed_value(order, "steps", steps)
+        for step, (_, approver) in zip(steps, route, strict=True):
+            set_committed_value(step, "approver", approver)
+    else:
+        session.expire(order, ["steps"])
     return order
 
 
@@ -348,6 +367,10 @@ def submit_order(session: Session, actor: Actor, order_id: int, rules: ApprovalR
 
 
 def get_order(session: Session, order_id: int) -> Order:
+    known = session.identity_map.get(session.identity_key(Order, order_id))
+    if known is not None and not inspect(known).expired_attributes & {"lines", "steps", "status"} \
+            and not inspect(known).unloaded & {"lines", "steps"}:
+        return known  # type: ignore[no-any-return]  # this transaction has it, lines and steps loaded
     order = session.scalar(
         select(Order).where(Order.id == order_id).options(selectinload(Order.lines), selectinload(Order.steps))
     )

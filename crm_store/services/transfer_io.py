@@ -47,6 +47,7 @@ from crm_store.services.common import (
     visible_customers_clause,
 )
 from crm_store.services.members import normalize_member_no
+from crm_store.services.names import entity_changed
 from crm_store.services.staff import StaffChecker, create_staff
 
 IMPORT_KINDS = ("customers", "members", "products", "staff")
@@ -461,6 +462,9 @@ def _insert_customers(session: Session, actor: Actor, rows: list[dict[str, Any]]
     ]
     if contacts:
         session.execute(insert(Contact), contacts)
+    entity_changed(session, "customer")  # bulk inserts bypass the ORM's names feed
+    if contacts:
+        entity_changed(session, "contact")
     session.add_all(_audit_rows(actor, "customer.import", "customer", [
         (cid, {"name": v["name"], "owner_id": v["owner_id"], "lifecycle": v["lifecycle"]})
         for cid, v in zip(ids, rows, strict=True)

@@ -29,6 +29,7 @@ from crm_store.services.common import (
     parse_dt,
     require_aware,
 )
+from crm_store.services.names import entity_changed
 
 
 def _actor_filter(actor: Actor) -> Any:
@@ -79,6 +80,7 @@ def _undo_visit(session: Session, row: AuditLog, now: datetime) -> str:
         )
         if not used:
             session.execute(delete(Contact).where(Contact.id == contact_id))
+            entity_changed(session, "contact")
     session.flush()
     return SM.UNDO_WHAT_VISIT.format(customer=customer.name if customer else "")
 
@@ -100,6 +102,7 @@ def _undo_customer(session: Session, row: AuditLog, now: datetime) -> str:
         raise InvalidInput(SM.UNDO_CUSTOMER_IN_USE)
     name = customer.name
     session.execute(delete(Contact).where(Contact.customer_id == cid))
+    entity_changed(session, "contact")
     session.delete(customer)
     session.flush()
     return SM.UNDO_WHAT_CUSTOMER.format(customer=name)

@@ -24,6 +24,7 @@ BENCHES: dict[str, tuple[str, list[str]]] = {
     "scheduler": ("bench/scheduler_bench.py", ["--members", "100000"]),
     "scale": ("bench/scale_out.py", ["--users", "5", "--rounds", "2", "--reminders", "6"]),
     "workers": ("bench/workers_bench.py", ["--senders", "8", "--rounds", "2", "--messages", "128", "--repeat", "1"]),
+    "cost": ("bench/message_cost.py", ["--only-after", "--customers", "0", "--cycles", "3"]),
 }
 UNKNOWN = "未知的基准测试 / unknown benchmark: {name}（可选 / choose: {names}, all）"
 HEADER = "=== {name}: {command}"
@@ -32,7 +33,7 @@ FOOTER = "=== {name}: {status} in {seconds:.0f}s"
 
 def bench_command(
     ctx: typer.Context,
-    name: str = typer.Argument("all", help="nlu | e2e | history | scheduler | scale | workers | all"),
+    name: str = typer.Argument("all", help="nlu | e2e | history | scheduler | scale | workers | cost | all"),
     quick: bool = typer.Option(False, "--quick", help="smaller sizes, for a smoke run (figures not comparable)"),
 ) -> None:
     """运行性能基准（输出含机器信息与负载）/ run the benchmarks and print their figures.
