@@ -135,6 +135,7 @@ def build_server(
     from bot.http import build_app
     from bot.intake import Intake
     from crmbot.wiring import build_dialogs, open_database
+    from scheduler.clock import CallableClock
     from scheduler.service import SchedulerService
 
     problems = startup_problems(config, check_model=dialogs is None)
@@ -147,7 +148,9 @@ def build_server(
     clock = clock or (lambda: datetime.now(config.tz))
     # Stable across restarts of this node: a restarted process takes back its own unfinished messages.
     node = node_id or f"{socket.gethostname()}:{port}"
-    scheduler = SchedulerService(runtime, {}, node_id=f"{node}:{threading.get_native_id()}")
+    # One clock for the inbox and the notifier: outbox rows born claimed carry the inbox's time, and the
+    # notifier must not read them as stale claims (it would send them a second time).
+    scheduler = SchedulerService(runtime, {}, node_id=f"{node}:{threading.get_native_id()}", clock=CallableClock(clock))
     intake = Intake(runtime.factory, worker_id=node, settings=config.inbox, clock=clock,
                     wake_outbox=scheduler.notifier.wake, deliver=scheduler.notifier.deliver_claimed,
                     outbox_worker=scheduler.notifier.worker_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time as _time
+from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Protocol
 
@@ -18,6 +19,16 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(self.tz)
+
+
+class CallableClock:
+    """A clock read from a function (the server's clock, shared by the inbox and the notifier)."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+
+    def now(self) -> datetime:
+        return self._now()
 
 
 class FakeClock:

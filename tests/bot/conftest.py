@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -89,13 +90,19 @@ def test_config(runtime: Runtime, channels: dict[str, dict[str, Any]], **section
     return Config.model_validate(data)
 
 
+def demo_clock() -> Callable[[], datetime]:
+    """The demo's reference time, moving on with real time (outbox back-offs and claim timeouts elapse)."""
+    started = time.monotonic()
+    return lambda: DEMO_NOW + timedelta(seconds=time.monotonic() - started)
+
+
 @contextlib.contextmanager
 def serve(runtime: Runtime, dialogs: Any, channels: dict[str, dict[str, Any]], *, node_id: str = "test-node",
           **sections: Any) -> Iterator[Live]:
     """The whole `crmbot run` server (channels, inbox workers, outbox delivery) on a real socket."""
     config = test_config(runtime, channels, **sections)
     served = build_server(config, sock=bind("127.0.0.1", 0), dialogs=dialogs, node_id=node_id,
-                          announce=lambda line: None, clock=lambda: DEMO_NOW)
+                          announce=lambda line: None, clock=demo_clock())
     with ServerThread(server=served.server, sockets=[served.sock]) as thread:
         served.intake._ready.wait(10)
         starter = served.app.state.channels
