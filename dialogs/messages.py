@@ -302,3 +302,38 @@ HANDOVER_SUMMARY = (
     "进行中的商机：{opportunities}个\n待办提醒：{reminders}条"
 )
 HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个、提醒{reminders}条一并转移），已通知{target}。"
+
+# --- corrections at the preview (issue 15) ---
+FIX_WHICH_FIELD = "要改哪一项？可以改：{fields}。例如「时间改成前天」；不要了请说「取消」。"
+FIX_NO_SUCH_FIELD = "这一条没有这一项。可以改：{fields}。"
+WHAT_TO_CHANGE = "哪里不对？直接说要改的，例如「{example}」。可以改：{fields}；不要了请说「取消」。"
+FIX_EXAMPLE = {
+    "log_visit": "时间改成前天", "add_customer": "联系人改成李红", "update_opportunity": "金额改成150万",
+    "submit_order": "数量改成8台", "set_reminder": "时间改成明天下午3点",
+}
+FIX_CONTACT_BAD = "「{text}」不像联系人的名字，请说例如「联系人改成李红」。"
+FIX_PHONE_BAD = "「{text}」不是有效的电话号码，请说11位手机号或带区号的座机。"
+FIX_TIME_BAD = "没看懂「{text}」是哪天，请说例如「前天下午3点」「下周五」。"
+FIX_TIME_PAST = "{when}已经过去了，跟进时间请说一个以后的时间。"
+FIX_VISIT_IN_FUTURE = "「{text}」还没到，拜访时间不能是以后。如果是下次跟进，请说「跟进改到{text}」。"
+FIX_AMOUNT_BAD = "「{text}」不是一个确定的金额，请说例如「150万」「12800元」。"
+FIX_STAGE_BAD = "没看懂阶段「{text}」。可选：{stages}。"
+FIX_PROBABILITY_BAD = "赢单概率请说0到100之间的数，例如「70%」。"
+FIX_QUANTITY_BAD = "「{text}」不是有效的数量，请说例如「8台」。"
+FIX_DISCOUNT_BAD = "没看懂折扣「{text}」，请说例如「85折」「九折」，或「不打折」。"
+FIX_NAME_BAD = "客户名称请说2到40个字。"
+CUSTOMER_INDUSTRY_LINE = "\n行业：{industry}"
+CUSTOMER_REGION_LINE = "\n地区：{region}"
+NEXT_STEP_DEFAULT = "跟进"
+THANKS = "不客气！有事随时说。"
+THANKS_FORM_WAITING = "不客气！这条还没保存，回复「确认」保存，或直接说要改的内容。"
+PARKED_FORM = "（刚才的「{job}」先放一边，这条办完接着办。）"
+RESUME_FORM = "接着刚才的「{job}」："
+MISTAKE_HELP = (
+    "刚才那条可以这样改：\n· 回复「撤销」撤回（保存后{minutes}分钟内）\n"
+    "· 直接说要改的，例如「改一下刚才华为那条拜访的时间」「把刚才那条提醒删了」「华为那个商机金额改成150万」"
+)
+MISTAKE_HELP_LATE = (
+    "已经过了撤销时间，可以直接说要改的，例如：\n· 改一下刚才华为那条拜访的时间\n· 刚才那条提醒改到明天下午3点\n"
+    "· 把刚才那条提醒删了\n· 华为那个商机金额改成150万"
+)
