@@ -176,9 +176,9 @@ def _visit_followup(turn: Turn, slots: Slots, value: Value) -> str | None:
 
 
 def _visit_any_time(turn: Turn, slots: Slots, value: Value) -> str | None:
-    """不对，是前天 → the visit's time; 不对，下周五 (a future day) → the follow-up."""
+    """不对，是前天 → the visit's time; 不对，下周五 (a future day) → the follow-up, when one is shown."""
     entity = value.first("time")
-    if entity is not None and past_or_today(turn, entity) is None:
+    if entity is not None and past_or_today(turn, entity) is None and slots.get("followup_at"):
         return _visit_followup(turn, slots, value)
     return _visit_time(turn, slots, value)
 
@@ -351,7 +351,8 @@ def _customer_name(turn: Turn, slots: Slots, value: Value) -> str | None:
 # (when no field is named) to a field.
 JOB_FIELDS: dict[str, dict[str, Handler]] = {
     "log_visit": {
-        "contact": _set_contact, "phone": _set_phone, "time": _visit_any_time, "visit_time": _visit_time,
+        "contact": _set_contact, "phone": _set_phone, "time": _visit_time, "visit_time": _visit_time,
+        "any_time": _visit_any_time,
         "followup": _visit_followup, "next_step": _set_text("next_step", 200), "content": _set_text("summary"),
         "customer": _set_customer,
     },
@@ -373,7 +374,7 @@ JOB_FIELDS: dict[str, dict[str, Handler]] = {
     },
 }
 JOB_KINDS: dict[str, dict[str, str]] = {
-    "log_visit": {"time": "time", "contact": "contact", "phone": "phone", "customer": "customer"},
+    "log_visit": {"time": "any_time", "contact": "contact", "phone": "phone", "customer": "customer"},
     "add_customer": {"contact": "contact", "phone": "phone"},
     "update_opportunity": {"time": "close", "amount": "amount", "probability": "probability", "stage": "stage",
                            "customer": "customer"},
