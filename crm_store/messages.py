@@ -270,3 +270,10 @@ def money(amount: object, unit: str = "元") -> str:
     if value >= 10000 and value % 100 == 0:
         return f"{value / 10000:g}万{unit}"
     return f"{value:,.2f}".rstrip("0").rstrip(".") + unit
+
+# --- editing saved records (issue 15) ---
+VISIT_NOT_FOUND = "找不到这条拜访记录。"
+REMINDER_NOT_FOUND = "找不到这条提醒（可能已经完成或取消了）。"
+NO_PERMISSION_RECORD = "这条记录不是您记的，只有记录人或其上级可以修改。"
+UNDO_WHAT_VISIT_EDIT = "{customer}拜访记录的修改"
+UNDO_WHAT_REMINDER_EDIT = "提醒「{text}」的修改"

@@ -29,6 +29,7 @@ from dialogs import (  # noqa: F401  (importing a job module registers it)
     binding,
     correction,
     customer,
+    edit,
     handover,
     meaning,
     member,
@@ -259,6 +260,11 @@ class DialogEngine:
             turn.state.pop("form")
             form = None
         plain = _plain(turn.text)
+        if edit.is_request(turn.text):  # 把刚才那条提醒删了: a saved record, whatever form is open
+            turn.parse = meaning.as_intent(turn.parse, edit.EditRecord.name)
+            if form:
+                return self._park_and_start(turn, REGISTRY[form["job"]], form)
+            return self._start(turn)
         if not form and meaning.is_saved_mistake(turn.text):  # 刚才那条记错了: how to fix a saved record
             return [Reply(self._mistake_help(turn))]
         if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):

@@ -324,7 +324,7 @@ FIX_DISCOUNT_BAD = "没看懂折扣「{text}」，请说例如「85折」「九�
 FIX_NAME_BAD = "客户名称请说2到40个字。"
 CUSTOMER_INDUSTRY_LINE = "\n行业：{industry}"
 CUSTOMER_REGION_LINE = "\n地区：{region}"
-NEXT_STEP_DEFAULT = "跟进"
+NEXT_STEP_DEFAULT = SM.DEFAULT_NEXT_STEP
 THANKS = "不客气！有事随时说。"
 THANKS_FORM_WAITING = "不客气！这条还没保存，回复「确认」保存，或直接说要改的内容。"
 PARKED_FORM = "（刚才的「{job}」先放一边，这条办完接着办。）"
@@ -337,3 +337,26 @@ MISTAKE_HELP_LATE = (
     "已经过了撤销时间，可以直接说要改的，例如：\n· 改一下刚才华为那条拜访的时间\n· 刚才那条提醒改到明天下午3点\n"
     "· 把刚才那条提醒删了\n· 华为那个商机金额改成150万"
 )
+
+# --- editing saved records (issue 15) ---
+JOB_TITLES["edit_record"] = "修改记录"
+EDIT_KIND = {"visit": "拜访记录", "reminder": "提醒", "opportunity": "商机"}
+EDIT_NOT_FOUND = "没找到您记的{what}。可以先说「华为最近怎么样了」看看记录。"
+EDIT_OPPORTUNITY = "商机不能删除。没做成请说「华为的项目丢单了」；要改金额、阶段等请说「华为那个商机金额改成150万」。"
+EDIT_FIELD_NAMES = {"visit": "时间、联系人、内容、下一步、跟进时间", "reminder": "提醒时间、内容"}
+EDIT_FIELD_NOT_EDITABLE = "保存后的这条只能改：{fields}。"
+EDIT_ASK_CHANGE = "要改什么？可以改：{fields}。例如「时间改成前天」。"
+EDIT_ASK_VALUE = "{field}改成什么？"
+EDIT_FIELD_LABEL = {"time": "时间", "visit_time": "拜访时间", "followup": "跟进时间", "contact": "联系人",
+                    "content": "内容", "next_step": "下一步"}
+EDIT_SLOT_LABEL = {"visited_at": "时间", "contact": "联系人", "summary": "内容", "next_step": "下一步",
+                   "followup_at": "跟进提醒", "due_at": "提醒时间", "text": "内容"}
+EDIT_VISIT_TITLE = "{customer} {when} 的拜访"
+EDIT_REMINDER_TITLE = "{when} 的提醒「{text}」"
+EDIT_SUMMARY = "修改{title}：\n{changes}"
+EDIT_CHANGE_LINE = "{label}：{before} → {after}"
+EDIT_DELETE_SUMMARY = "删除{title}？"
+EDIT_VISIT_SAVED = "已修改{customer}的拜访记录。"
+EDIT_REMINDER_SAVED = "已修改提醒：{when} {text}"
+EDIT_VISIT_DELETED = "已删除{customer}的这条拜访记录。"
+EDIT_REMINDER_DELETED = "已删除提醒「{text}」。"

@@ -20,7 +20,7 @@ from crm_store.models import (
     Reminder,
     Visit,
 )
-from crm_store.services import members, orders
+from crm_store.services import edits, members, orders
 from crm_store.services.common import (
     Actor,
     audit,
@@ -150,6 +150,10 @@ _HANDLERS = {
     "opportunity.create": _undo_opportunity,
     "opportunity.update": _undo_opportunity,
     "reminder.create": _undo_reminder,
+    "visit.update": edits.undo_visit_update,
+    "visit.delete": edits.undo_visit_delete,
+    "reminder.update": edits.undo_reminder_change,
+    "reminder.delete": edits.undo_reminder_change,
     "order.submit": orders.undo_submit,
     "purchase.create": members.undo_purchase,
     "points.redeem": members.undo_redeem,
