@@ -175,6 +175,16 @@ def _visit_followup(turn: Turn, slots: Slots, value: Value) -> str | None:
     return None
 
 
+def _visit_next_step(turn: Turn, slots: Slots, value: Value) -> str | None:
+    """下一步改成下周二出方案: the step as written; a future day in it is the follow-up when none is set."""
+    slots["next_step"] = value.text[:200]
+    entity = value.first("time")
+    due = moment(turn, entity, turn.config.rules.reminders.default_followup_hour) if entity else None
+    if due is not None and due > turn.now and not slots.get("followup_at"):
+        slots["followup_at"] = due.isoformat()
+    return None
+
+
 def _visit_any_time(turn: Turn, slots: Slots, value: Value) -> str | None:
     """不对，是前天 → the visit's time; 不对，下周五 (a future day) → the follow-up, when one is shown."""
     entity = value.first("time")
@@ -319,8 +329,11 @@ def _order_price(kind: str | None) -> Handler:
     return handler
 
 
+_NO_DISCOUNT = re.compile(r"不打折|不要折扣|没有折扣|原价|无折扣|不给折扣")
+
+
 def _order_discount(turn: Turn, slots: Slots, value: Value) -> str | None:
-    if re.search(r"不打折|不要折扣|没有折扣|原价|无折扣", value.text):
+    if _NO_DISCOUNT.search(value.text):
         slots.pop("discount", None)
         slots.pop("discount_on_total", None)
         return None
@@ -353,7 +366,7 @@ JOB_FIELDS: dict[str, dict[str, Handler]] = {
     "log_visit": {
         "contact": _set_contact, "phone": _set_phone, "time": _visit_time, "visit_time": _visit_time,
         "any_time": _visit_any_time,
-        "followup": _visit_followup, "next_step": _set_text("next_step", 200), "content": _set_text("summary"),
+        "followup": _visit_followup, "next_step": _visit_next_step, "content": _set_text("summary"),
         "customer": _set_customer,
     },
     "add_customer": {
@@ -417,6 +430,8 @@ def apply(turn: Turn, job_name: str, slots: Slots, fix: Fix, value: Value) -> st
     found = [kinds[e["entity"]] for e in value.parse.get("entities", []) if e.get("entity") in kinds]
     if not found and job_name == "update_opportunity" and any(word in value.text for word in _STAGE_WORDS):
         found = ["stage"]
+    if not found and job_name == "submit_order" and _NO_DISCOUNT.search(value.text):
+        found = ["discount"]
     if not found:
         return DM.FIX_WHICH_FIELD.format(fields=JOB_FIELD_NAMES[job_name])
     trial = copy.deepcopy(slots)  # slots change only when every part fits

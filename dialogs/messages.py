@@ -325,6 +325,7 @@ FIX_NAME_BAD = "客户名称请说2到40个字。"
 CUSTOMER_INDUSTRY_LINE = "\n行业：{industry}"
 CUSTOMER_REGION_LINE = "\n地区：{region}"
 NEXT_STEP_DEFAULT = SM.DEFAULT_NEXT_STEP
+VISIT_NEXT_STEP = "\n下一步：{next_step}"
 THANKS = "不客气！有事随时说。"
 THANKS_FORM_WAITING = "不客气！这条还没保存，回复「确认」保存，或直接说要改的内容。"
 PARKED_FORM = "（刚才的「{job}」先放一边，这条办完接着办。）"

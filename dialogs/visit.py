@@ -59,6 +59,8 @@ class LogVisit(Job):
         if slots.get("followup_at"):
             followup = datetime.fromisoformat(slots["followup_at"])
             text += DM.VISIT_NEXT.format(next_step=slots.get("next_step") or DM.NEXT_STEP_DEFAULT, followup=DM.when(followup, today=today))
+        elif slots.get("next_step"):
+            text += DM.VISIT_NEXT_STEP.format(next_step=slots["next_step"])
         visited = self._visited_at(turn, slots)
         if visited > turn.now:  # 今天下午 said at 10:50: say so before it is written as done
             text += DM.VISIT_IN_FUTURE.format(
