@@ -12,6 +12,7 @@ import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -59,7 +60,11 @@ _LEAD = re.compile(rf"^{_MARK}[\s,，。.:：!！、]*(?:应该|应当|其实)?(
 _BARE_CHANGE = re.compile(r"^(?:帮我|给我)?(?:改成|改为|换成|改到|调到|挪到|应该是|其实是)[\s:：]*")
 _FIELD = re.compile(rf"^(?:把|将)?(?P<field>{_FIELDS})(?P<verb>{_VERB})?[\s:：,，]*(?P<value>.*)$")
 _FIELD_WRONG = re.compile(rf"^(?P<field>{_FIELDS})(?:不对|错了|写错了|有误)[\s,，。]*(?:应该|应当)?(?:是|为|改成)?[\s:：]*(?P<value>.*)$")
+_NOT_BUT = re.compile(
+    rf"^(?P<field>{_FIELDS})?(?:不是|并不是|不该是)(?P<wrong>.{{1,20}}?)[\s,，、;；]*(?:而|其实|应该|应当)?是(?P<value>.+)$"
+)
 _VALUE_NOISE = re.compile(r"^[\s:：,，是为]+|[\s。.!！~～吧啊呀哈了的]+$")
+_DROP_IT = {"不要", "不要了", "不用了", "不用", "不记了", "别记了", "不弄了", "算了", "取消", "作废"}
 _SAVED_RECORD = re.compile(r"^(?:把|将)?(?:刚才|刚刚|上一条|上条|.{0,10}?那条(?:拜访|提醒|记录))")
 _CONTACT_OK = re.compile(r"^[\u4e00-\u9fa5A-Za-z·]{1,12}$")
 
@@ -74,7 +79,8 @@ class Fix:
 
 
 def read(text: str) -> Fix | None:
-    """A correction in `text`, or None when the message does not read as one."""
+    """A correction in `text`, or None when the message does not read as one (nor when what follows
+    不对 only says to drop it: 不对 不要了)."""
     text = text.strip()
     lead = _LEAD.match(text)
     rest = text[lead.end():] if lead else text
@@ -82,6 +88,10 @@ def read(text: str) -> Fix | None:
     if bare:
         rest = text[bare.end():]
     marked = bool(lead or bare)
+    instead = _NOT_BUT.match(text) or _NOT_BUT.match(rest)
+    if instead:  # 不是明天，是后天 / 联系人不是张总是李总: the value is what comes after 是
+        field = instead["field"]
+        return Fix(FIELD_WORDS[field] if field else None, _clean(instead["value"]), True)
     if _SAVED_RECORD.match(rest):  # 改一下刚才华为那条拜访: a saved record, not the form on screen
         return None
     wrong = _FIELD_WRONG.match(rest)
@@ -90,7 +100,7 @@ def read(text: str) -> Fix | None:
     named = _FIELD.match(rest)
     if named and (named["verb"] or marked or named["field"] not in _NEEDS_VERB) and _clean(named["value"]):
         return Fix(FIELD_WORDS[named["field"]], _clean(named["value"]), marked or bool(named["verb"]))
-    if marked and _clean(rest):
+    if marked and _clean(rest) and _clean(rest) not in _DROP_IT:
         return Fix(None, _clean(rest), True)
     return None
 
@@ -150,6 +160,13 @@ def _set_text(slot: str, limit: int = 500) -> Handler:
     return handler
 
 
+def _same_clock(entity: dict[str, Any], new: datetime, old: str | None) -> datetime:
+    """改成下周一 moves the day and keeps the time of day already shown (10:00 stays 10:00)."""
+    if old is None or ent.has_clock_time(entity):
+        return new
+    return datetime.combine(new.date(), datetime.fromisoformat(old).timetz())
+
+
 # visit ------------------------------------------------------------------
 
 
@@ -160,6 +177,7 @@ def _visit_time(turn: Turn, slots: Slots, value: Value) -> str | None:
     visited = past_or_today(turn, entity)
     if visited is None:
         return DM.FIX_VISIT_IN_FUTURE.format(text=entity["text"])
+    visited = _same_clock(entity, visited, slots.get("visited_at"))
     slots["visited_at"] = visited.isoformat()
     return None
 
@@ -169,6 +187,7 @@ def _visit_followup(turn: Turn, slots: Slots, value: Value) -> str | None:
     due = moment(turn, entity, turn.config.rules.reminders.default_followup_hour) if entity else None
     if due is None:
         return DM.FIX_TIME_BAD.format(text=value.text[:20])
+    due = _same_clock(entity, due, slots.get("followup_at"))
     if due <= turn.now:
         return DM.FIX_TIME_PAST.format(when=DM.when(due, today=turn.now.date()))
     slots["followup_at"] = due.isoformat()
@@ -201,7 +220,7 @@ def _reminder_due(turn: Turn, slots: Slots, value: Value) -> str | None:
     due = moment(turn, entity, turn.config.rules.reminders.default_followup_hour) if entity else None
     if due is None:
         return DM.FIX_TIME_BAD.format(text=value.text[:20])
-    slots["due_at"] = due.isoformat()  # a past time is asked again by the job
+    slots["due_at"] = _same_clock(entity, due, slots.get("due_at")).isoformat()  # a past time is asked again
     return None
 
 

@@ -53,6 +53,15 @@ def read_request(text: str) -> dict[str, Any] | None:
     return {"kind": _KINDS[kind.group(0)], "action": action, "rest": rest}
 
 
+_DRAFT_JOBS = {"visit": "log_visit", "reminder": "set_reminder", "opportunity": "update_opportunity"}
+
+
+def about_draft(job_name: str, text: str) -> bool:
+    """刚才那个提醒不要了 said while a reminder waits for 确认 is about that draft, not a saved one."""
+    request = read_request(text)
+    return request is not None and _DRAFT_JOBS.get(request["kind"]) == job_name
+
+
 def is_request(text: str) -> bool:
     return read_request(text) is not None
 

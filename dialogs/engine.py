@@ -260,13 +260,18 @@ class DialogEngine:
             turn.state.pop("form")
             form = None
         plain = _plain(turn.text)
-        if edit.is_request(turn.text):  # 把刚才那条提醒删了: a saved record, whatever form is open
+        if edit.is_request(turn.text) and not (form and edit.about_draft(form["job"], turn.text)):
+            # 把刚才那条提醒删了: a saved record; a form open for something else is put aside
             turn.parse = meaning.as_intent(turn.parse, edit.EditRecord.name)
             if form:
                 return self._park_and_start(turn, REGISTRY[form["job"]], form)
             return self._start(turn)
-        if not form and meaning.is_saved_mistake(turn.text):  # 刚才那条记错了: how to fix a saved record
-            return [Reply(self._mistake_help(turn))]
+        if meaning.is_saved_mistake(turn.text):  # 刚才那条记错了
+            if not form:
+                return [Reply(self._mistake_help(turn))]
+            if correction.corrects(form["job"]):  # at a form it is the form that is wrong: ask what
+                return [Reply(DM.WHAT_TO_CHANGE.format(
+                    example=DM.FIX_EXAMPLE[form["job"]], fields=correction.JOB_FIELD_NAMES[form["job"]]))]
         if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):
             had_form = turn.state.pop("form", None) is not None
             return [Reply(DM.CANCELLED if had_form else DM.NOTHING_TO_CANCEL)]
@@ -345,6 +350,7 @@ class DialogEngine:
             if meaning.is_thanks(turn.text):
                 return [Reply(DM.THANKS_FORM_WAITING)]
             if meaning.is_something_wrong(turn.text) and correction.corrects(job.name):
+                self._save_form(turn, job, slots, awaiting)
                 return [Reply(DM.WHAT_TO_CHANGE.format(
                     example=DM.FIX_EXAMPLE[job.name], fields=correction.JOB_FIELD_NAMES[job.name]))]
         fix = self._fix_for(turn, job, awaiting)
