@@ -31,9 +31,15 @@ VISIT_FIELDS = ("visited_at", "contact_id", "summary", "next_step", "next_follow
 
 
 def recent_visits(session: Session, actor: Actor, *, customer_id: int | None = None, limit: int = 5) -> list[Visit]:
-    """The actor's own visits, newest entry first (刚才那条 is the one written last)."""
+    """Visits the actor may change, newest entry first (刚才那条 is the one written last): their own; with a
+    customer named, a manager also finds the team's and a director or admin anyone's."""
     staff_id = require_staff(actor)
-    stmt = select(Visit).where(Visit.staff_id == staff_id)
+    authors = {staff_id}
+    if customer_id is not None and actor.role == "manager":
+        authors |= team_ids(session, staff_id)
+    stmt = select(Visit)
+    if customer_id is None or actor.role not in ("director", "admin"):
+        stmt = stmt.where(Visit.staff_id.in_(authors))
     if customer_id is not None:
         stmt = stmt.where(Visit.customer_id == customer_id)
     return list(session.scalars(stmt.order_by(Visit.created_at.desc(), Visit.id.desc()).limit(limit)))
