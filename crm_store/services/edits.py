@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from crm_store import messages as SM
 from crm_store.errors import NotFound, PermissionDenied
 from crm_store.models import OPEN_REMINDER_STATUSES, AuditLog, Contact, Customer, Reminder, Visit
+from crm_store.services.activities import followup_text
 from crm_store.services.common import (
     Actor,
     audit,
@@ -97,13 +98,6 @@ def _visit_state(session: Session, visit: Visit) -> dict[str, Any]:
     }
 
 
-def _followup_text(customer: Customer, contact: Contact | None, next_step: str | None) -> str:
-    step = (next_step or "").strip() or SM.DEFAULT_NEXT_STEP
-    if contact is not None:
-        return SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
-    return SM.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
-
-
 def edit_visit(
     session: Session,
     actor: Actor,
@@ -153,7 +147,7 @@ def _follow_visit(session: Session, visit: Visit, customer: Customer, now: datet
     ).all()
     if visit.next_followup_at is None:
         return
-    text = _followup_text(customer, contact, visit.next_step)
+    text = followup_text(customer, contact, visit.next_step)
     for reminder in linked:
         reminder.due_at, reminder.text, reminder.status = visit.next_followup_at, text, "pending"
     if not linked:
