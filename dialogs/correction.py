@@ -63,6 +63,10 @@ _FIELD_WRONG = re.compile(rf"^(?P<field>{_FIELDS})(?:不对|错了|写错了|有
 _NOT_BUT = re.compile(
     rf"^(?P<field>{_FIELDS})?(?:不是|并不是|不该是)(?P<wrong>.{{1,20}}?)[\s,，、;；]*(?:而|其实|应该|应当)?是(?P<value>.+)$"
 )
+_FIELD_ALONE = re.compile(
+    rf"^(?:{_MARK}[\s,，]*)?(?:把|将)?(?:改一下|改下|修改一下|修改|更正一下|更正|换一下)?(?P<field>{_FIELDS})"
+    r"(?:要改|改一下|改下|改改|换一下|不对|错了|写错了|搞错了|有误|不对吧)?$"
+)
 _VALUE_NOISE = re.compile(r"^[\s:：,，是为]+|[\s。.!！~～吧啊呀哈了的]+$")
 _DROP_IT = {"不要", "不要了", "不用了", "不用", "不记了", "别记了", "不弄了", "算了", "取消", "作废"}
 _SAVED_RECORD = re.compile(r"^(?:把|将)?(?:刚才|刚刚|上一条|上条|.{0,10}?那条(?:拜访|提醒|记录))")
@@ -82,6 +86,9 @@ def read(text: str) -> Fix | None:
     """A correction in `text`, or None when the message does not read as one (nor when what follows
     不对 only says to drop it: 不对 不要了)."""
     text = text.strip()
+    alone = _FIELD_ALONE.match(_clean(text))
+    if alone:  # 联系人不对 / 改一下时间: which field, the value comes next
+        return Fix(FIELD_WORDS[alone["field"]], "", True)
     lead = _LEAD.match(text)
     rest = text[lead.end():] if lead else text
     bare = None if lead else _BARE_CHANGE.match(text)
@@ -433,6 +440,16 @@ def keep_content(job_name: str, before: Slots, slots: Slots) -> None:
             slots[slot] = before[slot]
 
 
+ASKED_FIELD = "_fix_field"  # the field named without a value (改一下联系人): the next message is its value
+
+
+def answer_for_asked(text: str, slots: Slots) -> Fix | None:
+    """The value for a field asked about (改一下联系人 → 「联系人改成什么？」 → 李红)."""
+    field = slots.get(ASKED_FIELD)
+    value = _clean(text)
+    return Fix(field, value, True) if field and value and value not in _DROP_IT else None
+
+
 def corrects(job_name: str) -> bool:
     return job_name in JOB_FIELDS
 
@@ -440,10 +457,14 @@ def corrects(job_name: str) -> bool:
 def apply(turn: Turn, job_name: str, slots: Slots, fix: Fix, value: Value) -> str | None:
     """Change `slots` as `fix` says; None when done, else what to tell the person (slots unchanged)."""
     fields = JOB_FIELDS[job_name]
+    slots.pop(ASKED_FIELD, None)
     if fix.field is not None:
         handler = fields.get(fix.field)
         if handler is None:
             return DM.FIX_NO_SUCH_FIELD.format(fields=JOB_FIELD_NAMES[job_name])
+        if not value.text:  # 改一下联系人: ask for the value, and read the next message as it
+            slots[ASKED_FIELD] = fix.field
+            return DM.FIX_ASK_VALUE.format(field=DM.FIX_FIELD_LABEL.get(fix.field, ""))
         return _apply_one(turn, slots, handler, value)
     kinds = JOB_KINDS[job_name]
     found = [kinds[e["entity"]] for e in value.parse.get("entities", []) if e.get("entity") in kinds]

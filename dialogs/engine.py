@@ -385,7 +385,9 @@ class DialogEngine:
         if not correction.corrects(job.name) or awaiting == "pick" or awaiting in job.free_text_slots:
             return None
         fix = correction.read(turn.text)
-        if fix is None or (awaiting != "confirm" and (fix.field is None or not fix.marked)):
+        if fix is None and awaiting == "confirm":
+            return correction.answer_for_asked(turn.text, turn.state["form"]["slots"])
+        if fix is None or (awaiting != "confirm" and (fix.field is None or not fix.marked or not fix.value)):
             return None
         return fix
 
@@ -395,7 +397,7 @@ class DialogEngine:
         with self._nlu_lock:
             value = correction.Value(fix.value, self.parser.parse(fix.value, now=turn.now))
         problem = correction.apply(turn, job.name, slots, fix, value)
-        if problem is not None:  # nothing changed: the form waits as it was
+        if problem is not None:  # nothing changed (but a field asked about): the form waits
             self._save_form(turn, job, slots, awaiting or "confirm")
             return [Reply(problem)]
         return self._advance(turn, job, slots)

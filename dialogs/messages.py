@@ -311,6 +311,13 @@ FIX_EXAMPLE = {
     "log_visit": "时间改成前天", "add_customer": "联系人改成李红", "update_opportunity": "金额改成150万",
     "submit_order": "数量改成8台", "set_reminder": "时间改成明天下午3点",
 }
+FIX_ASK_VALUE = "{field}改成什么？"
+FIX_FIELD_LABEL = {
+    "contact": "联系人", "phone": "电话", "time": "时间", "visit_time": "拜访时间", "followup": "跟进时间",
+    "next_step": "下一步", "content": "内容", "amount": "金额", "total": "总价", "quantity": "数量", "unit_price": "单价",
+    "discount": "折扣", "industry": "行业", "region": "地区", "stage": "阶段", "probability": "赢单概率",
+    "close": "签约时间", "customer": "客户", "name": "名称",
+}
 FIX_CONTACT_BAD = "「{text}」不像联系人的名字，请说例如「联系人改成李红」。"
 FIX_PHONE_BAD = "「{text}」不是有效的电话号码，请说11位手机号或带区号的座机。"
 FIX_TIME_BAD = "没看懂「{text}」是哪天，请说例如「前天下午3点」「下周五」。"
