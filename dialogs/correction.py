@@ -65,9 +65,9 @@ _NOT_BUT = re.compile(
 )
 _FIELD_ALONE = re.compile(
     rf"^(?:{_MARK}[\s,，]*)?(?:把|将)?(?:改一下|改下|修改一下|修改|更正一下|更正|换一下)?(?P<field>{_FIELDS})"
-    r"(?:要改|改一下|改下|改改|换一下|不对|错了|写错了|搞错了|有误|不对吧)?$"
+    r"(?:要改|改一下|改下|改改|换一下|不对|错了|写错了|搞错了|有误|不对吧|改成|改为|换成|改到|应该是)?$"
 )
-_VALUE_NOISE = re.compile(r"^[\s:：,，是为]+|[\s。.!！~～吧啊呀哈了的]+$")
+_VALUE_NOISE = re.compile(r"^[\s:：,，是为]+|[\s。.!！~～]*(?:吧|啊|呀)?[\s。.!！~～]*$")
 _DROP_IT = {"不要", "不要了", "不用了", "不用", "不记了", "别记了", "不弄了", "算了", "取消", "作废"}
 _SAVED_RECORD = re.compile(r"^(?:把|将)?(?:刚才|刚刚|上一条|上条|.{0,10}?那条(?:拜访|提醒|记录))")
 _CONTACT_OK = re.compile(r"^[\u4e00-\u9fa5A-Za-z·]{1,12}$")
@@ -107,7 +107,7 @@ def read(text: str) -> Fix | None:
     named = _FIELD.match(rest)
     if named and (named["verb"] or marked or named["field"] not in _NEEDS_VERB) and _clean(named["value"]):
         return Fix(FIELD_WORDS[named["field"]], _clean(named["value"]), marked or bool(named["verb"]))
-    if marked and _clean(rest) and _clean(rest) not in _DROP_IT:
+    if marked and _clean(rest) not in _DROP_IT:  # 错了 是 / 改成: nothing said yet, the job asks what
         return Fix(None, _clean(rest), True)
     return None
 
@@ -466,6 +466,8 @@ def apply(turn: Turn, job_name: str, slots: Slots, fix: Fix, value: Value) -> st
             slots[ASKED_FIELD] = fix.field
             return DM.FIX_ASK_VALUE.format(field=DM.FIX_FIELD_LABEL.get(fix.field, ""))
         return _apply_one(turn, slots, handler, value)
+    if not value.text:
+        return DM.WHAT_TO_CHANGE.format(example=DM.FIX_EXAMPLE[job_name], fields=JOB_FIELD_NAMES[job_name])
     kinds = JOB_KINDS[job_name]
     found = [kinds[e["entity"]] for e in value.parse.get("entities", []) if e.get("entity") in kinds]
     if not found and job_name == "update_opportunity" and any(word in value.text for word in _STAGE_WORDS):

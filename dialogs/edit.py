@@ -20,7 +20,7 @@ _KIND = re.compile(r"拜访记录|拜访|提醒|商机")
 _KINDS = {"拜访记录": "visit", "拜访": "visit", "提醒": "reminder", "商机": "opportunity"}
 _REFERENCE = re.compile(r"刚才|刚刚|上一条|上条|最近那|那条|这条|那个|这个|那次")
 _DELETE = re.compile(r"删了|删掉|删除|删|去掉|作废|不要了|撤掉|取消掉|取消了|取消")
-_EDIT = re.compile(r"改|更正|调整|挪|推迟|提前|推到|换成")
+_EDIT = re.compile(r"改|更正|调整|挪|推迟|提前|推到|换成|不对|错了|写错|记错|弄错|搞错|有误")
 _NEW_REMINDER = re.compile(r"提醒我|叫我|记得")
 _FIELD_ONLY = re.compile(rf"^的?(?P<field>{'|'.join(sorted(correction.FIELD_WORDS, key=len, reverse=True))})"
                          r"(?:改一下|修改一下|改下|改改|修改|调整一下|调整)?[。.!！吧]*$")
@@ -135,6 +135,10 @@ class EditRecord(Job):
         fix = correction.read(rest)
         if fix is None and not first and rest:
             fix = correction.Fix(slots.get("field"), rest, True)
+        if fix is not None and not fix.value:  # 刚才那条拜访改一下 / …的联系人不对: the value comes next
+            if fix.field:
+                slots["field"] = fix.field
+            return
         if fix is None:
             return
         field = fix.field or slots.get("field")

@@ -263,8 +263,9 @@ class DialogEngine:
         if edit.is_request(turn.text) and not (form and edit.about_draft(form["job"], turn.text)):
             # 把刚才那条提醒删了: a saved record; a form open for something else is put aside
             turn.parse = meaning.as_intent(turn.parse, edit.EditRecord.name)
-            if form:
+            if form and form["job"] != edit.EditRecord.name:  # another edit request replaces an edit draft
                 return self._park_and_start(turn, REGISTRY[form["job"]], form)
+            turn.state.pop("form", None)
             return self._start(turn)
         if meaning.is_saved_mistake(turn.text):  # 刚才那条记错了
             if not form:
