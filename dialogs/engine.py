@@ -377,8 +377,8 @@ class DialogEngine:
         job.fill(turn, slots, None if awaiting == "confirm" else awaiting)
         if awaiting == "confirm":
             correction.keep_content(job.name, before, slots)  # what was said at the preview is no content
-            if slots == before:
-                return [Reply(DM.CONFIRM_AGAIN)]
+        if awaiting == "confirm" and slots == before:
+            return [Reply(DM.CONFIRM_AGAIN)]
         return self._advance(turn, job, slots)
 
     def _fix_for(self, turn: Turn, job: Job, awaiting: str | None) -> correction.Fix | None:
@@ -411,15 +411,20 @@ class DialogEngine:
         return self._start(turn, prefix=DM.PARKED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
 
     def _switches_job(self, turn: Turn, job: Job, slots: Slots, awaiting: str | None) -> bool:
-        other = turn.intent
         if meaning.is_new_request(turn, job.name, slots, awaiting):
             return True
-        return (
-            other != job.name
-            and other in REGISTRY
-            and len(turn.text) >= SWITCH_MIN_CHARS
-            and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
-        )
+        if not self._is_other_job(turn, job):
+            return False
+        if len(turn.text) >= SWITCH_MIN_CHARS:
+            return True
+        # Short: 华为的电话 while the bot waits for a time is a look-up (the form comes back after it),
+        # unless the message holds what was asked for.
+        return not REGISTRY[turn.intent].writes and meaning.answers(turn, awaiting) is False
+
+    @staticmethod
+    def _is_other_job(turn: Turn, job: Job) -> bool:
+        other = turn.intent
+        return other != job.name and other in REGISTRY and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
 
     def _advance(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:
         slot = None if PICK in slots else job.missing(turn, slots)

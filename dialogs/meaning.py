@@ -78,3 +78,19 @@ def is_new_request(turn: Turn, job_name: str, slots: Slots, awaiting: str | None
     times = ent.entities(turn.parse, "time")
     said = reminder_text(turn.text, [(t["start"], t["end"]) for t in times])
     return bool(said) and said != slots.get("text") and len(said) >= 2 and said != turn.text.strip()
+
+
+# What an answer to a question holds, by the slot asked for; a slot not listed is never second-guessed.
+_ANSWER_KINDS = {
+    "time": ("time",), "customer": ("customer",), "quantity": ("quantity",), "price": ("amount",),
+    "amount": ("amount",), "product": ("product",), "member_no": ("member_id",), "target": ("staff",),
+}
+
+
+def answers(turn: Turn, awaiting: str | None) -> bool | None:
+    """Whether the message holds what the question asked for (a time for 什么时候提醒您？); None when
+    the question is not one of these."""
+    kinds = _ANSWER_KINDS.get(awaiting or "")
+    if kinds is None:
+        return None
+    return any(ent.entities(turn.parse, kind) for kind in kinds)
