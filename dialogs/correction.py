@@ -56,7 +56,9 @@ _VERB = (r"(?:帮我|给我|再)?(?:改成|改为|改到|改一下|改下|改|�
          r"提前到|更正为|应该是|应是|写成|填成|是|为|写|填|[:：=])")
 _MARK = (r"(?:不对不对|不对|不是的|不是|错了错了|错了|说错了|写错了|搞错了|弄错了|记错了|打错了|有误|更正一下|更正|纠正一下|纠正|"
          r"修改一下|修改|改一下|改下)")
-_LEAD = re.compile(rf"^{_MARK}[\s,，。.:：!！、]*(?:应该|应当|其实)?(?:是|为|改成|改为|换成)?[\s:：]*")
+_YES_FIRST = re.compile(r"^(?:(?:好的|好|对|对的|嗯嗯|嗯|可以|行|ok|OK)[\s,，。、]+)?(?:不过|但是|但|只是)[\s,，]*(?=\S)"
+                        r"|^(?:好的|好|对|对的|嗯嗯|嗯|可以|行|ok|OK)[\s,，。、]+(?=\S)")
+_LEAD = re.compile(rf"^(?:{_MARK}[\s,，。.:：!！、]*(?:应该|应当|其实)?(?:是|为|改成|改为|换成)?|(?:应该|其实)?是(?!的|这样|对|吗|啊|吧)(?=\S))[\s:：]*")
 _BARE_CHANGE = re.compile(r"^(?:帮我|给我)?(?:改成|改为|换成|改到|调到|挪到|应该是|其实是)[\s:：]*")
 _FIELD = re.compile(rf"^(?:把|将)?(?P<field>{_FIELDS})(?P<verb>{_VERB})?[\s:：,，]*(?P<value>.*)$")
 _FIELD_WRONG = re.compile(rf"^(?P<field>{_FIELDS})(?:不对|错了|写错了|有误)[\s,，。]*(?:应该|应当)?(?:是|为|改成)?[\s:：]*(?P<value>.*)$")
@@ -85,7 +87,7 @@ class Fix:
 def read(text: str) -> Fix | None:
     """A correction in `text`, or None when the message does not read as one (nor when what follows
     不对 only says to drop it: 不对 不要了)."""
-    text = text.strip()
+    text = _YES_FIRST.sub("", text.strip())  # 好的，联系人改成李红: the change is what counts
     alone = _FIELD_ALONE.match(_clean(text))
     if alone:  # 联系人不对 / 改一下时间: which field, the value comes next
         return Fix(FIELD_WORDS[alone["field"]], "", True)
@@ -475,7 +477,7 @@ def apply(turn: Turn, job_name: str, slots: Slots, fix: Fix, value: Value) -> st
     if not found and job_name == "submit_order" and _NO_DISCOUNT.search(value.text):
         found = ["discount"]
     if not found:
-        return DM.FIX_WHICH_FIELD.format(fields=JOB_FIELD_NAMES[job_name])
+        return DM.FIX_WHICH_FIELD.format(fields=JOB_FIELD_NAMES[job_name], example=DM.FIX_EXAMPLE[job_name])
     trial = copy.deepcopy(slots)  # slots change only when every part fits
     for field in dict.fromkeys(found):
         problem = fields[field](turn, trial, value)

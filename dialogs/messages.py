@@ -28,7 +28,6 @@ NOT_YET = "「{job}」功能还在开发中，暂时不能在聊天里办理。"
 CANCELLED = "好的，已取消。"
 NOTHING_ASKED = "好的。有什么需要直接说就行，发「帮助」看例子。"
 NOTHING_TO_CANCEL = "好的。现在没有进行中的操作。"
-DROPPED_FORM = "（刚才未完成的「{job}」已放弃）"
 CONFIRM_HINT = "回复「确认」保存，「取消」放弃，或直接说要改的内容。"
 CONFIRM_AGAIN = "还没保存。" + CONFIRM_HINT
 SAVED_UNDO_HINT = "（{minutes}分钟内可回复「撤销」）"
@@ -304,7 +303,7 @@ HANDOVER_SUMMARY = (
 HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个、提醒{reminders}条一并转移），已通知{target}。"
 
 # --- corrections at the preview (issue 15) ---
-FIX_WHICH_FIELD = "要改哪一项？可以改：{fields}。例如「时间改成前天」；不要了请说「取消」。"
+FIX_WHICH_FIELD = "要改哪一项？可以改：{fields}。例如「{example}」；不要了请说「取消」。"
 FIX_NO_SUCH_FIELD = "这一条没有这一项。可以改：{fields}。"
 WHAT_TO_CHANGE = "哪里不对？直接说要改的，例如「{example}」。可以改：{fields}；不要了请说「取消」。"
 FIX_EXAMPLE = {
