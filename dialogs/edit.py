@@ -16,9 +16,12 @@ from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
 
-_KIND = re.compile(r"拜访记录|拜访|提醒|商机")
+# 刚才华为那条拜访 / 上一条提醒 / 华为那个商机: a reference, then (within the clause) the kind of record.
+_RECORD = re.compile(
+    r"(?:刚才|刚刚|上一条|上条|最近一条|最近那条|那条|这条|那个|这个|那次)[^，,。；;！!？?\s]{0,10}?"
+    r"(?P<kind>拜访记录|拜访|提醒|商机)"
+)
 _KINDS = {"拜访记录": "visit", "拜访": "visit", "提醒": "reminder", "商机": "opportunity"}
-_REFERENCE = re.compile(r"刚才|刚刚|上一条|上条|最近那|那条|这条|那个|这个|那次")
 _DELETE = re.compile(r"删了|删掉|删除|删|去掉|作废|不要了|撤掉|取消掉|取消了|取消")
 _EDIT = re.compile(r"改|更正|调整|挪|推迟|提前|推到|换成|不对|错了|写错|记错|弄错|搞错|有误")
 _NEW_REMINDER = re.compile(r"提醒我|叫我|记得")
@@ -38,19 +41,20 @@ def read_request(text: str) -> dict[str, Any] | None:
     """{kind, action, rest} when `text` asks to change or delete a saved record, else None."""
     if _NEW_REMINDER.search(text) and not re.search(r"刚才|刚刚|上一条|那条", text):
         return None
-    kind = _KIND.search(text)
-    if kind is None or not _REFERENCE.search(text[: kind.start()] + text[kind.end():]):
+    record = _RECORD.search(text)
+    if record is None:
         return None
-    rest = _REST_NOISE.sub("", text[kind.end():], count=1).strip()
+    kind = record["kind"]
+    rest = _REST_NOISE.sub("", text[record.end():], count=1).strip()
     if _DELETE.search(text) and not _EDIT.search(rest):
         action = "delete"
     elif _EDIT.search(text):
         action = "edit"
     else:
         return None
-    if _KINDS[kind.group(0)] == "opportunity" and action == "edit":
+    if _KINDS[kind] == "opportunity" and action == "edit":
         return None  # 华为那个商机金额改成150万 is an opportunity update with its own preview
-    return {"kind": _KINDS[kind.group(0)], "action": action, "rest": rest}
+    return {"kind": _KINDS[kind], "action": action, "rest": rest, "at": record.end()}
 
 
 _DRAFT_JOBS = {"visit": "log_visit", "reminder": "set_reminder", "opportunity": "update_opportunity"}
@@ -101,14 +105,15 @@ class EditRecord(Job):
             if request is None:
                 return
             slots.update(kind=request["kind"], action=request["action"])
-            self._find(turn, slots)
+            self._find(turn, slots, request["at"])
             if request["action"] == "edit" and slots.get("record"):
                 self._read_change(turn, slots, request["rest"], first=True)
             return
         if awaiting == "change":
             self._read_change(turn, slots, turn.text.strip(), first=False)
 
-    def _find(self, turn: Turn, slots: Slots) -> None:
+    def _find(self, turn: Turn, slots: Slots, record_end: int) -> None:
+        """The newest matching record: of the customer named, on the day named (昨天那条拜访)."""
         if slots["kind"] == "opportunity":
             return
         name = ent.text_of(turn.parse, "customer")
@@ -118,9 +123,18 @@ class EditRecord(Job):
             customer = found[0] if len(found) == 1 else None
             slots["customer"] = customer.name if customer else name
         finder = edits.recent_visits if slots["kind"] == "visit" else edits.recent_reminders
-        records = finder(turn.session, turn.actor, customer_id=customer.id if customer else None, limit=1)
+        records = finder(turn.session, turn.actor, customer_id=customer.id if customer else None, limit=20)
+        day = next((ent.span_of(t["value"], turn.tz) for t in ent.entities(turn.parse, "time")
+                    if t["start"] < record_end), None)
+        if day is not None:
+            records = [r for r in records if day[0] <= self._when(r).astimezone(turn.tz) <= day[1]]
+            slots["day"] = DM.day(day[0].date(), today=turn.now.date())
         if records and (customer or not name):
             slots["record"] = records[0].id
+
+    @staticmethod
+    def _when(record: Visit | Reminder) -> datetime:
+        return record.visited_at if isinstance(record, Visit) else record.due_at
 
     def _record(self, turn: Turn, slots: Slots) -> Visit | Reminder | None:
         model = Visit if slots["kind"] == "visit" else Reminder
@@ -178,8 +192,9 @@ class EditRecord(Job):
             return [Reply(DM.EDIT_OPPORTUNITY)]
         if not slots.get("record"):
             what = DM.EDIT_KIND[slots.get("kind", "visit")]
-            customer = slots.get("customer")
-            return [Reply(DM.EDIT_NOT_FOUND.format(what=(customer + "的" if customer else "") + what))]
+            customer, day = slots.get("customer"), slots.get("day")
+            what = (day or "") + (customer + "的" if customer else "") + what
+            return [Reply(DM.EDIT_NOT_FOUND.format(what=what))]
         return None
 
     def summary(self, turn: Turn, slots: Slots) -> str:
