@@ -114,6 +114,12 @@ def read(text: str) -> Fix | None:
     return None
 
 
+def says_change(text: str) -> bool:
+    """不对，是明天下午4点: a change is said (a field or a new value), not just "no"."""
+    fix = read(text)
+    return fix is not None and bool(fix.field or fix.value)
+
+
 def _clean(value: str) -> str:
     return _VALUE_NOISE.sub("", value).strip()
 

@@ -103,6 +103,8 @@ class EditRecord(Job):
         if awaiting is None:
             request = read_request(turn.text)
             if request is None:
+                if slots.get("action") == "edit" and slots.get("record"):  # at the preview: 时间改成前天下午
+                    self._read_change(turn, slots, turn.text.strip(), first=True)
                 return
             slots.update(kind=request["kind"], action=request["action"])
             self._find(turn, slots, request["at"])

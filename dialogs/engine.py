@@ -360,7 +360,7 @@ class DialogEngine:
         if awaiting == "confirm":
             if turn.intent in ("affirm", "approve"):
                 return self._run_job(turn, job, slots)
-            if plain in DENY_WORDS or turn.intent in ("deny", "reject"):
+            if plain in DENY_WORDS or (turn.intent in ("deny", "reject") and not correction.says_change(turn.text)):
                 turn.state.pop("form", None)
                 return [Reply(DM.CANCELLED)]
         if awaiting not in job.free_text_slots and self._switches_job(turn, job, slots, awaiting):
