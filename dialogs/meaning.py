@@ -18,12 +18,14 @@ PREVIEW_YES = frozenset({
     "确认无误", "确认保存", "好的确认", "确定保存", "ok", "okay", "ok的", "okk", "好的谢谢", "好谢谢", "好的多谢",
     "对谢谢", "可以谢谢", "行", "行吧", "中", "妥", "收到", "好了", "是这样", "是这样的", "就是这样", "对就是这样",
     "是的没错", "对没错", "没错就这样", "对的保存",
+    "[强]", "[ok]", "[好的]", "[胜利]", "[耶]",  # WeChat's built-in emoji arrive as text codes
 })
 # Said at a preview, these mean "something shown is wrong", not "throw it away": ask what to change.
 SOMETHING_WRONG = frozenset({"不对", "不是", "不对不对", "不是的", "错了", "错了错了", "有错", "有误", "有问题", "不对吧",
                              "不太对", "好像不对", "不对哦", "写错了", "记错了", "搞错了", "弄错了", "说错了", "不行"})
 THANKS = frozenset({"谢谢", "谢谢你", "谢谢啦", "谢啦", "谢了", "多谢", "多谢了", "感谢", "感谢感谢", "谢谢谢谢", "辛苦了",
-                    "辛苦啦", "辛苦", "thanks", "thankyou", "thx", "3q", "🙏", "谢谢您", "太感谢了", "好的辛苦了"})
+                    "辛苦啦", "辛苦", "thanks", "thankyou", "thx", "3q", "🙏", "谢谢您", "太感谢了", "好的辛苦了",
+                    "好的谢谢", "好谢谢", "好的多谢", "ok谢谢", "[抱拳]", "[合十]", "[玫瑰]", "谢谢[抱拳]"})
 _SKIN_TONES = re.compile("[\U0001f3fb-\U0001f3ff\ufe0f]")
 _NAME_TAIL = re.compile(r"(呢|吧|啊|呀|怎么样|咋样|的情况|情况)?[?？。.!！~～\s]*$")
 # 刚才那条记错了 / 上一条写错了 / 刚刚那个拜访录错了: something already saved is wrong.

@@ -51,10 +51,10 @@ def test_other_messages_are_no_correction(text: str) -> None:
 
 
 def test_short_answers_at_a_preview() -> None:
-    assert all(is_preview_yes(t) for t in ["👍", "👍🏻", "1", "好滴", "ok", "嗯嗯", "就这样"])
+    assert all(is_preview_yes(t) for t in ["👍", "👍🏻", "[强]", "1", "好滴", "ok", "嗯嗯", "就这样"])
     assert not any(is_preview_yes(t) for t in ["2", "不对", "谢谢", "好的，数量改成8台"])
     assert all(is_something_wrong(t) for t in ["不对", "不是", "错了！", "不对吧"])
-    assert all(is_thanks(t) for t in ["谢谢", "谢谢啦~", "多谢", "辛苦了"])
+    assert all(is_thanks(t) for t in ["谢谢", "谢谢啦~", "多谢", "辛苦了", "[抱拳]"])
     assert is_saved_mistake("刚才那条记错了") and is_saved_mistake("刚刚那条拜访写错了")
     assert not is_saved_mistake("刚才拜访了华为")
 
