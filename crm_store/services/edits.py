@@ -118,11 +118,12 @@ def edit_visit(
     visit = _visit_for_write(session, actor, visit_id)
     customer = session.get(Customer, visit.customer_id)
     assert customer is not None
-    before = _visit_state(session, visit)
+    before = _visit_state(session, visit) | {"customer": {"last_contact_at": customer.last_contact_at}}
     if visited_at is not None:
+        was = visit.visited_at
         visit.visited_at = visited_at
-        if customer.last_contact_at is None or visited_at > customer.last_contact_at:
-            customer.last_contact_at = visited_at
+        session.flush()
+        _refresh_last_contact(session, customer, was, now)
     if contact_name and contact_name.strip():
         contact, _ = find_or_create_contact(session, actor, customer, contact_name, title=contact_title, now=now)
         visit.contact_id = contact.id
@@ -158,6 +159,17 @@ def _follow_visit(session: Session, visit: Visit, customer: Customer, now: datet
     session.flush()
 
 
+def _refresh_last_contact(session: Session, customer: Customer, was: datetime, now: datetime) -> None:
+    """A visit moved or removed: when it was the customer's last contact, the latest visit now is;
+    a later contact from elsewhere stays."""
+    latest = session.scalar(select(func.max(Visit.visited_at)).where(Visit.customer_id == customer.id))
+    if customer.last_contact_at is None or customer.last_contact_at == was:
+        customer.last_contact_at = latest
+    elif latest is not None and latest > customer.last_contact_at:
+        customer.last_contact_at = latest
+    customer.updated_at = now
+
+
 def delete_visit(session: Session, actor: Actor, visit_id: int, *, now: datetime) -> str:
     """Remove a visit and cancel its open follow-up reminders; returns the customer's name."""
     require_aware(now)
@@ -172,12 +184,10 @@ def delete_visit(session: Session, actor: Actor, visit_id: int, *, now: datetime
         if reminder.status in OPEN_REMINDER_STATUSES:
             reminder.status = "cancelled"
         reminder.visit_id = None
+    was = visit.visited_at
     session.delete(visit)
     session.flush()
-    customer.last_contact_at = session.scalar(
-        select(func.max(Visit.visited_at)).where(Visit.customer_id == customer.id)
-    ) or customer.last_contact_at
-    customer.updated_at = now
+    _refresh_last_contact(session, customer, was, now)
     audit(session, actor, "visit.delete", "visit", visit_id, before=before, after=None, now=now)
     return customer.name
 
@@ -195,6 +205,8 @@ def undo_visit_update(session: Session, row: AuditLog, now: datetime) -> str:
     _restore_reminders(session, before.get("reminders") or {}, visit_id=visit.id, cancel_others=True)
     session.flush()
     customer = session.get(Customer, visit.customer_id)
+    if customer is not None and "customer" in before:
+        customer.last_contact_at = parse_dt(before["customer"].get("last_contact_at"))
     return SM.UNDO_WHAT_VISIT_EDIT.format(customer=customer.name if customer else "")
 
 

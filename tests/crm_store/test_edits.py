@@ -92,3 +92,18 @@ def test_reminders_are_changed_only_by_their_owner(session: Session, org: Org) -
     assert [len(_audits(session, a)) for a in ("reminder.update", "reminder.delete")] == [1, 1]
     with pytest.raises(NotFound):  # a cancelled reminder is not edited again
         edit_reminder(session, org.rep_a, reminder.id, text="再改", now=LATER)
+
+
+def test_moving_the_last_visit_back_moves_the_last_contact_with_it(session: Session, org: Org) -> None:
+    visit = _visit(session, org)
+    customer = visit.customer
+    assert customer.last_contact_at == NOW.astimezone(UTC)
+    edit_visit(session, org.rep_a, visit.id, visited_at=NOW - timedelta(days=2), now=LATER)
+    session.commit()
+    assert customer.last_contact_at == (NOW - timedelta(days=2)).astimezone(UTC)
+    undo_last_write(session, org.rep_a, now=LATER + timedelta(minutes=1), window_minutes=5)
+    session.commit()
+    assert customer.last_contact_at == NOW.astimezone(UTC)
+    delete_visit(session, org.rep_a, visit.id, now=LATER)
+    session.commit()
+    assert customer.last_contact_at is None  # no visit left
