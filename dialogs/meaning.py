@@ -36,6 +36,14 @@ _SAVED_MISTAKE = re.compile(
 
 
 _REMIND = re.compile(r"提醒|叫我|通知我|记得")
+_ONE_CUSTOMER_JOBS = frozenset({"log_visit", "submit_order", "update_opportunity"})
+_NEW_REQUEST_MIN_CHARS = 8
+
+
+def _other_customer(turn: Turn, slots: Slots) -> bool:
+    named = ent.text_of(turn.parse, "customer")
+    current = (slots.get("customer") or {}).get("name") or slots.get("customer_unknown")
+    return bool(named and current) and named not in current and current not in named
 
 
 def plain(text: str) -> str:
@@ -73,10 +81,13 @@ def as_intent(parse: dict[str, Any], name: str) -> dict[str, Any]:
 
 def is_new_request(turn: Turn, job_name: str, slots: Slots, awaiting: str | None) -> bool:
     """A whole new request of the same kind typed while the bot waits for an answer: 什么时候提醒您？ →
-    提醒我下下周一开周会前把报表整理好 is a second reminder, not the first one's time."""
-    if job_name != "set_reminder" or turn.intent != "set_reminder" or awaiting != "time":
+    提醒我下下周一开周会前把报表整理好 is a second reminder, not the first one's time; at a visit's
+    preview, 下午还拜访了吉利王总 is a second visit, not this one's customer."""
+    if turn.intent != job_name:
         return False
-    if not _REMIND.search(turn.text):
+    if job_name in _ONE_CUSTOMER_JOBS:
+        return awaiting == "confirm" and len(turn.text) >= _NEW_REQUEST_MIN_CHARS and _other_customer(turn, slots)
+    if job_name != "set_reminder" or awaiting not in ("time", "confirm") or not _REMIND.search(turn.text):
         return False
     times = ent.entities(turn.parse, "time")
     said = reminder_text(turn.text, [(t["start"], t["end"]) for t in times])
