@@ -35,16 +35,6 @@ _SAVED_MISTAKE = re.compile(
 )
 
 
-_REMIND = re.compile(r"提醒|叫我|通知我|记得")
-_ONE_CUSTOMER_JOBS = frozenset({"log_visit", "submit_order", "update_opportunity"})
-_NEW_REQUEST_MIN_CHARS = 8
-
-
-def _other_customer(turn: Turn, slots: Slots) -> bool:
-    named = ent.text_of(turn.parse, "customer")
-    current = (slots.get("customer") or {}).get("name") or slots.get("customer_unknown")
-    return bool(named and current) and named not in current and current not in named
-
 
 def plain(text: str) -> str:
     return _SKIN_TONES.sub("", ent.plain_answer(text))
@@ -77,6 +67,17 @@ def bare_customer_name(turn: Turn) -> str | None:
 
 def as_intent(parse: dict[str, Any], name: str) -> dict[str, Any]:
     return {**parse, "intent": {"name": name, "confidence": 1.0}}
+
+
+_REMIND = re.compile(r"提醒|叫我|通知我|记得")
+_ONE_CUSTOMER_JOBS = frozenset({"log_visit", "submit_order", "update_opportunity"})
+_NEW_REQUEST_MIN_CHARS = 8
+
+
+def _other_customer(turn: Turn, slots: Slots) -> bool:
+    named = ent.text_of(turn.parse, "customer")
+    current = (slots.get("customer") or {}).get("name") or slots.get("customer_unknown")
+    return bool(named and current) and named not in current and current not in named
 
 
 def is_new_request(turn: Turn, job_name: str, slots: Slots, awaiting: str | None) -> bool:
