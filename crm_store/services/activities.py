@@ -46,6 +46,14 @@ def _customer_snapshot(customer: Customer) -> dict[str, Any]:
     return {"lifecycle": customer.lifecycle, "last_contact_at": customer.last_contact_at}
 
 
+def followup_text(customer: Customer, contact: Contact | None, next_step: str | None) -> str:
+    """A visit's follow-up reminder: 跟进华为技术有限公司 张总：预计下周三报价."""
+    step = (next_step or "").strip() or SM.DEFAULT_NEXT_STEP
+    if contact is not None:
+        return SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
+    return SM.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
+
+
 def log_visit(
     session: Session,
     actor: Actor,
@@ -122,14 +130,6 @@ def log_visit(
     }
     audit(session, actor, "visit.create", "visit", visit.id, before={"customer": before}, after=after, now=now)
     return visit
-
-
-def followup_text(customer: Customer, contact: Contact | None, next_step: str | None) -> str:
-    """A visit's follow-up reminder: 跟进华为技术有限公司 张总：预计下周三报价."""
-    step = (next_step or "").strip() or SM.DEFAULT_NEXT_STEP
-    if contact is not None:
-        return SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
-    return SM.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
 
 
 def _close_due_reminders(session: Session, staff_id: int, customer_id: int, now: datetime) -> dict[str, str]:
