@@ -69,6 +69,8 @@ class AddCustomer(Job):
             name=slots["name"],
             contact=DM.CUSTOMER_CONTACT_LINE.format(contact=contact_label(slots)) if slots.get("contact") else "",
             phone=DM.CUSTOMER_PHONE_LINE.format(phone=slots["phone"]) if slots.get("phone") else "",
+        ) + (DM.CUSTOMER_INDUSTRY_LINE.format(industry=slots["industry"]) if slots.get("industry") else "") + (
+            DM.CUSTOMER_REGION_LINE.format(region=slots["region"]) if slots.get("region") else ""
         )
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
@@ -79,6 +81,8 @@ class AddCustomer(Job):
             contact_name=slots.get("contact"),
             contact_title=slots.get("contact_title"),
             contact_phone=slots.get("phone"),
+            industry=slots.get("industry"),
+            region=slots.get("region"),
             now=turn.now,
         )
         return [Reply(DM.CUSTOMER_SAVED.format(name=customer.name, owner=customer.owner.name))]

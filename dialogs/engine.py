@@ -22,11 +22,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from crm_store import services
 from crm_store.errors import CRMError
 from crm_store.services import conversations, outbox
+from crm_store.services.undo import undoable_write
 from dialogs import (  # noqa: F401  (importing a job module registers it)
     approval,
     binding,
+    correction,
     customer,
+    edit,
     handover,
+    meaning,
     member,
     opportunity,
     order,
@@ -49,6 +53,7 @@ MAX_TEXT = 2000
 # A message this long that looks like another job, arriving mid-form, starts that job instead.
 SWITCH_MIN_CHARS = 8
 SWITCH_MIN_CONFIDENCE = 0.75
+MAX_PARKED = 3  # forms put aside for a new request, most recent last
 
 CANCEL_WORDS = {"取消", "算了", "不要了", "不用了", "放弃", "退出", "取消吧", "算了吧", "cancel"}
 AFFIRM_WORDS = {"确认", "确定", "是", "是的", "对", "对的", "好", "好的", "可以", "行", "保存", "没问题", "ok", "嗯", "yes", "y"}
@@ -276,6 +281,10 @@ class DialogEngine:
 
     # --- routing -----------------------------------------------------------------------------
     def _dispatch(self, turn: Turn) -> list[Reply]:
+        replies = self._route(turn)
+        return self._resume_parked(turn, replies)
+
+    def _route(self, turn: Turn) -> list[Reply]:
         form = turn.state.get("form")
         if form and self._expired(form, turn.now):
             turn.state.pop("form")
@@ -284,6 +293,19 @@ class DialogEngine:
         claimed = None if form else claiming_job(turn)
         if claimed is not None:  # 「完成 2」 / 「2 不用了」: the job's own words, before 不用了 reads as cancel
             return self._start(turn, job=claimed)
+        if edit.is_request(turn.text) and not (form and edit.about_draft(form["job"], turn.text)):
+            # 把刚才那条提醒删了: a saved record; a form open for something else is put aside
+            turn.parse = meaning.as_intent(turn.parse, edit.EditRecord.name)
+            if form and form["job"] != edit.EditRecord.name:  # another edit request replaces an edit draft
+                return self._park_and_start(turn, REGISTRY[form["job"]], form)
+            turn.state.pop("form", None)
+            return self._start(turn)
+        if meaning.is_saved_mistake(turn.text):  # 刚才那条记错了
+            if not form:
+                return [Reply(self._mistake_help(turn))]
+            if correction.corrects(form["job"]):  # at a form it is the form that is wrong: ask what
+                return [Reply(DM.WHAT_TO_CHANGE.format(
+                    example=DM.FIX_EXAMPLE[form["job"]], fields=correction.JOB_FIELD_NAMES[form["job"]]))]
         if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):
             had_form = turn.state.pop("form", None) is not None
             return [Reply(DM.CANCELLED if had_form else DM.NOTHING_TO_CANCEL)]
@@ -294,7 +316,41 @@ class DialogEngine:
             return self._continue(turn, form)
         if plain in MORE_WORDS and turn.state.get("more"):
             return self._run_job(turn, REGISTRY[turn.state["more"]["job"]], {"_more": True})
+        if meaning.is_thanks(turn.text):
+            return [Reply(DM.THANKS)]
+        if meaning.bare_customer_name(turn):  # 华为 / 吉利呢: that customer's card
+            turn.parse = meaning.as_intent(turn.parse, "query_customer")
         return self._start(turn)
+
+    def _mistake_help(self, turn: Turn) -> str:
+        minutes = self.config.dialogs.undo_minutes
+        recent = bool(minutes) and undoable_write(turn.session, turn.actor, now=turn.now, window_minutes=minutes) is not None
+        return DM.MISTAKE_HELP.format(minutes=minutes) if recent else DM.MISTAKE_HELP_LATE
+
+    def _resume_parked(self, turn: Turn, replies: list[Reply]) -> list[Reply]:
+        """A form put aside for a new request comes back once that request is done (or cancelled)."""
+        parked: list[dict[str, Any]] = turn.state.get("parked") or []
+        while parked and "form" not in turn.state:
+            form = parked.pop()
+            if self._expired(form, turn.now):
+                continue
+            job = REGISTRY[form["job"]]
+            slots = form["slots"]
+            try:
+                if form["awaiting"] == "confirm":
+                    prompt = job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT
+                elif form["awaiting"] == "pick":
+                    prompt = pick_prompt(slots)
+                else:
+                    prompt = job.question(turn, slots, form["awaiting"])
+            except CRMError:
+                continue
+            self._save_form(turn, job, slots, form["awaiting"])
+            title = DM.JOB_TITLES.get(job.name, job.name)
+            replies = [*replies, Reply(DM.RESUME_FORM.format(job=title) + "\n" + prompt)]
+        if not parked:
+            turn.state.pop("parked", None)
+        return replies
 
     def _expired(self, form: dict[str, Any], now: datetime) -> bool:
         updated = datetime.fromisoformat(form["updated"])
@@ -324,14 +380,25 @@ class DialogEngine:
         awaiting = form.get("awaiting")
         plain = _plain(turn.text)
         if awaiting == "confirm":
-            if plain in AFFIRM_WORDS or turn.intent in ("affirm", "approve"):
+            if plain in AFFIRM_WORDS or meaning.is_preview_yes(turn.text):
                 return self._run_job(turn, job, slots)
-            if plain in DENY_WORDS or turn.intent in ("deny", "reject"):
+            if meaning.is_thanks(turn.text):
+                return [Reply(DM.THANKS_FORM_WAITING)]
+            if meaning.is_something_wrong(turn.text) and correction.corrects(job.name):
+                self._save_form(turn, job, slots, awaiting)
+                return [Reply(DM.WHAT_TO_CHANGE.format(
+                    example=DM.FIX_EXAMPLE[job.name], fields=correction.JOB_FIELD_NAMES[job.name]))]
+        fix = self._fix_for(turn, job, awaiting)
+        if fix is not None:
+            return self._correct(turn, job, slots, awaiting, fix)
+        if awaiting == "confirm":
+            if turn.intent in ("affirm", "approve"):
+                return self._run_job(turn, job, slots)
+            if plain in DENY_WORDS or (turn.intent in ("deny", "reject") and not correction.says_change(turn.text)):
                 turn.state.pop("form", None)
                 return [Reply(DM.CANCELLED)]
-        if awaiting not in job.free_text_slots and self._switches_job(turn, job):
-            turn.state.pop("form", None)
-            return self._start(turn, prefix=DM.DROPPED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
+        if awaiting not in job.free_text_slots and self._switches_job(turn, job, slots, awaiting):
+            return self._park_and_start(turn, job, form)
         if awaiting == "pick":
             if apply_pick(turn.text, slots):
                 return self._advance(turn, job, slots)
@@ -342,18 +409,56 @@ class DialogEngine:
             return self._advance(turn, job, slots)
         before = copy.deepcopy(slots)
         job.fill(turn, slots, None if awaiting == "confirm" else awaiting)
+        if awaiting == "confirm":
+            correction.keep_content(job.name, before, slots)  # what was said at the preview is no content
         if awaiting == "confirm" and slots == before:
             return [Reply(DM.CONFIRM_AGAIN)]
         return self._advance(turn, job, slots)
 
-    def _switches_job(self, turn: Turn, job: Job) -> bool:
+    def _fix_for(self, turn: Turn, job: Job, awaiting: str | None) -> correction.Fix | None:
+        """A correction of a field shown (at the preview), or one named explicitly while asking another."""
+        if not correction.corrects(job.name) or awaiting == "pick" or awaiting in job.free_text_slots:
+            return None
+        fix = correction.read(turn.text)
+        if fix is None and awaiting == "confirm":
+            return correction.answer_for_asked(turn.text, turn.state["form"]["slots"])
+        if fix is None or (awaiting != "confirm" and (fix.field is None or not fix.marked or not fix.value)):
+            return None
+        return fix
+
+    def _correct(
+        self, turn: Turn, job: Job, slots: Slots, awaiting: str | None, fix: correction.Fix
+    ) -> list[Reply]:
+        with self._nlu_lock:
+            value = correction.Value(fix.value, self.parser.parse(fix.value, now=turn.now))
+        problem = correction.apply(turn, job.name, slots, fix, value)
+        if problem is not None:  # nothing changed (but a field asked about): the form waits
+            self._save_form(turn, job, slots, awaiting or "confirm")
+            return [Reply(problem)]
+        return self._advance(turn, job, slots)
+
+    def _park_and_start(self, turn: Turn, job: Job, form: dict[str, Any]) -> list[Reply]:
+        """A new request while a form waits: the form is put aside (never lost) and comes back after."""
+        parked = turn.state.setdefault("parked", [])
+        parked.append(turn.state.pop("form"))
+        del parked[:-MAX_PARKED]
+        return self._start(turn, prefix=DM.PARKED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
+
+    def _switches_job(self, turn: Turn, job: Job, slots: Slots, awaiting: str | None) -> bool:
+        if meaning.is_new_request(turn, job.name, slots, awaiting):
+            return True
+        if not self._is_other_job(turn, job):
+            return False
+        if len(turn.text) >= SWITCH_MIN_CHARS:
+            return True
+        # Short: 华为的电话 while the bot waits for a time is a look-up (the form comes back after it),
+        # unless the message holds what was asked for.
+        return not REGISTRY[turn.intent].writes and meaning.answers(turn, awaiting) is False
+
+    @staticmethod
+    def _is_other_job(turn: Turn, job: Job) -> bool:
         other = turn.intent
-        return (
-            other != job.name
-            and other in REGISTRY
-            and len(turn.text) >= SWITCH_MIN_CHARS
-            and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
-        )
+        return other != job.name and other in REGISTRY and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
 
     def _advance(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:
         slot = None if PICK in slots else job.missing(turn, slots)

@@ -28,7 +28,6 @@ NOT_YET = "「{job}」功能还在开发中，暂时不能在聊天里办理。"
 CANCELLED = "好的，已取消。"
 NOTHING_ASKED = "好的。有什么需要直接说就行，发「帮助」看例子。"
 NOTHING_TO_CANCEL = "好的。现在没有进行中的操作。"
-DROPPED_FORM = "（刚才未完成的「{job}」已放弃）"
 CONFIRM_HINT = "回复「确认」保存，「取消」放弃，或直接说要改的内容。"
 CONFIRM_AGAIN = "还没保存。" + CONFIRM_HINT
 SAVED_UNDO_HINT = "（{minutes}分钟内可回复「撤销」）"
@@ -375,3 +374,68 @@ PERIOD_YEARS = "{years}年"
 PERIOD_MONTHS = "{months}个月"
 PERIOD_YEARS_MONTHS = "{years}年{months}个月"
 NEW_MEMBER_PHONE_BAD = "「{text}」不是11位手机号，请再说一下新会员的手机号。"
+# --- corrections at the preview (issue 15) ---
+FIX_WHICH_FIELD = "要改哪一项？可以改：{fields}。例如「{example}」；不要了请说「取消」。"
+FIX_NO_SUCH_FIELD = "这一条没有这一项。可以改：{fields}。"
+WHAT_TO_CHANGE = "哪里不对？直接说要改的，例如「{example}」。可以改：{fields}；不要了请说「取消」。"
+FIX_EXAMPLE = {
+    "log_visit": "时间改成前天", "add_customer": "联系人改成李红", "update_opportunity": "金额改成150万",
+    "submit_order": "数量改成8台", "set_reminder": "时间改成明天下午3点",
+}
+FIX_ASK_VALUE = "{field}改成什么？"
+FIX_FIELD_LABEL = {
+    "contact": "联系人", "phone": "电话", "time": "时间", "visit_time": "拜访时间", "followup": "跟进时间",
+    "next_step": "下一步", "content": "内容", "amount": "金额", "total": "总价", "quantity": "数量", "unit_price": "单价",
+    "discount": "折扣", "industry": "行业", "region": "地区", "stage": "阶段", "probability": "赢单概率",
+    "close": "签约时间", "customer": "客户", "name": "名称",
+}
+FIX_CONTACT_BAD = "「{text}」不像联系人的名字，请说例如「联系人改成李红」。"
+FIX_PHONE_BAD = "「{text}」不是有效的电话号码，请说11位手机号或带区号的座机。"
+FIX_TIME_BAD = "没看懂「{text}」是哪天，请说例如「前天下午3点」「下周五」。"
+FIX_TIME_PAST = "{when}已经过去了，跟进时间请说一个以后的时间。"
+FIX_VISIT_IN_FUTURE = "「{text}」还没到，拜访时间不能是以后。如果是下次跟进，请说「跟进改到{text}」。"
+FIX_AMOUNT_BAD = "「{text}」不是一个确定的金额，请说例如「150万」「12800元」。"
+FIX_STAGE_BAD = "没看懂阶段「{text}」。可选：{stages}。"
+FIX_PROBABILITY_BAD = "赢单概率请说0到100之间的数，例如「70%」。"
+FIX_QUANTITY_BAD = "「{text}」不是有效的数量，请说例如「8台」。"
+FIX_DISCOUNT_BAD = "没看懂折扣「{text}」，请说例如「85折」「九折」，或「不打折」。"
+FIX_NAME_BAD = "客户名称请说2到40个字。"
+CUSTOMER_INDUSTRY_LINE = "\n行业：{industry}"
+CUSTOMER_REGION_LINE = "\n地区：{region}"
+NEXT_STEP_DEFAULT = SM.DEFAULT_NEXT_STEP
+VISIT_NEXT_STEP = "\n下一步：{next_step}"
+THANKS = "不客气！有事随时说。"
+THANKS_FORM_WAITING = "不客气！这条还没保存，回复「确认」保存，或直接说要改的内容。"
+PARKED_FORM = "（刚才的「{job}」先放一边，这条办完接着办。）"
+RESUME_FORM = "接着刚才的「{job}」："
+MISTAKE_HELP = (
+    "刚才那条可以这样改：\n· 回复「撤销」撤回（保存后{minutes}分钟内）\n"
+    "· 直接说要改的，例如「改一下刚才华为那条拜访的时间」「把刚才那条提醒删了」「华为那个商机金额改成150万」"
+)
+MISTAKE_HELP_LATE = (
+    "已经过了撤销时间，可以直接说要改的，例如：\n· 改一下刚才华为那条拜访的时间\n· 刚才那条提醒改到明天下午3点\n"
+    "· 把刚才那条提醒删了\n· 华为那个商机金额改成150万"
+)
+
+# --- editing saved records (issue 15) ---
+JOB_TITLES["edit_record"] = "修改记录"
+EDIT_KIND = {"visit": "拜访记录", "reminder": "提醒", "opportunity": "商机"}
+EDIT_NOT_FOUND = "没找到您记的{what}。可以先说「华为最近怎么样了」看看记录。"
+EDIT_OPPORTUNITY = "商机不能删除。没做成请说「华为的项目丢单了」；要改金额、阶段等请说「华为那个商机金额改成150万」。"
+EDIT_FIELD_NAMES = {"visit": "时间、联系人、内容、下一步、跟进时间", "reminder": "提醒时间、内容"}
+EDIT_FIELD_NOT_EDITABLE = "保存后的这条只能改：{fields}。"
+EDIT_ASK_CHANGE = "要改什么？可以改：{fields}。例如「时间改成前天」。"
+EDIT_ASK_VALUE = "{field}改成什么？"
+EDIT_FIELD_LABEL = {"time": "时间", "visit_time": "拜访时间", "followup": "跟进时间", "contact": "联系人",
+                    "content": "内容", "next_step": "下一步"}
+EDIT_SLOT_LABEL = {"visited_at": "时间", "contact": "联系人", "summary": "内容", "next_step": "下一步",
+                   "followup_at": "跟进提醒", "due_at": "提醒时间", "text": "内容"}
+EDIT_VISIT_TITLE = "{customer} {when} 的拜访"
+EDIT_REMINDER_TITLE = "{when} 的提醒「{text}」"
+EDIT_SUMMARY = "修改{title}：\n{changes}"
+EDIT_CHANGE_LINE = "{label}：{before} → {after}"
+EDIT_DELETE_SUMMARY = "删除{title}？"
+EDIT_VISIT_SAVED = "已修改{customer}的拜访记录。"
+EDIT_REMINDER_SAVED = "已修改提醒：{when} {text}"
+EDIT_VISIT_DELETED = "已删除{customer}的这条拜访记录。"
+EDIT_REMINDER_DELETED = "已删除提醒「{text}」。"

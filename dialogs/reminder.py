@@ -42,13 +42,14 @@ class SetReminder(Job):
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         times = ent.entities(turn.parse, "time")
+        if awaiting == "text":  # 提醒您做什么？ → 下周一开周会: the answer is the content, its date included
+            slots["text"] = reminder_text(turn.text, []) or turn.text.strip()
+            return
         if times:
             due = plan_moment(turn, times[0], turn.config.rules.reminders.default_followup_hour)
             if due is not None:
                 slots["due_at"] = due.isoformat()
-        if awaiting == "text":
-            slots["text"] = turn.text.strip()
-        elif awaiting is None or (awaiting != "time" and not slots.get("text")):
+        if awaiting is None or (awaiting != "time" and not slots.get("text")):
             text = reminder_text(turn.text, [(t["start"], t["end"]) for t in times])
             if text:
                 slots["text"] = text

@@ -67,7 +67,9 @@ class LogVisit(Job):
         today = turn.now.date()
         if slots.get("followup_at"):
             followup = datetime.fromisoformat(slots["followup_at"])
-            text += DM.VISIT_NEXT.format(next_step=slots["next_step"], followup=DM.when(followup, today=today))
+            text += DM.VISIT_NEXT.format(next_step=slots.get("next_step") or DM.NEXT_STEP_DEFAULT, followup=DM.when(followup, today=today))
+        elif slots.get("next_step"):
+            text += DM.VISIT_NEXT_STEP.format(next_step=slots["next_step"])
         answered = self._answered(turn, slots)
         if answered is not None:
             text += DM.VISIT_CLOSES_REMINDER.format(reminder=reminder_label(turn, answered))

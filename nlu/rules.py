@@ -58,7 +58,8 @@ STAGES = {
     "initial": ["初步接触", "初次接触", "刚接触", "刚开始接触", "刚开始聊", "刚认识", "第一次接触", "初步沟通"],
 }
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
-STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
+# 签约时间 / 成交日期 name a date, not a stage: a date never changes the stage.
+STAGE_RE = re.compile("(?:" + "|".join(sorted(_STAGE_OF, key=len, reverse=True)) + ")(?!时间|日期|金额)")
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
 MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points", "register_member", "renew_member"}
 # 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.

@@ -47,6 +47,14 @@ def _customer_snapshot(customer: Customer) -> dict[str, Any]:
     return {"lifecycle": customer.lifecycle, "last_contact_at": customer.last_contact_at}
 
 
+def followup_text(customer: Customer, contact: Contact | None, next_step: str | None) -> str:
+    """A visit's follow-up reminder: 跟进华为技术有限公司 张总：预计下周三报价."""
+    step = (next_step or "").strip() or SM.DEFAULT_NEXT_STEP
+    if contact is not None:
+        return SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
+    return SM.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
+
+
 def log_visit(
     session: Session,
     actor: Actor,
@@ -95,12 +103,7 @@ def log_visit(
     session.flush()
     reminder_id = None
     if next_followup_at is not None:
-        step = (next_step or "").strip() or SM.DEFAULT_NEXT_STEP
-        text = (
-            SM.REMINDER_FOLLOWUP_TEXT.format(customer=customer.name, contact=contact.name, next_step=step)
-            if contact
-            else SM.REMINDER_FOLLOWUP_TEXT_NO_CONTACT.format(customer=customer.name, next_step=step)
-        )
+        text = followup_text(customer, contact, next_step)
         reminder = Reminder(
             staff_id=staff_id,
             customer_id=customer.id,

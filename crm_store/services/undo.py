@@ -20,7 +20,7 @@ from crm_store.models import (
     Reminder,
     Visit,
 )
-from crm_store.services import member_cards, members, orders, reminders
+from crm_store.services import edits, member_cards, members, orders, reminders
 from crm_store.services.common import (
     Actor,
     audit,
@@ -163,6 +163,10 @@ _HANDLERS = {
     "reminder.create": _undo_reminder,
     "reminder.done": _undo_reminder_close,
     "reminder.cancel": _undo_reminder_close,
+    "visit.update": edits.undo_visit_update,
+    "visit.delete": edits.undo_visit_delete,
+    "reminder.update": edits.undo_reminder_change,
+    "reminder.delete": edits.undo_reminder_change,
     "order.submit": orders.undo_submit,
     "purchase.create": members.undo_purchase,
     "points.redeem": members.undo_redeem,
@@ -172,19 +176,27 @@ _HANDLERS = {
 UNDOABLE = tuple(_HANDLERS)
 
 
-def undo_last_write(session: Session, actor: Actor, *, now: datetime, window_minutes: int) -> str:
-    """Revert the actor's most recent undoable write if it is inside the window and not undone yet."""
+def undoable_write(session: Session, actor: Actor, *, now: datetime, window_minutes: int) -> AuditLog | None:
+    """The actor's most recent undoable write if it is inside the window and not undone yet."""
     require_aware(now)
     who = _actor_filter(actor)
     row = session.scalar(
         select(AuditLog).where(who, AuditLog.action.in_(UNDOABLE)).order_by(AuditLog.id.desc()).limit(1)
     )
     if row is None or row.at < now - timedelta(minutes=window_minutes):
-        raise NotFound(SM.NOTHING_TO_UNDO)
+        return None
     undos = session.scalars(
         select(AuditLog.after).where(who, AuditLog.action == "undo", AuditLog.id > row.id)
     ).all()
     if any((after or {}).get("undone_audit_id") == row.id for after in undos):
+        return None
+    return row
+
+
+def undo_last_write(session: Session, actor: Actor, *, now: datetime, window_minutes: int) -> str:
+    """Revert the actor's most recent undoable write if it is inside the window and not undone yet."""
+    row = undoable_write(session, actor, now=now, window_minutes=window_minutes)
+    if row is None:
         raise NotFound(SM.NOTHING_TO_UNDO)
     what = _HANDLERS[row.action](session, row, now)
     audit(

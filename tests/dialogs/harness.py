@@ -24,6 +24,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
         added: 1                        # rows matching now minus rows matching before the first turn
       - model: Reminder
         where: {text: 跟进华为技术有限公司 张总：预计下周三报价, due_at: "2026-12-02T09:00:00+08:00"}  # ISO, any offset
+      - model: Visit
+        where: {contact: 李红, visited_at: 2026-11-25 12:00:00+08:00}   # contact by name; YAML times are aware
         count: 1
 """
 
@@ -138,6 +140,8 @@ def _count(session: Session, check: dict[str, Any]) -> int:
             column = model.member_id if hasattr(model, "member_id") else model.recipient_member_id
             query = query.where(column == select(models.Member.id).where(models.Member.member_no == value)
                                 .scalar_subquery())
+        elif key == "contact" and isinstance(value, str):  # corrections (issue 15): by the contact's name
+            query = query.where(model.contact_id.in_(select(models.Contact.id).where(models.Contact.name == value)))
         elif key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
             target = models.Customer if key == "customer" else models.Staff
             # AuditLog names its staff column actor_staff_id (issue 15: who opened / renewed a card).
