@@ -311,7 +311,7 @@ NO_EXPIRY = "未设置"
 REDEEM_OVER_PURCHASE = "{points}积分可抵{yuan}，超过了这次消费{amount}，请少用一些积分。"
 # --- editing saved records (issue 15) ---
 VISIT_NOT_FOUND = "找不到这条拜访记录。"
-REMINDER_NOT_FOUND = "找不到这条提醒（可能已经完成或取消了）。"
+REMINDER_GONE = "找不到这条提醒（可能已经完成或取消了）。"
 NO_PERMISSION_RECORD = "这条记录不是您记的，只有记录人或其上级可以修改。"
 UNDO_WHAT_VISIT_EDIT = "{customer}拜访记录的修改"
 UNDO_WHAT_REMINDER_EDIT = "提醒「{text}」的修改"

@@ -80,7 +80,7 @@ def _reminder_for_write(session: Session, actor: Actor, reminder_id: int) -> Rem
     staff_id = require_staff(actor)
     reminder = session.get(Reminder, reminder_id)
     if reminder is None or reminder.status not in OPEN_REMINDER_STATUSES:
-        raise NotFound(SM.REMINDER_NOT_FOUND)
+        raise NotFound(SM.REMINDER_GONE)
     if reminder.staff_id != staff_id and actor.role != "admin":
         raise PermissionDenied(SM.NO_PERMISSION_RECORD)
     return reminder
