@@ -70,6 +70,14 @@ def is_request(text: str) -> bool:
     return read_request(text) is not None
 
 
+_LATEST = re.compile(r"刚才|刚刚|上一条|上条|最近一条|最近那条")
+
+
+def names_latest(text: str) -> bool:
+    """把刚才那条提醒删了: a request about the record just saved (not a reminder picked from a list)."""
+    return _LATEST.search(text) is not None and is_request(text)
+
+
 def _value_of(turn: Turn, value: str) -> correction.Value:
     """The value's entities out of the whole message's parse, with offsets into the value."""
     start = turn.text.rfind(value)

@@ -290,7 +290,8 @@ class DialogEngine:
             turn.state.pop("form")
             form = None
         plain = _plain(turn.text)
-        claimed = None if form else claiming_job(turn)
+        # 「完成 2」 / 「2 不用了」 are the reminder job's; 「把刚才那条提醒删了」 edits the record just saved.
+        claimed = None if form or edit.names_latest(turn.text) else claiming_job(turn)
         if claimed is not None:  # 「完成 2」 / 「2 不用了」: the job's own words, before 不用了 reads as cancel
             return self._start(turn, job=claimed)
         if edit.is_request(turn.text) and not (form and edit.about_draft(form["job"], turn.text)):

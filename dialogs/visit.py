@@ -115,6 +115,7 @@ class LogVisit(Job):
             next_step=slots.get("next_step"),
             next_followup_at=followup,
             now=turn.now,
+            answered=answered,
         )
         lines = [DM.VISIT_SAVED.format(customer=customer.name)]
         if visit.contact_id is not None and visit.contact_id not in contacts_before:

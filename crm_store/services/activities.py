@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -68,6 +68,7 @@ def log_visit(
     next_step: str | None = None,
     next_followup_at: datetime | None = None,
     now: datetime,
+    answered: Reminder | None | Literal["find"] = "find",
 ) -> Visit:
     require_aware(now)
     require_aware(visited_at)
@@ -99,7 +100,7 @@ def log_visit(
     if customer.lifecycle in ("target", "dormant", "lost"):
         customer.lifecycle = "prospect"
     customer.updated_at = now
-    closed = _close_answered_reminder(session, actor, customer.id, visited_at)
+    closed = _close_answered_reminder(session, actor, customer.id, visited_at, answered)
     session.flush()
     reminder_id = None
     if next_followup_at is not None:
@@ -133,11 +134,15 @@ def log_visit(
     return visit
 
 
-def _close_answered_reminder(session: Session, actor: Actor, customer_id: int, visited_at: datetime) -> dict[str, str]:
+def _close_answered_reminder(
+    session: Session, actor: Actor, customer_id: int, visited_at: datetime, answered: Reminder | None | Literal["find"]
+) -> dict[str, str]:
     """A visit is the follow-up it was reminded of: that one reminder is done, unrelated ones stay open.
+    `answered` is that reminder when the caller already looked it up for its preview.
 
     Returns {reminder id: previous status} so undo can reopen it."""
-    answered = reminder_answered_by_visit(session, actor, customer_id, visited_at)
+    if answered == "find":
+        answered = reminder_answered_by_visit(session, actor, customer_id, visited_at)
     if answered is None:
         return {}
     closed = {str(answered.id): answered.status}

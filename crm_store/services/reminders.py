@@ -20,18 +20,23 @@ CLOSING_STATUSES = ("done", "cancelled")
 
 
 def open_reminders(
-    session: Session, actor: Actor, *, start: datetime | None = None, end: datetime | None = None
+    session: Session, actor: Actor, *, start: datetime | None = None, end: datetime | None = None,
+    customer_id: int | None = None, with_customers: bool = True,
 ) -> list[Reminder]:
-    """The actor's reminders still to do (pending, or sent but not done), due in [start, end), by due time."""
+    """The actor's reminders still to do (pending, or sent but not done), due in [start, end), by due time;
+    `with_customers` loads each one's customer and aliases (for a list that shows them)."""
     require_aware(start)
     require_aware(end)
     staff_id = require_staff(actor)
     stmt = (
         select(Reminder)
         .where(Reminder.staff_id == staff_id, Reminder.status.in_(OPEN_REMINDER_STATUSES))
-        .options(selectinload(Reminder.customer).selectinload(Customer.aliases))
         .order_by(Reminder.due_at, Reminder.id)
     )
+    if with_customers:
+        stmt = stmt.options(selectinload(Reminder.customer).selectinload(Customer.aliases))
+    if customer_id is not None:
+        stmt = stmt.where(Reminder.customer_id == customer_id)
     if start is not None:
         stmt = stmt.where(Reminder.due_at >= start)
     if end is not None:
@@ -52,9 +57,8 @@ def reminder_answered_by_visit(
     answered by a visit and stay open; a reminder for a later day is left for that day."""
     require_aware(visited_at)
     day_end = datetime.combine(visited_at.date() + timedelta(days=1), time(0), tzinfo=visited_at.tzinfo)
-    due = [
-        r for r in open_reminders(session, actor, end=day_end) if r.customer_id == customer_id and is_followup(r)
-    ]
+    due = [r for r in open_reminders(session, actor, end=day_end, customer_id=customer_id, with_customers=False)
+           if is_followup(r)]
     return due[0] if due else None
 
 

@@ -29,7 +29,8 @@ SIX = [
 # Statements per message, measured on PostgreSQL (bench/message_cost.py: 22.3 on average before issue 16).
 # SQLite adds its BEGIN IMMEDIATE, saves state and the dedup mark in two statements instead of one, and
 # may insert a batch of ORM rows one by one.
-CEILING_PG = [3, 10, 5, 4, 13, 11]
+# The visit preview reads the follow-up reminder it will close (issue 15): one statement more than 3.
+CEILING_PG = [4, 10, 5, 4, 13, 11]
 SQLITE_EXTRA = 3
 ORDER_NO = re.compile(r"SO\d{11}")
 
