@@ -212,6 +212,11 @@ class DialogEngine:
         """Messages for other people go through the outbox, in the same transaction as the change."""
         origin = message_id or uuid.uuid4().hex
         for number, notice in enumerate(turn.notices):
+            payload: dict[str, Any] = {}
+            if notice.buttons:
+                payload["buttons"] = [[b.label, b.reply_text] for b in notice.buttons]
+            if notice.tell_if_unreachable is not None:
+                payload["unreachable_tell"] = notice.tell_if_unreachable
             outbox.enqueue(
                 session,
                 key=f"notice:{channel}:{origin}:{number}",
@@ -222,7 +227,8 @@ class DialogEngine:
                 staff_id=notice.to_staff_id,
                 member_id=notice.to_member_id,
                 attachment_path=notice.image_path,
-                payload={"buttons": [[b.label, b.reply_text] for b in notice.buttons]} if notice.buttons else None,
+                payload=payload or None,
+                topic=notice.topic,
             )
 
     def _refresh_names(self, session: Session) -> None:

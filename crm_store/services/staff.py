@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ChatIdentity, Member, Staff, valid_channel
+from crm_store.services import outbox
 from crm_store.services.common import Actor, audit, require_aware
 
 
@@ -81,6 +82,7 @@ def bind_identity(
         session.add(identity)
         session.flush()
         audit(session, actor, "identity.bind", "chat_identity", identity.id, after=_identity_state(identity), now=now)
+        _release(session, identity, now)
         return identity
     before = _identity_state(identity)
     identity.staff_id = staff_id
@@ -93,4 +95,11 @@ def bind_identity(
         session, actor, "identity.rebind", "chat_identity", identity.id,
         before=before, after=_identity_state(identity), now=now,
     )
+    _release(session, identity, now)
     return identity
+
+
+def _release(session: Session, identity: ChatIdentity, now: datetime) -> None:
+    """Messages that waited for this colleague to have a chat account go out now."""
+    if identity.staff_id is not None:
+        outbox.release_waiting(session, identity.staff_id, now=now)

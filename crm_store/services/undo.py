@@ -20,7 +20,7 @@ from crm_store.models import (
     Reminder,
     Visit,
 )
-from crm_store.services import members, orders
+from crm_store.services import approvals, members, orders
 from crm_store.services.common import (
     Actor,
     audit,
@@ -151,6 +151,8 @@ _HANDLERS = {
     "opportunity.update": _undo_opportunity,
     "reminder.create": _undo_reminder,
     "order.submit": orders.undo_submit,
+    "order.approve": approvals.undo_decision,
+    "order.reject": approvals.undo_decision,
     "purchase.create": members.undo_purchase,
     "points.redeem": members.undo_redeem,
 }
