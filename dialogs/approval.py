@@ -102,10 +102,16 @@ def _ref(turn: Turn) -> tuple[str | None, tuple[int, int] | None]:
 
 
 LEAD_VERB = re.compile(
-    r"^\s*(?:不同意|不批准|不批|不通过|不行|驳回|拒绝|否决|退回|打回|同意|批准|通过)[了吧啊吗呢]?"
-    r"(?:[\s,，.。:：;；!！、]+|$|(?=[^去来掉回的]))"
+    r"^\s*(?:不同意|不批准|不批|不通过|不行|驳回|拒绝|否决|退回|打回|同意|批准|通过)"
+    r"(?:(?:去|掉)?[了吧啊吗呢]?(?:[\s,，.。:：;；!！、]+|$)|[了吧啊]?(?=[^去来掉回的]))"
 )
-TAIL_VERB = re.compile(r"[\s,，.。;；!！、]+(?:先)?(?:不同意|不批准|不批|不通过|不行|驳回|拒绝|否决|退回|打回)[了吧啊]?[\s。.!！]*$")
+_REJECT_VERB = r"(?:不同意|不批准|不批|不通过|不行|驳回|拒绝|否决|退回|打回)"
+# …，不批 (set apart) or 价格太低驳回 (a command verb right after); 这个价我们不同意 stays whole
+TAIL_VERB = re.compile(
+    rf"(?:[\s,，.。;；!！、]+(?:先)?{_REJECT_VERB}|(?<![要想得将把])(?:驳回|拒绝|否决|退回|打回))(?:去|掉)?[了吧啊]?[\s。.!！]*$"
+)
+# 这几张有一张要驳回 / 我想打回去: only the command, no reason in it
+COMMAND_ONLY = re.compile(rf"(?:要|想|得|准备|打算|将|把)(?:它|这张|那张)?(?:先)?{_REJECT_VERB}(?:去|掉)?[了吧啊]?[\s。.!！]*$")
 # 这单 / 那张单子 / 海康那单 / 华为的单子 at the start: which order, not why
 ORDER_WORDS = re.compile(
     r"^\s*(?:[\u4e00-\u9fa5A-Za-z]{0,8}?(?:的|那|这))?\s*(?:一|个|张)?(?:单子|单)(?![价位据号])\s*"
@@ -121,6 +127,8 @@ def _reason(turn: Turn, span: tuple[int, int] | None, customer: str | None = Non
     (退回去重新报价 keeps 退回去)."""
     text = turn.text if span is None else turn.text[: span[0]] + " " + turn.text[span[1]:]
     text = re.sub(r"^[#＃\s]+", "", text)
+    if COMMAND_ONLY.search(text):
+        return None
     verb_taken = False
     for _ in range(2):  # 华为那单 驳回 …  /  驳回 华为那单 …: one command word, the order named around it
         if customer:

@@ -14,6 +14,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - as_member: VIP0001              # speak as a member (console id "member:VIP0001", bound to it)
       - say: 确认
         expect: [已记录]
+      - deliver: true                   # run the outbox notifier once (console accounts); expect/reject
+        expect: ["→ 陈静: 【待审批】"]    # apply to what it sent, one "→ name: text" line per message
     db:                                 # checked after the last turn
       - model: Visit
         where: {customer: 华为技术有限公司, summary: 今天下午拜访了华为张总，预计下周三报价}
@@ -21,6 +23,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - model: Reminder
         where: {customer: 华为技术有限公司, status: pending}
         added: 1                        # rows matching now minus rows matching before the first turn
+      - model: OutboxMessage
+        where: {recipient: 陈静, status: withdrawn}   # recipient: outbox rows for that staff member
 """
 
 from __future__ import annotations
@@ -104,12 +108,17 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
             speaker = bind_console_member(runtime, str(turn["as_member"]), clock())
         if "wait_minutes" in turn:
             clock.now += timedelta(minutes=turn["wait_minutes"])
-        if "say" not in turn:
+        if turn.get("deliver"):
+            answer = deliver_outbox(runtime, clock())
+            transcript.append(f"(outbox)\n{answer}")
+            where = f"{conversation.path.name} «{conversation.name}» turn {number} (deliver)"
+        elif "say" in turn:
+            replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
+            answer = "\n".join(render(r) for r in replies)
+            transcript.append(f"{speaker}> {turn['say']}\n{answer}")
+            where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
+        else:
             continue
-        replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
-        answer = "\n".join(render(r) for r in replies)
-        transcript.append(f"{speaker}> {turn['say']}\n{answer}")
-        where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
         for needle in turn.get("expect", []):
             assert str(needle) in answer, f"{where}: expected {needle!r} in reply:\n{answer}"
         for needle in turn.get("reject", []):
@@ -122,6 +131,28 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
     return transcript
 
 
+class _Recorder:
+    """A console channel for the notifier: remembers what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, external_id: str, reply: Any, options: dict[str, Any] | None = None) -> None:
+        self.sent.append((external_id, reply.text))
+
+
+def deliver_outbox(runtime: Runtime, now: datetime) -> str:
+    """One notifier run over the conversation's database, sending to the console accounts (named by staff)."""
+    from scheduler.clock import FakeClock
+    from scheduler.notifier import Notifier
+
+    recorder = _Recorder()
+    notifier = Notifier(runtime.factory, {"console": recorder}, runtime.config.scheduler, runtime.config.tz,
+                        clock=FakeClock(now), worker_id="golden")
+    notifier.deliver_once(now)
+    return "\n".join(f"→ {who}: {text}" for who, text in recorder.sent)
+
+
 def _count(session: Session, check: dict[str, Any]) -> int:
     model = getattr(models, check["model"])
     query = select(func.count()).select_from(model)
@@ -129,6 +160,9 @@ def _count(session: Session, check: dict[str, Any]) -> int:
         if key == "member" and isinstance(value, str):  # members (issue 6): by member number
             column = model.member_id if hasattr(model, "member_id") else model.recipient_member_id
             query = query.where(column == select(models.Member.id).where(models.Member.member_no == value)
+                                .scalar_subquery())
+        elif key == "recipient" and isinstance(value, str):  # outbox rows for a staff member, by name
+            query = query.where(model.recipient_staff_id == select(models.Staff.id).where(models.Staff.name == value)
                                 .scalar_subquery())
         elif key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
             target = models.Customer if key == "customer" else models.Staff

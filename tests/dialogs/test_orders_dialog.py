@@ -146,6 +146,9 @@ def test_unknown_customer_is_asked_again(demo) -> None:  # type: ignore[no-untyp
         ("美的那单驳回吧 客户信用有问题", [("customer", "美的", "美的")], None, "客户信用有问题"),
         ("驳回 原因：单价低于成本", [], None, "单价低于成本"),
         ("这个价我们不同意", [], None, "这个价我们不同意"),
+        ("海康那单打回去 让他退回去重新报价", [("customer", "海康", "海康")], None, "让他退回去重新报价"),
+        ("这几张有一张要驳回", [], None, None),
+        ("价格太低驳回", [], None, "价格太低"),
     ],
 )
 def test_reject_reference_and_reason(demo, text, entities, ref, reason) -> None:  # type: ignore[no-untyped-def]
