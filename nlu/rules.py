@@ -25,7 +25,7 @@ AMOUNT_RE = re.compile(
     rf"|(?:{_NUMTOK}{_RANGE_SEP})?{_BIG}{_NOT_AFTER}"
     rf"|[{_D}]{{1,2}}[角毛](?:钱|[{_D}]分?)?"
 )
-_TRIGGER = r"(?:金额|总价|总额|总共|一共|合计|共|消费了?|花了|预算|报价|单价|刷卡|刷了|买了)"
+_TRIGGER = r"(?:金额|总价|总额|总共|一共|合计|共|消费了?|花了|预算|报价|单价|刷卡|刷了|买了|价格|价钱|价位|开价|成交价)"
 AMOUNT_TRIGGER_RE = re.compile(rf"{_TRIGGER}\s*(?:是|为)?\s*({_NUMTOK}){_WHOLE}{_NOT_AFTER}")
 # A quoted unit price: 1100一台 / 两万一台 / 300块一箱 / 每箱三百 / 一台1100.
 PER_UNIT_AFTER_RE = re.compile(rf"({_NUMTOK})(?!(?!一[{MEASURE}])[{_D}{_U}几多余.])\s*{_YUAN}?\s*(?:一|每|/)\s*[{MEASURE}]")
