@@ -218,6 +218,34 @@ def test_approval_escalation(world: World, factory, config) -> None:
     assert [m.idempotency_key for m in _outbox(factory)][1] == f"approval:{step_id}:escalate"
 
 
+def test_approval_reminder_is_withdrawn_when_the_order_is_undone(world: World, factory, config) -> None:
+    """Issue 15: the rep undoes a submitted order; a reminder queued for its approver does not go out."""
+    from types import SimpleNamespace
+
+    from crm_store.services import orders
+
+    hours = config.rules.approvals.escalate_after_hours
+    with transaction(factory) as s:
+        order = SalesOrder(number="SO20261126001", customer_id=world.customer.id, submitter_id=world.rep.id,
+                           total=Decimal("50000"), status="pending", submitted_at=NOW - timedelta(hours=hours + 1))
+        s.add(order)
+        s.flush()
+        s.add(ApprovalStep(order_id=order.id, step_no=1, role="manager", approver_id=world.manager.id,
+                           status="pending", pending_since=NOW - timedelta(hours=hours + 1)))
+        order_id = order.id
+    jobs.run_named("escalation", config, factory, NOW)
+    [remind] = _outbox(factory)
+    assert remind.topic == f"order:{order_id}" and remind.status == "pending"
+    with transaction(factory) as s:
+        orders.undo_submit(s, SimpleNamespace(entity_id=order_id), NOW + timedelta(minutes=1))
+    [withdrawn] = _outbox(factory)
+    assert withdrawn.status == "withdrawn"
+    with factory() as s:
+        assert s.get(SalesOrder, order_id).status == "cancelled"
+    jobs.run_named("escalation", config, factory, NOW + timedelta(hours=hours))  # nothing pending any more
+    assert len(_outbox(factory)) == 1
+
+
 def test_weekly_report_on_monday(world: World, factory, config, tmp_path) -> None:
     config.data_dir = str(tmp_path)
     monday = datetime(2026, 11, 30, 8, 30, tzinfo=TZ)
