@@ -14,6 +14,7 @@ from sqlalchemy.orm import object_session
 from crm_store.errors import CRMError
 from crm_store.models import Order
 from crm_store.services import approvals, orders, similar
+from crm_store.services.common import name_key
 from dialogs import entities as ent
 from dialogs import messages as DM
 from dialogs.base import SALES_ROLES, STAFF_ROLES, Job, Slots, Turn, register
@@ -117,6 +118,8 @@ ORDER_WORDS = re.compile(
     r"^\s*(?:[\u4e00-\u9fa5A-Za-z]{0,8}?(?:的|那|这))?\s*(?:一|个|张)?(?:单子|单)(?![价位据号])\s*"
 )
 # SO…批了吗 / 审到哪了: a question about the approval, not a decision
+# 比亚迪那单 / 华润的单子: an order named by a customer (the name itself may be a short form)
+BY_CUSTOMER = re.compile(r"[\u4e00-\u9fa5A-Za-z]{2,}(?:那|这|的)一?(?:张|个)?单")
 QUESTION = re.compile(r"(?:批|通过|同意|审|驳回|拒绝|过)[了过]*(?:吗|么|没有|没)\s*[?？]?\s*$|到哪|哪一步|进度")
 REASON_LABEL = re.compile(r"^\s*(?:原因|理由)\s*(?:是|为|[:：])\s*")
 
@@ -170,18 +173,23 @@ def customer_words(turn: Turn) -> str | None:
 
 
 def orders_of_customer(turn: Turn, candidates: list[Order], written: str | None) -> list[Order] | None:
-    """The candidates whose customer the message names (None when it names no customer we can tell)."""
+    """The candidates whose customer the message names (None when it names no customer): by the NLU's name
+    (华为 in 华为技术有限公司), else by the longest short form of a candidate's name written in the text (海康).
+    Only the candidates' own customers are compared, never the whole customer list."""
     if written:
         named = [o for o in candidates if written in o.customer.name or any(
             written in a.alias or a.alias in written for a in o.customer.aliases)]
         if named:
             return named
-        found = {c.id for c in similar.customers_mentioned(turn.session, turn.actor, written)}
-        return [o for o in candidates if o.customer_id in found]
-    mentioned = {c.id for c in similar.customers_mentioned(turn.session, turn.actor, turn.text)}
-    if not mentioned:
-        return None
-    return [o for o in candidates if o.customer_id in mentioned]
+    key = name_key(written or turn.text)
+    lengths = {o.id: similar.mention_length(o.customer, key) for o in candidates}
+    best = max(lengths.values(), default=0)
+    if best:
+        return [o for o in candidates if lengths[o.id] == best]
+    if written or (BY_CUSTOMER.search(turn.text)
+                   and similar.customers_mentioned(turn.session, turn.actor, turn.text)):
+        return []  # 比亚迪那单同意 with nothing of 比亚迪 waiting: never another customer's order
+    return None
 
 
 def order_detail(turn: Turn, order: Order, *, hint: bool = True) -> str:
@@ -256,8 +264,15 @@ class Decide(Job):
             return None  # execute answers 您没有审批权限; a view or a "no" ends in precheck
         if not slots.get("ref") and not slots.get("order"):
             waiting = [step.order for step in approvals.pending_for(turn.session, turn.actor)]
-            named = orders_of_customer(turn, waiting, slots.get("customer_hint")) if waiting else None
+            named = orders_of_customer(turn, waiting, slots.get("customer_hint"))
             if named is not None and not named:
+                # Not waiting for this person: the customer's one pending order gets the service's own answer
+                # (还没轮到您，等陈静审批); otherwise say that nothing of this customer waits for them.
+                pending = [o for o in approvals.recent_visible(turn.session, turn.actor) if o.status == "pending"]
+                theirs = orders_of_customer(turn, pending, slots.get("customer_hint")) or []
+                if len(theirs) == 1:
+                    slots["order"] = _option(theirs[0])
+                    return None
                 hint = slots.get("customer_hint") or ""
                 slots["_error"] = DM.NO_PENDING_FOR_CUSTOMER.format(customer=hint) if hint else DM.NO_PENDING_NAMED
                 return None
