@@ -52,7 +52,8 @@ STAGES = {
     "initial": ["初步接触", "初次接触", "刚接触", "刚开始接触", "刚开始聊", "刚认识", "第一次接触", "初步沟通"],
 }
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
-STAGE_RE = re.compile("|".join(sorted(_STAGE_OF, key=len, reverse=True)))
+# 赢单概率90% names the probability, not a won deal
+STAGE_RE = re.compile("(?:" + "|".join(sorted(_STAGE_OF, key=len, reverse=True)) + ")(?!的?(?:概率|几率|可能|把握|率))")
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
 MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points"}
 # 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.
