@@ -113,13 +113,11 @@ TAIL_VERB = re.compile(
 )
 # 这几张有一张要驳回 / 我想打回去: only the command, no reason in it
 COMMAND_ONLY = re.compile(rf"(?:要|想|得|准备|打算|将|把)(?:它|这张|那张)?(?:先)?{_REJECT_VERB}(?:去|掉)?[了吧啊]?[\s。.!！]*$")
-# 这单 / 那张单子 / 海康那单 / 华为的单子 at the start: which order, not why
-ORDER_WORDS = re.compile(
-    r"^\s*(?:[\u4e00-\u9fa5A-Za-z]{0,8}?(?:的|那|这))?\s*(?:一|个|张)?(?:单子|单)(?![价位据号])\s*"
-)
-# SO…批了吗 / 审到哪了: a question about the approval, not a decision
+# 这单 / 那张单子 / 海康那单 at the start: which order, not why (客户的单子还没签 is a reason: kept)
+ORDER_WORDS = re.compile(r"^\s*(?:[\u4e00-\u9fa5A-Za-z]{0,8}?(?:那|这))\s*(?:一|个|张)?(?:单子|单)(?![价位据号])\s*")
 # 比亚迪那单 / 华润的单子: an order named by a customer (the name itself may be a short form)
 BY_CUSTOMER = re.compile(r"[\u4e00-\u9fa5A-Za-z]{2,}(?:那|这|的)一?(?:张|个)?单")
+# SO…批了吗 / 审到哪了: a question about the approval, not a decision
 QUESTION = re.compile(r"(?:批|通过|同意|审|驳回|拒绝|过)[了过]*(?:吗|么|没有|没)\s*[?？]?\s*$|到哪|哪一步|进度")
 REASON_LABEL = re.compile(r"^\s*(?:原因|理由)\s*(?:是|为|[:：])\s*")
 
@@ -164,7 +162,7 @@ def submitted_when(turn: Turn, moment: datetime | None) -> str:
         return DM.TODAY_AT.format(time=f"{local:%H:%M}")
     if local.date() == today - timedelta(days=1):
         return DM.YESTERDAY_AT.format(time=f"{local:%H:%M}")
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return DM.DAY_AT.format(month=local.month, day=local.day, time=f"{local:%H:%M}")
 
 
 def customer_words(turn: Turn) -> str | None:

@@ -265,6 +265,7 @@ ORDER_STATUS = {"draft": "草稿", "pending": "待审批", "approved": "已批�
 # --- orders and approvals (issue 15) ---
 TODAY_AT = "今天{time}"
 YESTERDAY_AT = "昨天{time}"
+DAY_AT = "{month}月{day}日 {time}"
 WAITED_JUST_NOW = "不到1小时"
 WAITED_HOURS = "{hours}小时"
 WAITED_DAYS = "{days}天"

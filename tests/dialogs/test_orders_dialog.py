@@ -149,6 +149,8 @@ def test_unknown_customer_is_asked_again(demo) -> None:  # type: ignore[no-untyp
         ("海康那单打回去 让他退回去重新报价", [("customer", "海康", "海康")], None, "让他退回去重新报价"),
         ("这几张有一张要驳回", [], None, None),
         ("价格太低驳回", [], None, "价格太低"),
+        ("驳回 客户的单子还没签回来", [], None, "客户的单子还没签回来"),
+        ("这单驳回 数量不对", [], None, "数量不对"),
     ],
 )
 def test_reject_reference_and_reason(demo, text, entities, ref, reason) -> None:  # type: ignore[no-untyped-def]
