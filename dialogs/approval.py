@@ -226,8 +226,11 @@ class Decide(Job):
             slots["reason"] = turn.text.strip()
             return
         if awaiting == "decision":
-            self._confirm_answer(turn, slots)
-            return
+            if not (_ref(turn)[0] or customer_words(turn)):
+                self._confirm_answer(turn, slots)
+                return
+            slots.clear()  # 同意 SO… / 海康那单同意 instead of 确认: a new request, read afresh
+            awaiting = None
         customer = customer_words(turn)
         if customer:  # 华为那单先压着别批: the approver names the order by its customer
             slots["customer_hint"] = customer
