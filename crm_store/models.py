@@ -267,6 +267,9 @@ class OrderLine(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal]
     amount: Mapped[Decimal]
+    # The unit price the rep quoted, before a discount (None: the list price, or a line total was given);
+    # the approver sees list, quoted and discounted prices as the rep did.
+    quoted_price: Mapped[Decimal | None]
 
 
 class OrderSequence(Base):
@@ -367,7 +370,10 @@ class OutboxMessage(Base):
     """Every outgoing message is a row first; the notifier delivers it once."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        Index("ix_outbox_topic", "topic"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -382,7 +388,9 @@ class OutboxMessage(Base):
     attachment_path: Mapped[str | None] = mapped_column(String(300))
     payload: Mapped[dict[str, Any] | None]
     due_at: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending/sending/sent/dead/skipped
+    # pending/sending/sent/dead/skipped; waiting: a staff recipient with no chat account yet (sent when they
+    # bind); withdrawn: what it announced was undone before it went out
+    status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     claimed_by: Mapped[str | None] = mapped_column(String(100))
@@ -390,6 +398,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the message is about ("order:12"), so undoing that withdraws the messages not yet sent.
+    topic: Mapped[str | None] = mapped_column(String(60))
 
 
 class AuditLog(Base):

@@ -87,6 +87,15 @@ def _plain(text: str) -> str:
     return re.sub(r"[\s。.!！~～,，]+", "", text).lower()
 
 
+def _notice_payload(notice: Reply) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if notice.buttons:
+        payload["buttons"] = [[b.label, b.reply_text] for b in notice.buttons]
+    if notice.tell_if_unreachable is not None:  # who to tell when the recipient has no chat account
+        payload["unreachable_tell"] = notice.tell_if_unreachable
+    return payload
+
+
 class DialogEngine:
     def __init__(
         self,
@@ -252,8 +261,8 @@ class DialogEngine:
             {
                 "key": f"notice:{channel}:{origin}:{number}", "kind": "notice", "text": notice.text,
                 "due_at": turn.now, "staff_id": notice.to_staff_id, "member_id": notice.to_member_id,
-                "attachment_path": notice.image_path,
-                "payload": {"buttons": [[b.label, b.reply_text] for b in notice.buttons]} if notice.buttons else None,
+                "attachment_path": notice.image_path, "payload": _notice_payload(notice) or None,
+                "topic": notice.topic,
             }
             for number, notice in enumerate(turn.notices)
         ], now=turn.now)

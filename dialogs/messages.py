@@ -251,8 +251,8 @@ NOTICE_APPROVED = "您的订单 {number}（{customer}，{total}）已批准。�
 NOTICE_PASSED = "您的订单 {number} 已通过{approver}审批，现在等{next}审批。"
 NOTICE_REJECTED = "您的订单 {number}（{customer}，{total}）被{approver}驳回，原因：{reason}"
 APPROVALS_HEADER = "待您审批（{count}）："
-APPROVAL_LINE = "{n}. {number} {customer} {total}（{submitter}，{since}提交）"
-APPROVALS_HINT = "回复「同意 单号」或「驳回 单号 原因」；只有一张时直接回复「同意」。"
+APPROVAL_LINE = "{n}. {number} {customer} {total}（{submitter} {submitted}提交，已等{since}）"
+APPROVALS_HINT = "回复「同意 单号」或「驳回 单号 原因」，也可以说「华为那单同意」；「看下 单号」看明细。"
 APPROVALS_NONE = "目前没有等您审批的订单。"
 MY_ORDERS_HEADER = "您最近的订单："
 MY_ORDERS_NONE = "您还没有提交过订单。"
@@ -291,6 +291,31 @@ def price_note(listed: object, quoted: object, unit_price: object, discount: flo
                                                    price=money(unit_price)))
     return ORDER_PRICE_NOTE.format(parts="，".join(parts)) if parts else ""
 ORDER_STATUS = {"draft": "草稿", "pending": "待审批", "approved": "已批准", "rejected": "已驳回", "cancelled": "已取消"}
+
+# --- orders and approvals (issue 15) ---
+TODAY_AT = "今天{time}"
+YESTERDAY_AT = "昨天{time}"
+DAY_AT = "{month}月{day}日 {time}"
+WAITED_JUST_NOW = "不到1小时"
+WAITED_HOURS = "{hours}小时"
+WAITED_DAYS = "{days}天"
+NO_PENDING_FOR_CUSTOMER = "没有{customer}的订单在等您审批。说「待审批」看看都有哪些。"
+NO_PENDING_NAMED = "您说的这家客户没有订单在等您审批。说「待审批」看看都有哪些。"
+NO_ORDER_FOR_CUSTOMER = "没找到{customer}的、您能看的订单。"
+ASK_WHICH_ORDER = "看哪张订单？请说单号（例如：看下SO20261127001），或客户名（例如：华为那单的明细）。"
+ORDER_DETAIL = (
+    "订单 {number}｜{status}\n客户：{customer}\n提交：{submitter}，{submitted}\n{lines}\n合计：{total}{discount}"
+    "{note}{history}{hint}"
+)
+DETAIL_WAITING = "，等{approver}审批"
+DETAIL_STEP = "{approver}{decision}（{when}）{reason}"
+DETAIL_REASON = "：{reason}"
+DETAIL_NOTE = "\n备注：{note}"
+DETAIL_DECIDE_HINT = "\n回复「同意 {number}」或「驳回 {number} 原因」"
+STEP_DECISION = {"approved": "已批准", "rejected": "已驳回"}
+WILL_APPROVE = "要批准这张订单吗？"
+WILL_REJECT = "要驳回这张订单吗？驳回原因：{reason}"
+DECIDE_CONFIRM = "{what}\n{detail}\n回复「确认」执行，「取消」放弃。"
 
 # --- members (issue 6) ---
 ASK_MEMBER_LOOKUP = "请提供会员姓名和会员号（例如：查会员 王小明 VIP0023），或完整手机号。"

@@ -49,6 +49,24 @@ def _products_in_text(turn: Turn) -> list[dict[str, Any]]:
     return sorted(found, key=lambda e: e["start"])
 
 
+# A figure the NLU left untagged in an order (显示器10台 1100, 显示器 10 台): a price, or a quantity before a
+# measure word. Never part of a tagged entity, an order number, a date or a percentage.
+BARE_NUMBER = re.compile(r"(?<![\d.A-Za-z#＃])(\d{2,9}(?:\.\d{1,2})?)(?![\d.%％A-Za-z万千亿元块折月日号点])")
+MEASURE_AFTER = re.compile(rf"^\s*[{MEASURES}]")
+
+
+def _untagged_numbers(turn: Turn, taken: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for match in BARE_NUMBER.finditer(turn.text):
+        if any(e["start"] < match.end() and match.start() < e["end"] for e in taken):
+            continue
+        kind = "quantity" if MEASURE_AFTER.match(turn.text[match.end():]) else "amount"
+        end = match.end() + (len(MEASURE_AFTER.match(turn.text[match.end():])[0]) if kind == "quantity" else 0)
+        found.append({"entity": kind, "value": match.group(1), "text": turn.text[match.start():end],
+                      "start": match.start(), "end": end})
+    return found
+
+
 def _amount_kind(turn: Turn, entity: dict[str, Any], line: dict[str, Any]) -> str:
     before = turn.text[max(0, entity["start"] - 5): entity["start"]]
     after = turn.text[entity["end"]: entity["end"] + 4]
@@ -125,7 +143,11 @@ class SubmitOrder(Job):
         if awaiting == "customer" or not slots.get("customer") or ent.first(turn.parse, "customer"):
             customer_from_message(turn, slots, awaiting)
         _take_discount(turn, slots)
-        products = ent.entities(turn.parse, "product") or _products_in_text(turn)
+        tagged = ent.entities(turn.parse, "product")
+        # Catalog names the NLU missed (门锁 next to a tagged 显示器) are lines too, never dropped.
+        products = sorted(tagged + [p for p in _products_in_text(turn)
+                                    if not any(t["start"] < p["end"] and p["start"] < t["end"] for t in tagged)],
+                          key=lambda e: e["start"])
         if awaiting == "product" and not products:
             product = orders.match_product(turn.session, turn.text)
             if product is None:
@@ -141,6 +163,8 @@ class SubmitOrder(Job):
             slots.pop("product_unknown", None)
             lines.append((entity["start"], _line_for(slots, product)))
         numbers = [e for e in turn.parse.get("entities", []) if e.get("entity") in ("quantity", "amount")]
+        if lines:
+            numbers += _untagged_numbers(turn, [*turn.parse.get("entities", []), *products])
         numbers = [e for e in numbers if not _per_unit_marker(turn, e, numbers)]
         touched: set[tuple[int, str]] = set()
         for entity in sorted(numbers, key=lambda e: e["start"]):

@@ -23,6 +23,10 @@ class Reply:
     # Who the message is for when it is not the sender (e.g. the approver of a new order): a staff id.
     to_staff_id: int | None = None
     to_member_id: int | None = None
+    # What a notice is about ("order:12"): undoing that withdraws the notice while it is unsent.
+    topic: str | None = None
+    # Whom to tell when the recipient has no chat account yet (an order's submitter): a staff id.
+    tell_if_unreachable: int | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -32,6 +36,8 @@ class Reply:
             "file_path": self.file_path,
             "to_staff_id": self.to_staff_id,
             "to_member_id": self.to_member_id,
+            "topic": self.topic,
+            "tell_if_unreachable": self.tell_if_unreachable,
         }
 
     @classmethod
@@ -43,6 +49,8 @@ class Reply:
             file_path=data.get("file_path"),
             to_staff_id=data.get("to_staff_id"),
             to_member_id=data.get("to_member_id"),
+            topic=data.get("topic"),
+            tell_if_unreachable=data.get("tell_if_unreachable"),
         )
 
 

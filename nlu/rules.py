@@ -25,7 +25,7 @@ AMOUNT_RE = re.compile(
     rf"|(?:{_NUMTOK}{_RANGE_SEP})?{_BIG}{_NOT_AFTER}"
     rf"|[{_D}]{{1,2}}[角毛](?:钱|[{_D}]分?)?"
 )
-_TRIGGER = r"(?:金额|总价|总额|总共|一共|合计|共|消费了?|花了|预算|报价|单价|刷卡|刷了|买了)"
+_TRIGGER = r"(?:金额|总价|总额|总共|一共|合计|共|消费了?|花了|预算|报价|单价|刷卡|刷了|买了|价格|价钱|价位|开价|成交价)"
 AMOUNT_TRIGGER_RE = re.compile(rf"{_TRIGGER}\s*(?:是|为)?\s*({_NUMTOK}){_WHOLE}{_NOT_AFTER}")
 # A quoted unit price: 1100一台 / 两万一台 / 300块一箱 / 每箱三百 / 一台1100.
 PER_UNIT_AFTER_RE = re.compile(rf"({_NUMTOK})(?!(?!一[{MEASURE}])[{_D}{_U}几多余.])\s*{_YUAN}?\s*(?:一|每|/)\s*[{MEASURE}]")
@@ -58,8 +58,8 @@ STAGES = {
     "initial": ["初步接触", "初次接触", "刚接触", "刚开始接触", "刚开始聊", "刚认识", "第一次接触", "初步沟通"],
 }
 _STAGE_OF = {w: code for code, words in STAGES.items() for w in words}
-# 签约时间 / 成交日期 name a date, not a stage: a date never changes the stage.
-STAGE_RE = re.compile("(?:" + "|".join(sorted(_STAGE_OF, key=len, reverse=True)) + ")(?!时间|日期|金额)")
+# 签约时间 / 成交日期 name a date, and 赢单概率90% a probability: neither is a stage.
+STAGE_RE = re.compile("(?:" + "|".join(sorted(_STAGE_OF, key=len, reverse=True)) + ")(?!时间|日期|金额|的?(?:概率|几率|可能|把握|率))")
 ORDER_INTENTS = {"approve", "reject", "list_approvals"}
 MEMBER_INTENTS = {"member_lookup", "record_purchase", "query_points", "register_member", "renew_member"}
 # 会员罗丹 会员号… / 顾客田甜的会员卡…: a 2-3 character name between 会员 and the number or phone.

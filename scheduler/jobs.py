@@ -75,13 +75,14 @@ def member_care_job(session: Session, config: Config, now: datetime) -> Any:
 def escalation(session: Session, config: Config, now: datetime) -> Any:
     """Approval steps waiting too long: approvals.run_escalations records the reminder / escalation (audited)
     and returns the messages; each is queued for its recipient with key approval:{step id}:{kind}."""
-    from crm_store.services import approvals
+    from crm_store.services import approvals, orders
 
     count = 0
     for item in approvals.run_escalations(session, now, config.rules.approvals.escalate_after_hours):
         row = outbox.enqueue(
             session, key=f"approval:{item.step.id}:{item.kind}", kind=f"approval_{item.kind}", text=item.text,
             due_at=now, now=now, staff_id=item.to_staff_id, payload={"order_id": item.step.order_id},
+            topic=orders.order_topic(item.step.order_id),  # withdrawn if the order is undone before it goes out
         )
         count += row is not None
     return count

@@ -76,9 +76,10 @@ class DeliveryStats:
     dead: int = 0
     skipped: int = 0
     deferred: int = 0
+    waiting: int = 0  # staff recipients without a chat account: held until they bind
 
 
-_REPLY_KEYS = ("buttons", "file_path")
+_REPLY_KEYS = ("buttons", "file_path", "unreachable_tell")  # not channel options
 
 
 def reply_for(message: OutboxMessage) -> tuple[Reply, dict[str, Any]]:
@@ -210,7 +211,11 @@ class Notifier:
                 outbox.defer(session, message.id, self.worker_id, until=quiet)
                 stats.deferred += 1
                 return None
-        if address is None:
+        if address is None and message.recipient_staff_id is not None and message.external_id is None:
+            # A colleague who has not bound a chat account yet: it goes out when they bind (never dropped).
+            outbox.hold_for_binding(session, message, self.worker_id, now=now)
+            stats.waiting += 1
+        elif address is None:
             outbox.mark_dead(session, message.id, self.worker_id, error=SM.OUTBOX_NO_CHANNEL, now=now)
             stats.dead += 1
         return address

@@ -10,15 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_store import messages as SM
 from crm_store.errors import AlreadyDecided, Ambiguous, InvalidInput, NotFound, PermissionDenied
-from crm_store.models import ApprovalStep, Order, Staff
-from crm_store.services.common import Actor, audit, require_aware
+from crm_store.models import ApprovalStep, Customer, Order, Staff
+from crm_store.services import orders
+from crm_store.services.common import CUSTOMER_ROLES, Actor, audit, require_aware, visible_customers_clause
 from crm_store.services.orders import NEXT_LEVEL, resolve_approver
 
 APPROVER_ROLES = ("manager", "director", "admin")
@@ -34,11 +36,13 @@ class Decision:
     next_step: ApprovalStep | None  # the step now pending, when this one passed and another follows
 
 
-def _order_query():  # type: ignore[no-untyped-def]
-    # Customer and submitter come with the order's row; steps (with approvers) and lines: one query each.
+def _order_query(*, aliases: bool = False):  # type: ignore[no-untyped-def]
+    # Customer and submitter come with the order's row; steps (with approvers) and lines: one query each;
+    # the customers' aliases only for lists matched against 海康那单.
+    customer = joinedload(Order.customer)
     return select(Order).options(
         selectinload(Order.lines), selectinload(Order.steps).joinedload(ApprovalStep.approver),
-        joinedload(Order.customer), joinedload(Order.submitter),
+        customer.selectinload(Customer.aliases) if aliases else customer, joinedload(Order.submitter),
     )
 
 
@@ -80,6 +84,29 @@ def find_order(session: Session, actor: Actor, ref: str | int) -> Order:
     if len(mine) > 1:
         raise Ambiguous(SM.SEVERAL_TO_APPROVE.format(count=len(mine)), mine)
     raise NotFound(SM.ORDER_NOT_FOUND)
+
+
+def _visible_orders(actor: Actor) -> ColumnElement[bool]:
+    """Orders the actor may read: their own, ones they approve on, and those of customers they may see."""
+    if actor.staff_id is None or actor.role not in CUSTOMER_ROLES:
+        return false()
+    on_route = select(ApprovalStep.order_id).where(ApprovalStep.approver_id == actor.staff_id)
+    customers = select(Customer.id).where(visible_customers_clause(actor))
+    return or_(Order.submitter_id == actor.staff_id, Order.id.in_(on_route), Order.customer_id.in_(customers))
+
+
+def visible_order(session: Session, actor: Actor, ref: str | int) -> Order:
+    """An order to look at (看下SO…): by number or id like find_order, if the actor may read it."""
+    order = find_order(session, actor, ref)
+    if session.scalar(select(Order.id).where(Order.id == order.id, _visible_orders(actor))) is None:
+        raise PermissionDenied(SM.ORDER_NOT_VISIBLE)
+    return order
+
+
+def recent_visible(session: Session, actor: Actor, limit: int = 50) -> list[Order]:
+    """The newest orders the actor may read (to find 海康那单 among them)."""
+    stmt = _order_query(aliases=True).where(_visible_orders(actor)).order_by(Order.created_at.desc(), Order.id.desc())
+    return list(session.scalars(stmt.limit(limit)))
 
 
 def check_step(session: Session, actor: Actor, order: Order) -> ApprovalStep:
@@ -189,6 +216,43 @@ def decide(
         now=now,
     )
     return Decision(order=order, step=locked, approved=approve, next_step=next_step)
+
+
+# --- undo ---------------------------------------------------------------------------------------
+
+
+def undo_decision(session: Session, row: Any, now: datetime) -> str:
+    """Undo handler for an `order.approve` / `order.reject` audit row (crm_store.services.undo): the step is
+    pending again, the steps after it wait again and the order is pending, while nobody decided after it.
+    Notices the decision sent that are still unsent are withdrawn; who already read one is told."""
+    step = session.scalar(select(ApprovalStep).where(ApprovalStep.id == row.entity_id).with_for_update()
+                          .execution_options(populate_existing=True))
+    if step is None or step.status not in ("approved", "rejected"):
+        raise NotFound(SM.NOTHING_TO_UNDO)
+    order = session.scalar(_order_query().where(Order.id == step.order_id).with_for_update()
+                           .execution_options(populate_existing=True))
+    assert order is not None
+    later = [s for s in order.steps if s.step_no > step.step_no]
+    if order.status == "cancelled" or any(s.status in ("approved", "rejected") for s in later):
+        raise InvalidInput(SM.UNDO_DECISION_LATER)
+    approved = step.status == "approved"
+    step.status, step.decided_by_id, step.decided_at, step.reason = "pending", None, None, None
+    for following in later:
+        following.status, following.pending_since = "waiting", None
+        following.reminded_at = following.escalated_at = None
+    order.status, order.decided_at = "pending", None
+    session.flush()
+    approver = step.approver.name if step.approver else ""
+
+    def told(staff_id: int) -> str:
+        if staff_id == order.submitter_id:
+            template = SM.NOTICE_APPROVAL_UNDONE if approved else SM.NOTICE_REJECTION_UNDONE
+            return template.format(number=order.number, approver=approver)
+        return SM.NOTICE_REQUEST_WITHDRAWN.format(number=order.number, approver=approver)
+
+    orders.withdraw_notices(session, order, now, told, since=row.at, keep_for=step.approver_id)
+    template = SM.UNDO_WHAT_APPROVE if approved else SM.UNDO_WHAT_REJECT
+    return template.format(number=order.number)
 
 
 # --- escalation ---------------------------------------------------------------------------------

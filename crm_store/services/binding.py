@@ -25,7 +25,7 @@ from crm_store.models import (
     Staff,
     valid_channel,
 )
-from crm_store.services import conversations
+from crm_store.services import conversations, outbox
 from crm_store.services.common import Actor, audit, require_aware
 from crm_store.services.staff import staff_for_admin
 
@@ -129,6 +129,8 @@ def _attach(
     session.add(identity)
     session.flush()
     audit(session, actor, "identity.bind", "chat_identity", identity.id, after=_state(identity), now=now)
+    if staff_id is not None:  # what waited for this colleague to have a chat account goes out now
+        outbox.release_waiting(session, staff_id, now=now)
     return identity
 
 

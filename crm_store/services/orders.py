@@ -5,7 +5,7 @@ Decisions on submitted orders live in crm_store.services.approvals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,6 +19,7 @@ from crm_store import messages as SM
 from crm_store.db import autocommit_engine
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ApprovalStep, Order, OrderLine, OrderSequence, Product, Staff
+from crm_store.services import outbox
 from crm_store.services.common import (
     Actor,
     audit,
@@ -243,7 +244,7 @@ def create_order(
     )
     order.lines = [
         OrderLine(product_id=p.product.id, product_name=p.product.name, quantity=p.quantity,
-                  unit_price=p.unit_price, amount=p.amount)
+                  unit_price=p.unit_price, amount=p.amount, quoted_price=p.quoted_price)
         for p in priced
     ]
     session.add(order)
@@ -411,4 +412,28 @@ def undo_submit(session: Session, row: Any, now: datetime) -> str:
         step.status = "skipped"
     order.status, order.decided_at = "cancelled", now
     session.flush()
+    submitter = session.get(Staff, order.submitter_id)
+    told = SM.NOTICE_ORDER_WITHDRAWN.format(
+        number=order.number, submitter=submitter.name if submitter else "", total=SM.money(order.total),
+    )
+    withdraw_notices(session, order, now, lambda staff_id: told if staff_id != order.submitter_id else None)
     return SM.UNDO_WHAT_ORDER.format(number=order.number)
+
+
+def order_topic(order_id: int) -> str:
+    """The outbox topic of every notice about an order (see outbox.withdraw)."""
+    return f"order:{order_id}"
+
+
+def withdraw_notices(
+    session: Session, order: Order, now: datetime, told: Callable[[int], str | None], *,
+    since: datetime | None = None, keep_for: int | None = None,
+) -> None:
+    """The order's notices not sent yet are withdrawn (not those for `keep_for`); a colleague who already got
+    one is sent told(their id) (e.g. "不用再审批了"), so nobody acts on something that no longer holds."""
+    delivered = outbox.withdraw(session, order_topic(order.id), now=now, since=since, keep_for=keep_for)
+    for staff_id in sorted({row.recipient_staff_id for row in delivered if row.recipient_staff_id is not None}):
+        text = told(staff_id)
+        if text:
+            outbox.enqueue(session, key=f"withdrawn:{order.id}:{staff_id}:{now.timestamp():.0f}", kind="notice",
+                           staff_id=staff_id, text=text, due_at=now, now=now)

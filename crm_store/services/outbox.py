@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from crm_store import messages as SM
 from crm_store.errors import InvalidInput
-from crm_store.models import ChatIdentity, Member, OutboxMessage
+from crm_store.models import ChatIdentity, Member, OutboxMessage, Staff
 from crm_store.services import dead_letters
 from crm_store.services.common import Actor, dialect_insert, require_aware
 
@@ -47,9 +47,11 @@ def enqueue(
     attachment_path: str | None = None,
     payload: dict[str, Any] | None = None,
     claimed_by: str | None = None,
+    topic: str | None = None,
 ) -> OutboxMessage | None:
     """Add a message unless one with the same idempotency key exists; returns the new row or None.
 
+    `topic`: what the message is about ("order:12"): undoing that withdraws it while unsent (`withdraw`).
     `claimed_by`: the row is born claimed by that outbox worker, which sends it right after the commit (a
     chat reply); if that worker dies first, the claim times out and any notifier sends it.
 
@@ -67,6 +69,7 @@ def enqueue(
         "text": text, "attachment_path": attachment_path, "payload": payload, "due_at": due_at,
         "next_attempt_at": due_at, "created_at": now, "status": "sending" if claimed_by else "pending",
         "attempts": 1 if claimed_by else 0, "claimed_by": claimed_by, "claimed_at": now if claimed_by else None,
+        "topic": topic,
     }
     stmt = (dialect_insert(session)(OutboxMessage).values(**values)
             .on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(OutboxMessage))
@@ -79,7 +82,7 @@ def enqueue(
 def enqueue_many(session: Session, rows: Iterable[dict[str, Any]], *, now: datetime) -> int:
     """Insert many messages at once, skipping keys that exist (ON CONFLICT DO NOTHING); returns rows added.
 
-    Each row: key, kind, text, due_at, and staff_id or member_id (optionally payload, attachment_path).
+    Each row: key, kind, text, due_at, and staff_id or member_id (optionally payload, attachment_path, topic).
     """
     values = []
     for row in rows:
@@ -95,6 +98,7 @@ def enqueue_many(session: Session, rows: Iterable[dict[str, Any]], *, now: datet
                 "text": row["text"],
                 "attachment_path": row.get("attachment_path"),
                 "payload": row.get("payload"),
+                "topic": row.get("topic"),
                 "due_at": row["due_at"],
                 "next_attempt_at": row["due_at"],
                 "status": "pending",
@@ -242,6 +246,72 @@ def defer(session: Session, message_id: int, worker_id: str, *, until: datetime)
         session, message_id, worker_id,
         status="pending", next_attempt_at=until, attempts=OutboxMessage.attempts - 1, claimed_by=None, claimed_at=None,
     )
+
+
+# --- staff without a chat account: hold, tell whoever is waiting on them, send when they bind ------
+
+
+def hold_for_binding(session: Session, message: OutboxMessage, worker_id: str, *, now: datetime) -> bool:
+    """A staff recipient has no chat account we can send through: keep the message `waiting` (sent when they
+    bind, see release_waiting) instead of giving up, and tell the person the payload names in
+    `unreachable_tell` (the submitter of an order waiting for this approver) once."""
+    held = _finish(session, message.id, worker_id, status="waiting", last_error=SM.OUTBOX_NO_CHANNEL,
+                   claimed_by=None, claimed_at=None, attempts=OutboxMessage.attempts - 1)
+    tell = (message.payload or {}).get("unreachable_tell")
+    if held and isinstance(tell, int) and tell != message.recipient_staff_id:
+        recipient = session.get(Staff, message.recipient_staff_id)
+        enqueue(
+            session, key=f"unreachable:{message.id}", kind="notice", staff_id=tell, due_at=now, now=now,
+            text=SM.OUTBOX_UNREACHABLE.format(name=recipient.name if recipient else "", what=_headline(message.text)),
+            topic=message.topic,
+        )
+    return held
+
+
+def _headline(text: str) -> str:
+    return text.strip().splitlines()[0][:60] if text.strip() else ""
+
+
+def release_waiting(session: Session, staff_id: int, *, now: datetime) -> int:
+    """A staff member just bound a chat account: what waited for them goes out at the next delivery."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.recipient_staff_id == staff_id, OutboxMessage.status == "waiting")
+        .values(status="pending", next_attempt_at=now, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+# --- withdrawing what an undone change announced ------------------------------------------------
+
+
+def withdraw(
+    session: Session, topic: str, *, now: datetime, since: datetime | None = None, keep_for: int | None = None
+) -> list[OutboxMessage]:
+    """Messages about `topic` (created at or after `since`; not those for staff `keep_for`) that were not sent
+    yet are withdrawn; returns the ones that already went out (or may be going out right now), so the caller
+    can tell their readers."""
+    require_aware(now)
+    conditions = [OutboxMessage.topic == topic, OutboxMessage.status.in_(("pending", "waiting", "sending", "sent"))]
+    if since is not None:
+        conditions.append(OutboxMessage.created_at >= since)
+    if keep_for is not None:
+        conditions.append(or_(OutboxMessage.recipient_staff_id.is_(None), OutboxMessage.recipient_staff_id != keep_for))
+    rows = list(session.scalars(
+        select(OutboxMessage)
+        .where(*conditions)
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    ))
+    delivered = []
+    for row in rows:
+        if row.status in ("sending", "sent"):  # a claimed row may be in the channel's hands already
+            delivered.append(row)
+        if row.status != "sent":
+            row.status, row.claimed_by, row.claimed_at, row.last_error = "withdrawn", None, None, None
+    session.flush()
+    return delivered
 
 
 def backoff(attempts: int, base_seconds: int, max_seconds: int) -> timedelta:

@@ -110,6 +110,7 @@ class StageFigure:
     stage: str
     count: int
     amount: Decimal
+    weighted: Decimal = Decimal(0)  # amount × each opportunity's own win probability (a rep may set 60%)
 
 
 @dataclass
@@ -151,8 +152,7 @@ class SalesReport:
 
     @property
     def pipeline_weighted(self) -> Decimal:
-        total = sum((s.amount * STAGE_PROBABILITY[s.stage] / 100 for s in self.pipeline), Decimal(0))
-        return total.quantize(Decimal("0.01"))
+        return sum((s.weighted for s in self.pipeline), Decimal(0)).quantize(Decimal("0.01"))
 
 
 def measure(session: Session, ids: set[int] | None, period: Period) -> Figures:
@@ -189,13 +189,20 @@ def measure(session: Session, ids: set[int] | None, period: Period) -> Figures:
 
 
 def open_pipeline(session: Session, ids: set[int] | None) -> list[StageFigure]:
+    """Open opportunities by stage; the weighted amount uses each opportunity's stored probability
+    (a stage's default only where none is stored)."""
     rows = session.execute(
-        select(Opportunity.stage, func.count(Opportunity.id), func.sum(Opportunity.amount))
+        select(Opportunity.stage, Opportunity.probability, func.count(Opportunity.id), func.sum(Opportunity.amount))
         .where(Opportunity.stage.in_(OPEN_STAGES), _in_scope(Opportunity.owner_id, ids))
-        .group_by(Opportunity.stage)
+        .group_by(Opportunity.stage, Opportunity.probability)
     ).all()
-    found = {stage: (int(count), money_value(amount)) for stage, count, amount in rows}
-    return [StageFigure(s, *found.get(s, (0, Decimal("0.00")))) for s in OPEN_STAGES]
+    found: dict[str, tuple[int, Decimal, Decimal]] = {}
+    for stage, probability, count, amount in rows:
+        percent = STAGE_PROBABILITY[stage] if probability is None else probability
+        total = money_value(amount)
+        n, summed, weighted = found.get(stage, (0, Decimal("0.00"), Decimal(0)))
+        found[stage] = (n + int(count), summed + total, weighted + total * Decimal(percent) / 100)
+    return [StageFigure(s, *found.get(s, (0, Decimal("0.00"), Decimal(0)))) for s in OPEN_STAGES]
 
 
 def _people(session: Session, actor: Actor, ids: set[int] | None, figures: list[Figures]) -> list[tuple[int, str]]:

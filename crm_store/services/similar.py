@@ -78,19 +78,26 @@ def similar_customers(session: Session, actor: Actor, query: str, limit: int = 3
     return found[:limit]
 
 
+def mention_length(customer: Customer, key: str) -> int:
+    """How many leading characters of the customer's name or an alias (legal form aside) are written in `key`
+    (a name_key of the text): 2 for 海康 of 海康威视; 0 when fewer than SHORT_MIN_CHARS."""
+    best = 0
+    for name in [customer.name, *(a.alias for a in customer.aliases)]:
+        core = core_name(name)
+        for size in range(len(core), SHORT_MIN_CHARS - 1, -1):
+            if core[:size] in key:
+                best = max(best, size)
+                break
+    return best
+
+
 def customers_mentioned(session: Session, actor: Actor, text: str, limit: int = 3) -> list[Customer]:
     """Visible customers whose name (legal form aside) begins with a run of at least two characters that
     is written in `text` (苏宁 of 苏宁易购); only the longest runs count."""
     key = name_key(text)
     found: list[tuple[int, Customer]] = []
     for customer in _visible(session, actor):
-        best = 0
-        for name in [customer.name, *(a.alias for a in customer.aliases)]:
-            core = core_name(name)
-            for size in range(len(core), SHORT_MIN_CHARS - 1, -1):
-                if core[:size] in key:
-                    best = max(best, size)
-                    break
+        best = mention_length(customer, key)
         if best >= SHORT_MIN_CHARS:
             found.append((best, customer))
     if not found:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from crm_store import messages as SM
 from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import ChatIdentity, Member, Staff, valid_channel
+from crm_store.services import outbox
 from crm_store.services.common import Actor, audit, normalize_phone, require_aware
 
 STAFF_ROLES = ("rep", "manager", "director", "clerk", "admin")
@@ -105,6 +106,7 @@ def bind_identity(
         session.add(identity)
         session.flush()
         audit(session, actor, "identity.bind", "chat_identity", identity.id, after=_identity_state(identity), now=now)
+        _release(session, identity, now)
         return identity
     before = _identity_state(identity)
     identity.staff_id = staff_id
@@ -117,6 +119,7 @@ def bind_identity(
         session, actor, "identity.rebind", "chat_identity", identity.id,
         before=before, after=_identity_state(identity), now=now,
     )
+    _release(session, identity, now)
     return identity
 
 
@@ -264,3 +267,9 @@ def set_manager(session: Session, actor: Actor | None, staff_id: int, manager: s
     audit(session, actor, "staff.manager", "staff", staff.id, before=before,
           after={"manager_id": staff.manager_id, "team": staff.team}, now=now)
     return staff
+
+
+def _release(session: Session, identity: ChatIdentity, now: datetime) -> None:
+    """Messages that waited for this colleague to have a chat account go out now."""
+    if identity.staff_id is not None:
+        outbox.release_waiting(session, identity.staff_id, now=now)

@@ -20,7 +20,7 @@ from crm_store.models import (
     Reminder,
     Visit,
 )
-from crm_store.services import edits, member_cards, members, orders, reminders
+from crm_store.services import approvals, edits, member_cards, members, orders, reminders
 from crm_store.services.common import (
     Actor,
     audit,
@@ -168,6 +168,8 @@ _HANDLERS = {
     "reminder.update": edits.undo_reminder_change,
     "reminder.delete": edits.undo_reminder_change,
     "order.submit": orders.undo_submit,
+    "order.approve": approvals.undo_decision,
+    "order.reject": approvals.undo_decision,
     "purchase.create": members.undo_purchase,
     "points.redeem": members.undo_redeem,
     "member.create": member_cards.undo_create,

@@ -63,7 +63,7 @@ def status() -> None:
         when = _local(datetime.fromtimestamp(next_run, UTC), tz) if next_run is not None else TM.STATUS_PAUSED
         typer.echo(TM.STATUS_JOB_LINE.format(job=job_id, next=when))
     typer.echo(TM.STATUS_OUTBOX.format(pending=counts.get("pending", 0), sending=counts.get("sending", 0),
-                                      dead=counts.get("dead", 0)))
+                                      waiting=counts.get("waiting", 0), dead=counts.get("dead", 0)))
 
 
 @scheduler_app.command("run-job")

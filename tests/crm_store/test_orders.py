@@ -496,3 +496,36 @@ def test_run_escalations_records_each_once(session: Session, org: Org, catalog, 
     ]
     assert approvals.run_escalations(session, at, 24) == []
     assert session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "approval.remind")) == 2
+
+
+def test_undo_decision_reopens_the_step_until_a_later_step_is_decided(
+    session: Session, org: Org, catalog, customer_id
+) -> None:
+    """Issue 15: 撤销 after 同意 puts the step back; the director's step waits again; not after the director decided."""
+    from crm_store.services import undo
+
+    order = _submit(session, org.rep_a, customer_id, [("服务器", 3, None, None)])  # manager, then director
+    later = NOW + timedelta(minutes=1)
+    approvals.decide(session, org.manager, order_ref=order.number, approve=True, now=later)
+    session.commit()
+    assert "撤销" in undo.undo_last_write(session, org.manager, now=later + timedelta(minutes=2), window_minutes=5)
+    session.commit()
+    order = orders.get_order(session, order.id)
+    assert (order.status, order.decided_at) == ("pending", None)
+    assert [(s.role, s.status, s.decided_by_id) for s in order.steps] == [
+        ("manager", "pending", None), ("director", "waiting", None),
+    ]
+    assert [s.order.number for s in approvals.pending_for(session, org.manager)] == [order.number]
+    assert approvals.pending_for(session, org.director) == []
+    with pytest.raises(NotFound):  # undone once: nothing more to undo
+        undo.undo_last_write(session, org.manager, now=later + timedelta(minutes=3), window_minutes=5)
+    session.rollback()
+
+    approvals.decide(session, org.manager, order_ref=order.number, approve=True, now=later + timedelta(minutes=4))
+    approvals.decide(session, org.director, order_ref=order.number, approve=True, now=later + timedelta(minutes=4))
+    session.commit()
+    with pytest.raises(InvalidInput) as caught:  # the director decided after the manager: too late
+        undo.undo_last_write(session, org.manager, now=later + timedelta(minutes=5), window_minutes=5)
+    assert caught.value.message == SM.UNDO_DECISION_LATER
+    session.rollback()
+    assert orders.get_order(session, order.id).status == "approved"

@@ -54,6 +54,10 @@ def test_manager_month_figures_match_a_plain_count(demo_session: Session) -> Non
         same = [o for o in opps if o.owner_id in team and o.stage == figure.stage]
         assert figure.count == len(same)
         assert figure.amount == sum((o.amount or Decimal(0) for o in same), Decimal(0))
+    expected_weighted = sum(
+        (o.amount * o.probability / 100 for o in opps if o.owner_id in team and o.stage not in ("won", "lost")
+         and o.amount is not None), Decimal(0))
+    assert report.pipeline_weighted == expected_weighted.quantize(Decimal("0.01"))
     new = [c for c in session.scalars(select(Customer)) if c.owner_id in team and _in(c.created_at, period)]
     assert report.current.new_customers == len(new)
     orders = [o for o in session.scalars(select(Order))
@@ -114,6 +118,22 @@ def test_small_dataset_exact_text(session: Session, org: Org) -> None:
     so_far = reports.sales_report(session, org.manager, reports.week_of(date(2026, 11, 27), TZ), now=NOW)
     assert so_far.previous.period == reports.Period(datetime(2026, 11, 16, tzinfo=TZ), datetime(2026, 11, 20, 10, tzinfo=TZ))
     assert "拜访：3次（上期同期0次，+3）" in reports.report_text(so_far, TZ)
+
+
+def test_weighted_pipeline_uses_each_opportunitys_probability(session: Session, org: Org) -> None:
+    """A rep who says 赢单概率90% on a proposal-stage deal: the weighted pipeline counts 90%, not the stage's 50%."""
+    customer = add_customer(session, "概率客户", org.rep_a)
+    for title, amount, stage, probability in (
+        ("门禁", "100000", "proposal", 90), ("服务器", "200000", "proposal", 50), ("显示器", "40000", "initial", 25),
+    ):
+        session.add(Opportunity(customer_id=customer.id, title=title, amount=Decimal(amount), stage=stage,
+                                probability=probability, owner_id=org.rep_a.staff_id))
+    session.flush()
+    report = reports.sales_report(session, org.manager, reports.week_of(date(2026, 11, 27), TZ))
+    assert report.pipeline_weighted == Decimal("200000.00")  # 9万 + 10万 + 1万 (stage constants would give 16.4万)
+    proposal = next(s for s in report.pipeline if s.stage == "proposal")
+    assert (proposal.count, proposal.amount, proposal.weighted) == (2, Decimal("300000"), Decimal("190000"))
+    assert "进行中的商机：3个，34万元（加权20万元）" in reports.report_text(report, TZ)
 
 
 def test_periods() -> None:

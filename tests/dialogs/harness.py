@@ -15,6 +15,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - run_job: due_reminders          # run a scheduler job at the conversation's clock (scheduler.jobs.JOBS)
       - say: 确认
         expect: [已记录]
+      - deliver: true                   # run the outbox notifier once (console accounts); expect/reject
+        expect: ["→ 陈静: 【待审批】"]    # apply to what it sent, one "→ name: text" line per message
     db:                                 # checked after the last turn
       - model: Visit
         where: {customer: 华为技术有限公司, summary: 今天下午拜访了华为张总，预计下周三报价}
@@ -27,6 +29,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - model: Visit
         where: {contact: 李红, visited_at: 2026-11-25 12:00:00+08:00}   # contact by name; YAML times are aware
         count: 1
+      - model: OutboxMessage
+        where: {recipient: 陈静, status: withdrawn}   # recipient: outbox rows for that staff member
 """
 
 from __future__ import annotations
@@ -114,12 +118,17 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
             clock.now += timedelta(minutes=turn["wait_minutes"])
         if "run_job" in turn:  # issue 15: what the scheduler did before a hand-over (reminders already sent)
             run_named(str(turn["run_job"]), runtime.config, runtime.factory, clock())
-        if "say" not in turn:
+        if turn.get("deliver"):
+            answer = deliver_outbox(runtime, clock())
+            transcript.append(f"(outbox)\n{answer}")
+            where = f"{conversation.path.name} «{conversation.name}» turn {number} (deliver)"
+        elif "say" in turn:
+            replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
+            answer = "\n".join(render(r) for r in replies)
+            transcript.append(f"{speaker}> {turn['say']}\n{answer}")
+            where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
+        else:
             continue
-        replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
-        answer = "\n".join(render(r) for r in replies)
-        transcript.append(f"{speaker}> {turn['say']}\n{answer}")
-        where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
         for needle in turn.get("expect", []):
             assert str(needle) in answer, f"{where}: expected {needle!r} in reply:\n{answer}"
         for needle in turn.get("reject", []):
@@ -132,6 +141,28 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
     return transcript
 
 
+class _Recorder:
+    """A console channel for the notifier: remembers what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send(self, external_id: str, reply: Any, options: dict[str, Any] | None = None) -> None:
+        self.sent.append((external_id, reply.text))
+
+
+def deliver_outbox(runtime: Runtime, now: datetime) -> str:
+    """One notifier run over the conversation's database, sending to the console accounts (named by staff)."""
+    from scheduler.clock import FakeClock
+    from scheduler.notifier import Notifier
+
+    recorder = _Recorder()
+    notifier = Notifier(runtime.factory, {"console": recorder}, runtime.config.scheduler, runtime.config.tz,
+                        clock=FakeClock(now), worker_id="golden")
+    notifier.deliver_once(now)
+    return "\n".join(f"→ {who}: {text}" for who, text in recorder.sent)
+
+
 def _count(session: Session, check: dict[str, Any]) -> int:
     model = getattr(models, check["model"])
     query = select(func.count()).select_from(model)
@@ -142,6 +173,9 @@ def _count(session: Session, check: dict[str, Any]) -> int:
                                 .scalar_subquery())
         elif key == "contact" and isinstance(value, str):  # corrections (issue 15): by the contact's name
             query = query.where(model.contact_id.in_(select(models.Contact.id).where(models.Contact.name == value)))
+        elif key == "recipient" and isinstance(value, str):  # outbox rows for a staff member, by name
+            query = query.where(model.recipient_staff_id == select(models.Staff.id).where(models.Staff.name == value)
+                                .scalar_subquery())
         elif key in ("customer", "staff", "owner", "submitter") and isinstance(value, str):
             target = models.Customer if key == "customer" else models.Staff
             # AuditLog names its staff column actor_staff_id (issue 15: who opened / renewed a card).

@@ -136,13 +136,29 @@ def test_unknown_customer_is_asked_again(demo) -> None:  # type: ignore[no-untyp
         ("驳回 4 折扣太大", [], "4", "折扣太大"),
         ("驳回", [], None, None),
         ("价格低于成本3000块，驳回", [], None, "价格低于成本3000块"),
+        # issue 15: the reason as written, no word inside it cut out
+        ("驳回 SO20261127001 价格不行，同意的话利润太低了", [], "SO20261127001", "价格不行，同意的话利润太低了"),
+        ("退回去重新报价", [], None, "退回去重新报价"),
+        ("打回去让他重做", [], None, "打回去让他重做"),
+        ("不批，客户说可以再谈，通过了也没利润", [], None, "客户说可以再谈，通过了也没利润"),
+        ("这单不行 价格压得太狠", [], None, "价格压得太狠"),
+        ("驳回 这张单子 账期太长了，不同意", [], None, "账期太长了，不同意"),
+        ("美的那单驳回吧 客户信用有问题", [("customer", "美的", "美的")], None, "客户信用有问题"),
+        ("驳回 原因：单价低于成本", [], None, "单价低于成本"),
+        ("这个价我们不同意", [], None, "这个价我们不同意"),
+        ("海康那单打回去 让他退回去重新报价", [("customer", "海康", "海康")], None, "让他退回去重新报价"),
+        ("这几张有一张要驳回", [], None, None),
+        ("价格太低驳回", [], None, "价格太低"),
+        ("驳回 客户的单子还没签回来", [], None, "客户的单子还没签回来"),
+        ("这单驳回 数量不对", [], None, "数量不对"),
     ],
 )
 def test_reject_reference_and_reason(demo, text, entities, ref, reason) -> None:  # type: ignore[no-untyped-def]
     turn = _turn(demo, "陈静", text, "reject", *entities)
     found, span = _ref(turn)
     assert found == ref
-    assert _reason(turn, span) == reason
+    customer = next((e[2] for e in entities if e[0] == "customer"), None)
+    assert _reason(turn, span, customer) == reason
 
 
 def test_reject_without_reason_asks_only_when_allowed(demo) -> None:  # type: ignore[no-untyped-def]

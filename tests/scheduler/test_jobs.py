@@ -195,8 +195,8 @@ def test_triggers_fire_at_configured_local_times(config) -> None:
     assert triggers["due_reminders"].get_next_fire_time(after - every, after) == after
 
 
-def test_approval_escalation(world: World, factory, config) -> None:
-    hours = config.rules.approvals.escalate_after_hours
+def _order_waiting(factory: sessionmaker[Session], world: World, hours: int) -> tuple[int, int]:
+    """A pending order whose manager step has waited `hours` + 1 hours; (order id, step id)."""
     with transaction(factory) as s:
         order = SalesOrder(number="SO20261126001", customer_id=world.customer.id, submitter_id=world.rep.id,
                            total=Decimal("50000"), status="pending", submitted_at=NOW - timedelta(hours=hours + 1))
@@ -206,7 +206,12 @@ def test_approval_escalation(world: World, factory, config) -> None:
                             status="pending", pending_since=NOW - timedelta(hours=hours + 1))
         s.add(step)
         s.flush()
-        step_id = step.id
+        return order.id, step.id
+
+
+def test_approval_escalation(world: World, factory, config) -> None:
+    hours = config.rules.approvals.escalate_after_hours
+    _, step_id = _order_waiting(factory, world, hours)
     jobs.run_named("escalation", config, factory, NOW - timedelta(hours=2))  # not waited long enough
     assert _outbox(factory) == []
     jobs.run_named("escalation", config, factory, NOW)
@@ -216,6 +221,27 @@ def test_approval_escalation(world: World, factory, config) -> None:
     assert remind.recipient_staff_id == world.manager.id and "SO20261126001" in remind.text
     jobs.run_named("escalation", config, factory, NOW + timedelta(hours=hours))
     assert [m.idempotency_key for m in _outbox(factory)][1] == f"approval:{step_id}:escalate"
+
+
+def test_approval_reminder_is_withdrawn_when_the_order_is_undone(world: World, factory, config) -> None:
+    """Issue 15: the rep undoes a submitted order; a reminder queued for its approver does not go out."""
+    from types import SimpleNamespace
+
+    from crm_store.services import orders
+
+    hours = config.rules.approvals.escalate_after_hours
+    order_id, _ = _order_waiting(factory, world, hours)
+    jobs.run_named("escalation", config, factory, NOW)
+    [remind] = _outbox(factory)
+    assert remind.topic == f"order:{order_id}" and remind.status == "pending"
+    with transaction(factory) as s:
+        orders.undo_submit(s, SimpleNamespace(entity_id=order_id), NOW + timedelta(minutes=1))
+    [withdrawn] = _outbox(factory)
+    assert withdrawn.status == "withdrawn"
+    with factory() as s:
+        assert s.get(SalesOrder, order_id).status == "cancelled"
+    jobs.run_named("escalation", config, factory, NOW + timedelta(hours=hours))  # nothing pending any more
+    assert len(_outbox(factory)) == 1
 
 
 def test_weekly_report_on_monday(world: World, factory, config, tmp_path) -> None:

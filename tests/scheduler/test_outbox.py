@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_store.db import transaction
@@ -198,3 +198,84 @@ def test_claim_abandoned_too_often_is_dead(world: World, factory, notifier: Noti
     assert notifier.deliver_once().claimed == 0
     row = _row(factory, message_id)
     assert row.status == "dead"
+
+
+# --- issue 15: colleagues without a chat account, withdrawn notices ---------------------------------
+
+
+def test_staff_without_chat_account_waits_until_bound_and_the_submitter_is_told(
+    world: World, factory, notifier: Notifier, senders, clock: FakeClock
+) -> None:
+    from crm_store.models import Staff
+    from crm_store.services import binding
+
+    with transaction(factory) as s:
+        director = Staff(name="赵总监", role="director", created_at=NOW)
+        s.add(director)
+        s.flush()
+        director_id = director.id
+        row = outbox.enqueue(s, key="approval-1", kind="notice", text="【待审批】张三提交了订单 SO20261127001\n客户：华为",
+                             due_at=NOW, now=NOW, staff_id=director_id, topic="order:1",
+                             payload={"buttons": [["批准", "同意 SO20261127001"]], "unreachable_tell": world.rep.id})
+        message_id = row.id
+    stats = notifier.deliver_once()
+    assert (stats.waiting, stats.dead, stats.sent) == (1, 0, 0)
+    held = _row(factory, message_id)
+    assert (held.status, held.attempts) == ("waiting", 0)
+    clock.advance(timedelta(hours=6))
+    assert notifier.deliver_once().sent == 1  # only the heads-up; the held notice is not retried
+    (to, reply), = senders["telegram"].sent
+    assert to == "tg-rep" and reply.text.startswith("赵总监还没有绑定聊天账号")
+    assert "【待审批】张三提交了订单 SO20261127001" in reply.text
+    assert _row(factory, message_id).status == "waiting"
+    assert notifier.deliver_once().claimed == 0
+
+    with transaction(factory) as s:  # the director binds with an invitation code on Telegram
+        code = binding.create_invite(s, director_id, actor=None, now=clock.now()).code
+        binding.redeem_code(s, "telegram", "tg-director", code, now=clock.now())
+    assert notifier.deliver_once().sent == 1
+    to, reply = senders["telegram"].sent[-1]
+    assert to == "tg-director" and reply.text.startswith("【待审批】") and reply.buttons
+    sent = _row(factory, message_id)
+    assert (sent.status, sent.channel, sent.attempts) == ("sent", "telegram", 1)
+    with factory() as s:  # one heads-up, never one per delivery run
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)
+                        .where(OutboxMessage.recipient_staff_id == world.rep.id)) == 1
+
+
+def test_members_without_a_chat_account_are_still_dead_lettered(world: World, factory, notifier: Notifier) -> None:
+    message_id = _enqueue(factory, "member-care", member_id=world.other_member.id)
+    stats = notifier.deliver_once()
+    assert (stats.dead, stats.waiting) == (1, 0)
+    assert _row(factory, message_id).status == "dead"
+
+
+def test_withdraw_stops_unsent_messages_and_names_the_delivered(
+    world: World, factory, notifier: Notifier, senders
+) -> None:
+    with transaction(factory) as s:
+        sent = outbox.enqueue(s, key="a", kind="notice", text="已送达", due_at=NOW, now=NOW,
+                              staff_id=world.manager.id, topic="order:7").id
+    notifier.deliver_once()
+    with transaction(factory) as s:
+        later = outbox.enqueue(s, key="b", kind="notice", text="还没发", due_at=NOW + timedelta(hours=1), now=NOW,
+                               staff_id=world.rep.id, topic="order:7").id
+        kept = outbox.enqueue(s, key="c", kind="notice", text="给经理的，留着", due_at=NOW, now=NOW,
+                              staff_id=world.manager.id, topic="order:7").id
+        other = outbox.enqueue(s, key="d", kind="notice", text="别的订单", due_at=NOW, now=NOW,
+                               staff_id=world.rep.id, topic="order:8").id
+    with transaction(factory) as s:
+        delivered = outbox.withdraw(s, "order:7", now=NOW, keep_for=None, since=NOW + timedelta(minutes=1))
+        assert delivered == []  # created before `since`: left alone
+        assert outbox.withdraw(s, "order:7", now=NOW, keep_for=world.manager.id) == []  # the rep's row only
+        assert _status(s, later) == "withdrawn" and _status(s, kept) == "pending"
+        delivered = outbox.withdraw(s, "order:7", now=NOW)
+        assert [row.id for row in delivered] == [sent]
+    statuses = {mid: _row(factory, mid).status for mid in (sent, later, kept, other)}
+    assert statuses == {sent: "sent", later: "withdrawn", kept: "withdrawn", other: "pending"}
+    notifier.deliver_once()
+    assert [reply.text for _, reply in senders["telegram"].sent] == ["已送达", "别的订单"]
+
+
+def _status(session: Session, message_id: int) -> str:
+    return session.get(OutboxMessage, message_id).status

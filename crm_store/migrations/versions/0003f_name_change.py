@@ -11,7 +11,7 @@ import crm_store.types
 
 
 revision = '0003f'
-down_revision = '0002'
+down_revision = '0003c'
 branch_labels = None
 depends_on = None
 
