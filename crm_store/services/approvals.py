@@ -229,7 +229,7 @@ def undo_decision(session: Session, row: Any, now: datetime) -> str:
                           .execution_options(populate_existing=True))
     if step is None or step.status not in ("approved", "rejected"):
         raise NotFound(SM.NOTHING_TO_UNDO)
-    order = session.scalar(_order_query().where(Order.id == step.order_id).with_for_update()
+    order = session.scalar(_order_query().where(Order.id == step.order_id).with_for_update(of=Order)
                            .execution_options(populate_existing=True))
     assert order is not None
     later = [s for s in order.steps if s.step_no > step.step_no]
