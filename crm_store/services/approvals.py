@@ -61,26 +61,44 @@ def pending_for(session: Session, actor: Actor) -> list[ApprovalStep]:
     return list(session.scalars(stmt))
 
 
-def find_order(session: Session, actor: Actor, ref: str | int) -> Order:
+def find_order(session: Session, actor: Actor, ref: str | int, *, lock: bool = False) -> Order:
     """An order by number (SO20261127001 or 20261127001), by id (#12), or by the tail of a number
-    among the orders waiting for this actor (001)."""
+    among the orders waiting for this actor (001). `lock`: the order row is locked and read again with its
+    steps, so deciders of one order take turns and each sees the others' decisions."""
+    order, locked = _find_order(session, actor, ref, lock)
+    return locked_order(session, order.id) if lock and not locked else order
+
+
+def locked_order(session: Session, order_id: int) -> Order:
+    order = session.scalar(_order_query().where(Order.id == order_id).with_for_update(of=Order)
+                           .execution_options(populate_existing=True))
+    if order is None:
+        raise NotFound(SM.ORDER_NOT_FOUND)
+    return order
+
+
+def _find_order(session: Session, actor: Actor, ref: str | int, lock: bool) -> tuple[Order, bool]:
+    """The order, and whether it was read locked (by number, the one statement does both)."""
     text = str(ref).strip().lstrip("#＃").strip()
     if not text or len(text) > 32:
         raise NotFound(SM.ORDER_NOT_FOUND)
     if _NUMBER.match(text) or (text.isdigit() and len(text) >= 11):
         number = text.upper() if text[:2].upper() == "SO" else f"SO{text}"
-        order = session.scalar(_order_query().where(Order.number == number))
+        query = _order_query().where(Order.number == number)
+        if lock:
+            query = query.with_for_update(of=Order).execution_options(populate_existing=True)
+        order = session.scalar(query)
         if order is not None:
-            return order
+            return order, lock
         raise NotFound(SM.ORDER_NOT_FOUND)
     if not text.isdigit():
         raise NotFound(SM.ORDER_NOT_FOUND)
     mine = [s.order for s in pending_for(session, actor) if s.order.number.endswith(text)]
     by_id = session.scalar(_order_query().where(Order.id == int(text))) if len(text) <= 9 else None
     if by_id is not None and (not mine or by_id in mine):
-        return by_id
+        return by_id, False
     if len(mine) == 1:
-        return mine[0]
+        return mine[0], False
     if len(mine) > 1:
         raise Ambiguous(SM.SEVERAL_TO_APPROVE.format(count=len(mine)), mine)
     raise NotFound(SM.ORDER_NOT_FOUND)
@@ -168,9 +186,9 @@ def decide(
             raise NotFound(SM.NOTHING_TO_APPROVE)
         if len(waiting) > 1:
             raise Ambiguous(SM.SEVERAL_TO_APPROVE.format(count=len(waiting)), [s.order for s in waiting])
-        order = waiting[0].order
+        order = locked_order(session, waiting[0].order_id)
     else:
-        order = find_order(session, actor, order_ref)
+        order = find_order(session, actor, order_ref, lock=True)
     step = check_step(session, actor, order)
     if not approve and reason is None:
         raise InvalidInput(SM.REJECT_REASON_REQUIRED)
@@ -229,9 +247,7 @@ def undo_decision(session: Session, row: Any, now: datetime) -> str:
                           .execution_options(populate_existing=True))
     if step is None or step.status not in ("approved", "rejected"):
         raise NotFound(SM.NOTHING_TO_UNDO)
-    order = session.scalar(_order_query().where(Order.id == step.order_id).with_for_update(of=Order)
-                           .execution_options(populate_existing=True))
-    assert order is not None
+    order = locked_order(session, step.order_id)
     later = [s for s in order.steps if s.step_no > step.step_no]
     if order.status == "cancelled" or any(s.status in ("approved", "rejected") for s in later):
         raise InvalidInput(SM.UNDO_DECISION_LATER)
