@@ -1,0 +1,201 @@
+"""Several jobs in one message (a visit report with a stage change and a reminder), in Rasa's convention.
+
+The intent classifier knows combined labels (`log_visit+update_opportunity+set_reminder`, trained from
+nlu/data/multi.yml), so *whether* a message holds several jobs, and which, is learned. This module then
+cuts the message into clauses and gives each clause to one of those jobs, so every entity belongs to the
+job whose clause holds it: the reminder's time is not the visit's time, the opportunity's amount is not an
+order's. A combined label whose parts cannot all be found in the text is not trusted: the caller falls
+back to the best single intent (a wrong record is worse than one record).
+
+Labels list their jobs in one fixed order (COMBINABLE), so 提醒…拜访… and 拜访…提醒… are one class; the
+parts themselves come in the order of the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nlu.rules import STAGE_RE
+
+SPLIT_SYMBOL = "+"
+SINGLE = "single"  # the combination model's label for a message with one job
+# The combination model's probability a combined label needs before the message is cut into parts.
+COMBO_THRESHOLD = 0.5
+# The jobs a rep combines in one report, in label order.
+COMBINABLE = ("log_visit", "add_customer", "update_opportunity", "submit_order", "set_reminder")
+_ORDER = {name: i for i, name in enumerate(COMBINABLE)}
+
+# Clause boundaries: punctuation, spaces, and the words that start a new thought in a spoken report.
+_BOUNDARY = re.compile(r"[，,。；;！!？?\n、]+|\s+|(?=(?:然后|另外|还有|顺便|同时|并且|之后|回头|完了)(?!解))")
+
+_CUES: dict[str, re.Pattern[str]] = {
+    "set_reminder": re.compile(r"提醒|记得|别忘|叫我|通知我|闹钟"),
+    "submit_order": re.compile(r"下单|下了单|下个单|订单|订了|订购|追加|加订|要货|开单|报单"),
+    "add_customer": re.compile(r"新客户|新增客户|加个客户|加一个客户|添加客户|录入客户|建个客户|建一个客户|建档|新建客户"),
+    "update_opportunity": re.compile(
+        r"商机|项目金额|预计金额|预算|预计|金额|单子|这单|赢率|把握|成交概率|可能性|规模|盘子|总价|合同额|签单"),
+    "log_visit": re.compile(
+        r"拜访|见了|见到|见面|会面|面谈|约见|拜会|走访|回访|上门|登门|去了|去过|跑了|跑了趟|聊了|聊过|谈了|碰了|碰面|"
+        r"吃了|吃饭|喝茶|开会|开了|通了|打了个?电话|视频|演示|参观|考察|接待|来访|过来|出来"),
+}
+# A future step said without a job word (下周三前把合同发过去): in a visit report it is the visit's next step.
+_NEXT_STEP = re.compile(r"发|送|交|给|准备|约|联系|跟进|回复|报价|出方案|安排|确认|签")
+
+
+@dataclass
+class Part:
+    """One job of a combined message: its intent and the clauses (spans of the text) that say it."""
+
+    intent: str
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def start(self) -> int:
+        return self.spans[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.spans[-1][1]
+
+    def holds(self, entity: dict) -> bool:
+        return any(s <= entity["start"] and entity["end"] <= e for s, e in self.spans)
+
+
+def is_combined(name: str) -> bool:
+    return SPLIT_SYMBOL in name
+
+
+def split_label(name: str) -> list[str]:
+    return name.split(SPLIT_SYMBOL)
+
+
+def join_label(intents: list[str]) -> str:
+    """The canonical combined label: jobs in COMBINABLE order (a repeated job stays repeated)."""
+    return SPLIT_SYMBOL.join(sorted(intents, key=lambda name: _ORDER.get(name, len(_ORDER))))
+
+
+def clauses(text: str, entities: list[dict]) -> list[tuple[int, int]]:
+    """Clause spans, never cutting through an entity (下周三 下午3点 stays whole when tagged as one)."""
+    cuts: list[tuple[int, int]] = []
+    for m in _BOUNDARY.finditer(text):
+        if any(e["start"] < m.start() < e["end"] or e["start"] < m.end() < e["end"] for e in entities):
+            continue
+        cuts.append((m.start(), m.end()))
+    spans, pos = [], 0
+    for start, end in cuts:
+        if start > pos:
+            spans.append((pos, start))
+        pos = max(pos, end)
+    if pos < len(text):
+        spans.append((pos, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _inside(span: tuple[int, int], entities: list[dict]) -> list[dict]:
+    return [e for e in entities if span[0] <= e["start"] and e["end"] <= span[1]]
+
+
+def clause_cues(text: str, span: tuple[int, int], entities: list[dict]) -> set[str]:
+    """The jobs this clause itself says (by its words and entities)."""
+    piece = text[span[0] : span[1]]
+    found = {name for name, cue in _CUES.items() if cue.search(piece)}
+    labels = {e["entity"] for e in _inside(span, entities)}
+    if "update_opportunity" in found and "set_reminder" in found:
+        found.discard("update_opportunity")  # 提醒我把预算表发给他: a reminder about money, not a change
+    if STAGE_RE.search(piece) or "probability" in labels:
+        found.add("update_opportunity")
+    elif "update_opportunity" in found and not labels & {"amount", "probability"}:
+        found.discard("update_opportunity")  # 预计/项目 without a figure or a stage changes nothing
+    if "submit_order" in found and not labels & {"product", "quantity", "amount"} and "订单" not in piece:
+        found.discard("submit_order")
+    return found
+
+
+# When a clause names several jobs, the most specific one wins (a reminder clause may mention a visit).
+_SPECIFIC = ("set_reminder", "submit_order", "add_customer", "update_opportunity", "log_visit")
+
+
+def segment(text: str, entities: list[dict], components: list[str],
+            score: Callable[[str], dict[str, float]] | None = None) -> list[Part] | None:
+    """Give every clause to one of `components`; None when some component has no clause of its own.
+
+    `score(clause_text)` (the single-intent classifier's probabilities) settles clauses without a cue word.
+    """
+    wanted = set(components)
+    spans = clauses(text, entities)
+    if len(spans) < 2:
+        return None
+    owners: list[str | None] = []
+    for span in spans:
+        cues = [name for name in _SPECIFIC if name in clause_cues(text, span, entities) & wanted]
+        owners.append(cues[0] if cues else None)
+    visits = components.count("log_visit")
+    if visits > 1 and not _split_visits(text, spans, entities, owners, visits):
+        return None
+    for i, span in enumerate(spans):
+        if owners[i] is not None:
+            continue
+        inside = _inside(span, entities)
+        if ("log_visit" in wanted and any(e["entity"] == "time" for e in inside)
+                and _NEXT_STEP.search(text[span[0] : span[1]])):
+            owners[i] = _last_visit(owners, i) or "log_visit"
+            continue
+        guess = _guess(text[span[0] : span[1]], wanted, score)
+        owners[i] = guess or _neighbour(owners, i)
+    if any(o is None for o in owners):
+        return None
+    parts: list[Part] = []
+    by_owner: dict[str, Part] = {}
+    for span, owner in zip(spans, owners, strict=True):
+        assert owner is not None
+        part = by_owner.get(owner)
+        if part is None:
+            part = by_owner[owner] = Part(_base(owner))
+            parts.append(part)
+        part.spans.append(span)
+    if sorted(_base(p.intent) for p in parts) != sorted(components):
+        return None
+    return parts
+
+
+def _base(owner: str) -> str:
+    return owner.split("#", 1)[0]
+
+
+def _split_visits(text: str, spans: list[tuple[int, int]], entities: list[dict], owners: list[str | None],
+                  visits: int) -> bool:
+    """上午华为，下午中兴: each clause naming another customer starts the next visit (log_visit#2 …)."""
+    seen: list[str] = []
+    number = 0
+    for i, span in enumerate(spans):
+        names = [e["text"] for e in _inside(span, entities) if e["entity"] == "customer"]
+        new = [n for n in names if n not in seen]
+        if new and owners[i] in (None, "log_visit"):
+            seen += new
+            number += 1
+            owners[i] = "log_visit" if number == 1 else f"log_visit#{number}"
+        elif owners[i] == "log_visit" and number:
+            owners[i] = "log_visit" if number == 1 else f"log_visit#{number}"
+    return number == visits
+
+
+def _last_visit(owners: list[str | None], i: int) -> str | None:
+    return next((o for o in reversed(owners[:i]) if o and _base(o) == "log_visit"), None)
+
+
+def _neighbour(owners: list[str | None], i: int) -> str | None:
+    """A clause with no job of its own (方案他们认可了) continues the one before it, else the one after."""
+    before = next((o for o in reversed(owners[:i]) if o is not None), None)
+    return before or next((o for o in owners[i + 1 :] if o is not None), None)
+
+
+def _guess(piece: str, wanted: set[str], score: Callable[[str], dict[str, float]] | None) -> str | None:
+    if score is None or len(piece) < 4:
+        return None
+    probs = score(piece)
+    ranked = sorted(((probs.get(name, 0.0), name) for name in wanted), reverse=True)
+    best, name = ranked[0]
+    share = best / (sum(p for p, _ in ranked) or 1.0)
+    return name if best >= 0.5 and share >= 0.8 else None
