@@ -21,8 +21,9 @@ from nlu.rules import STAGE_RE
 
 SPLIT_SYMBOL = "+"
 SINGLE = "single"  # the combination model's label for a message with one job
-# The combination model's probability a combined label needs before the message is cut into parts.
-COMBO_THRESHOLD = 0.5
+# The combination model's probability a combined label needs before its parts are looked for in the text;
+# the clauses then must bear every job out (segment), which is what keeps single-job messages single.
+COMBO_THRESHOLD = 0.15
 # The jobs a rep combines in one report, in label order.
 COMBINABLE = ("log_visit", "add_customer", "update_opportunity", "submit_order", "set_reminder")
 _ORDER = {name: i for i, name in enumerate(COMBINABLE)}

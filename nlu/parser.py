@@ -123,14 +123,18 @@ class LocalParser:
         """Several jobs: each job's clauses, entities and normalized values. None for a single job, and when
         the jobs the combination model names are not all in the text (the single-job reading then stands)."""
         _, ranking = self.combo.classify(msg["text"], entities, self.threshold)
-        if not ranking or not is_combined(ranking[0]["name"]) or ranking[0]["confidence"] < COMBO_THRESHOLD:
-            return None
-        components = split_label(ranking[0]["name"])
-        parts = segment(work, entities, components, self._clause_scores)
-        if parts is None:
+        # The likeliest combination whose jobs are each said in a clause of their own.
+        for candidate in ranking:
+            if candidate["confidence"] < COMBO_THRESHOLD:
+                return None
+            if is_combined(candidate["name"]):
+                parts = segment(work, entities, split_label(candidate["name"]), self._clause_scores)
+                if parts is not None:
+                    break
+        else:
             return None
         single = next((r["confidence"] for r in ranking if r["name"] == SINGLE), 0.0)
-        msg["intent"] = dict(ranking[0])
+        msg["intent"] = dict(candidate)
         msg["intent_ranking"] = sorted(
             [r for r in ranking if is_combined(r["name"])]
             + [{"name": r["name"], "confidence": r["confidence"] * single} for r in msg["intent_ranking"]],
