@@ -17,7 +17,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from nlu.data.pools import SURNAMES
 from nlu.rules import STAGE_RE
+from nlu.timeparse import normalize_time
 
 SPLIT_SYMBOL = "+"
 SINGLE = "single"  # the combination model's label for a message with one job
@@ -43,6 +45,66 @@ _CUES: dict[str, re.Pattern[str]] = {
 }
 # A future step said without a job word (下周三前把合同发过去): in a visit report it is the visit's next step.
 _NEXT_STEP = re.compile(r"发|送|交|给|准备|约|联系|跟进|回复|报价|出方案|安排|确认|签")
+
+
+# 上午华为，下午中兴 / 上午见了…: a part of the day said alone is a time in a report (not 一下午, 周二下午).
+_BARE_DAYPART = re.compile(r"(?<![一今明后昨前天日周期拜\d])(?:上午|下午|中午|早上|早晨|傍晚|晚上)")
+# A name the tagger ran together with the person met: 奇瑞汽车设备科袁工 → 奇瑞汽车 + 设备科袁工.
+_SURNAMES = SURNAMES + "柴晏易甘舒覃阎黎汤尹岳庞谷聂翟牛柳欧饶鲁温巫葛"
+_TITLE = "(?:总监|总经理|总|经理|工|主任|校长|院长|老板|老师|姐|哥)"
+_NAME_AND_PERSON = re.compile(rf"^(.{{2,}}?)((?:[\u4e00-\u9fa5]{{2}}[部科处])?[{_SURNAMES}]{_TITLE})$")
+_PERSON = re.compile(rf"^(?:[\u4e00-\u9fa5]{{2}}[部科处])?[{_SURNAMES}]{_TITLE}$")
+_COMMA = re.compile(r"[，,。；;、\s]+")
+
+
+def refine_entities(text: str, entities: list[dict], now, tz) -> list[dict]:  # type: ignore[no-untyped-def]
+    """Entities of a report as the single-job tagger missed them: bare parts of the day (the day taken from
+    the time said before them: 昨天上午…，下午… is yesterday afternoon) and a customer run together with
+    the person met."""
+    out: list[dict] = []
+    for e in _cut_at_commas(text, entities):
+        m = _NAME_AND_PERSON.match(e["text"]) if e["entity"] in ("customer", "contact", "product") else None
+        if m is None or _NOT_A_NAME.search(m[1]):
+            out.append(e)
+            continue
+        cut = e["start"] + len(m[1])
+        out.append({**e, "entity": "customer", "end": cut, "text": m[1], "value": m[1]})
+        out.append({**e, "entity": "contact", "start": cut, "text": m[2], "value": m[2]})
+    for m in _BARE_DAYPART.finditer(text):
+        if any(e["start"] < m.end() and m.start() < e["end"] for e in out):
+            continue
+        day = next((_DAY_WORD.match(e["text"]) for e in sorted(out, key=lambda e: -e["start"])
+                    if e["entity"] == "time" and e["end"] <= m.start()), None)
+        said = (day[0] if day else "") + m[0]
+        value = normalize_time(said, now, tz, True)
+        if value is not None:
+            out.append({"entity": "time", "start": m.start(), "end": m.end(), "text": m[0], "value": value[0],
+                        "additional_info": value[1], "extractor": "RuleEntityExtractor", "confidence": 1.0})
+    return sorted(out, key=lambda e: e["start"])
+
+
+def _cut_at_commas(text: str, entities: list[dict]) -> list[dict]:
+    """A name never runs over a comma (雷士照明，柴工): keep its first piece; a person after the comma
+    (柴工) is the contact met."""
+    out = []
+    for e in entities:
+        cut = _COMMA.search(e["text"]) if e["entity"] in ("customer", "contact", "product") else None
+        if cut is None:
+            out.append(e)
+            continue
+        head = e["text"][: cut.start()]
+        if len(head) >= 2:
+            out.append({**e, "end": e["start"] + cut.start(), "text": head, "value": head})
+        tail = e["text"][cut.end() :]
+        if _PERSON.match(tail):
+            start = e["start"] + cut.end()
+            out.append({**e, "entity": "contact", "start": start, "end": start + len(tail), "text": tail, "value": tail})
+    return out
+
+
+_DAY_WORD = re.compile(r"^(?:今天|昨天|前天|明天|后天|今儿|昨儿|上周.|本周.|这周.|周.|星期.|礼拜.)")
+# What stands before a person's name but is no company: a department or a title (采购部刘工, 销售总监刘总).
+_NOT_A_NAME = re.compile(r"(?:[部科处室门组]|总监|经理|主任|主管|助理)$|^.{0,1}$")
 
 
 @dataclass

@@ -11,7 +11,7 @@ from nlu.crf import MAX_ENTITY_CHARS
 from nlu.gazetteer import GazetteerEntityExtractor
 from nlu.intent import RANKING_SIZE
 from nlu.model import NLUModel
-from nlu.multi import COMBO_THRESHOLD, SINGLE, is_combined, segment, split_label
+from nlu.multi import COMBO_THRESHOLD, SINGLE, is_combined, refine_entities, segment, split_label
 from nlu.normalizers import AmountNormalizer, TimeNormalizer
 from nlu.rules import find_intent_entities, find_rule_entities, overlaps, resolve
 from nlu.tokenizer import JiebaTokenizer
@@ -123,6 +123,9 @@ class LocalParser:
         """Several jobs: each job's clauses, entities and normalized values. None for a single job, and when
         the jobs the combination model names are not all in the text (the single-job reading then stands)."""
         _, ranking = self.combo.classify(msg["text"], entities, self.threshold)
+        if not ranking or ranking[0]["name"] == SINGLE and ranking[0]["confidence"] > 1 - COMBO_THRESHOLD:
+            return None
+        entities = refine_entities(work, entities, msg["now"], self.tz)
         # The likeliest combination whose jobs are each said in a clause of their own.
         for candidate in ranking:
             if candidate["confidence"] < COMBO_THRESHOLD:
