@@ -216,7 +216,8 @@ class Intake:
 
         try:
             outcome = dialogs.process(message.channel, message.external_id, message.text,
-                                      message_id=message.message_key, now=received_at, finish=finish)
+                                      message_id=message.message_key, now=received_at, finish=finish,
+                                      voice=bool(message.payload.get("voice")))
         except inbox.ClaimLost:
             log.warning("inbox %s was taken over by another worker; its result is theirs", message_id)
             return None

@@ -25,3 +25,8 @@ RUN_NLU_FAILED = "NLU 模型加载失败：{reason}。消息已存入收件箱�
 INBOX_EMPTY = "收件箱里没有消息。"
 INBOX_RETRIED = "消息 #{id} 已重新排队处理。"
 INBOX_STATUS = {"pending": "待处理", "processing": "处理中", "done": "已处理", "dead": "已放弃"}
+
+# --- voice messages (issue 17) ---
+# WeCom and Telegram deliver a voice message as audio only (no recognised text), and no offline recogniser
+# is installed: ask for text, and say how to get it without retyping.
+VOICE_NEEDS_TEXT = "收到一条语音，但我还听不了语音。请打字发给我，或长按语音选「转文字」后把文字发过来。"

@@ -26,6 +26,7 @@ from crm_store.services import conversations, outbox
 from dialogs import (  # noqa: F401  (importing a job module registers it)
     approval,
     binding,
+    combined,
     customer,
     handover,
     member,
@@ -112,10 +113,11 @@ class DialogEngine:
         *,
         message_id: str | None = None,
         now: datetime | None = None,
+        voice: bool = False,
     ) -> list[Reply]:
         """One message in, replies out; never raises (a failure is answered and nothing is written)."""
         try:
-            return self.process(channel, external_id, text, message_id=message_id, now=now).all()
+            return self.process(channel, external_id, text, message_id=message_id, now=now, voice=voice).all()
         except Exception:
             log.exception("dialog failed for %s:%s", channel, external_id)
             return [Reply(DM.INTERNAL_ERROR)]
@@ -129,6 +131,7 @@ class DialogEngine:
         message_id: str | None = None,
         now: datetime | None = None,
         finish: Finish | None = None,
+        voice: bool = False,
     ) -> Outcome:
         """Like handle, but raises when the message could not be processed (nothing is written then), and
         keeps the sender's replies apart from the notices for other people.
@@ -143,7 +146,7 @@ class DialogEngine:
         text = clean_text(text or "")
         for attempt in range(1, INTEGRITY_ATTEMPTS + 1):
             try:
-                return self._handle(channel, external_id, text, message_id, now, finish)
+                return self._handle(channel, external_id, text, message_id, now, finish, voice)
             except IntegrityError:
                 if attempt == INTEGRITY_ATTEMPTS:
                     raise
@@ -152,7 +155,7 @@ class DialogEngine:
 
     def _handle(
         self, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
-        finish: Finish | None,
+        finish: Finish | None, voice: bool = False,
     ) -> Outcome:
         with self.factory() as session:
             mark = None
@@ -161,7 +164,7 @@ class DialogEngine:
                 if mark is None:  # processed before (or just now, by a concurrent copy): same answer
                     session.rollback()
                     return self._stored_reply(channel, message_id)
-            outcome = self._respond(session, channel, external_id, text, message_id, now)
+            outcome = self._respond(session, channel, external_id, text, message_id, now, voice)
             if mark is not None:
                 conversations.store_replies(session, mark, [r.to_dict() for r in outcome.replies])
             if finish is not None:
@@ -174,7 +177,8 @@ class DialogEngine:
             return Outcome([Reply.from_dict(r) for r in conversations.stored_replies(session, channel, message_id)])
 
     def _respond(
-        self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime
+        self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
+        voice: bool = False,
     ) -> Outcome:
         identity = services.identity_for(session, channel, external_id)
         if identity is None:
@@ -201,7 +205,7 @@ class DialogEngine:
         state = copy.deepcopy(state_row.state or {})
         with self._nlu_lock:
             parsed = self.parser.parse(text, now=now)
-        turn = Turn(session, actor, now, self.config, text, parsed, state)
+        turn = Turn(session, actor, now, self.config, text, parsed, state, voice=voice)
         replies = self._dispatch(turn)
         state_row.state = turn.state
         state_row.updated_at = now
@@ -251,7 +255,8 @@ class DialogEngine:
             turn.state.pop("form")
             form = None
         plain = _plain(turn.text)
-        if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):
+        reads_itself = bool(form) and REGISTRY[form["job"]].reads_itself(turn, form["slots"])
+        if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS and not reads_itself):
             had_form = turn.state.pop("form", None) is not None
             return [Reply(DM.CANCELLED if had_form else DM.NOTHING_TO_CANCEL)]
         if plain in UNDO_WORDS:
@@ -273,6 +278,8 @@ class DialogEngine:
         if talk is not None:
             return talk
         job = REGISTRY.get(intent)
+        if job is None and combined.is_combined_parse(turn.parse):  # log_visit+set_reminder: one report
+            job = REGISTRY[combined.NAME]
         if job is None:
             return [Reply(DM.NOT_YET.format(job=DM.JOB_TITLES.get(intent, intent)))]
         if turn.actor.role not in job.roles:
@@ -292,7 +299,7 @@ class DialogEngine:
         if awaiting == "confirm":
             if plain in AFFIRM_WORDS or turn.intent in ("affirm", "approve"):
                 return self._run_job(turn, job, slots)
-            if plain in DENY_WORDS or turn.intent in ("deny", "reject"):
+            if plain in DENY_WORDS or (turn.intent in ("deny", "reject") and not job.reads_itself(turn, slots)):
                 turn.state.pop("form", None)
                 return [Reply(DM.CANCELLED)]
         if awaiting not in job.free_text_slots and self._switches_job(turn, job):
@@ -335,7 +342,8 @@ class DialogEngine:
             return blocked
         if job.writes and self._needs_confirmation(turn):
             self._save_form(turn, job, slots, "confirm")
-            return [Reply(job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT)]
+            heard = DM.VOICE_HEARD.format(text=turn.text) + "\n" if turn.voice else ""  # a mis-heard word shows
+            return [Reply(heard + job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT)]
         return self._run_job(turn, job, slots)
 
     def _run_job(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:

@@ -302,3 +302,19 @@ HANDOVER_SUMMARY = (
     "进行中的商机：{opportunities}个\n待办提醒：{reminders}条"
 )
 HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个、提醒{reminders}条一并转移），已通知{target}。"
+
+# --- multi-part reports and voice messages (issue 17) ---
+VOICE_HEARD = "🎤 语音识别：「{text}」（有听错的字请直接说正确的内容）"
+VISIT_VOICE = "\n来源：语音"
+COMBINED_SUMMARY_HEAD = "这条消息一共{count}项，确认后一起保存："
+COMBINED_PART_NAMES = {"log_visit": "拜访", "add_customer": "新客户", "update_opportunity": "商机",
+                       "submit_order": "订单", "set_reminder": "提醒"}
+COMBINED_CORRECT_HINT = "要改某一项请带上序号或名称，例如「②金额改成85万」「提醒不要了」。"
+COMBINED_ASK_PART = "{n}{job}："
+COMBINED_WHICH_PART = "要改哪一项？请带上序号，例如「②金额改成85万」。现在有：{parts}"
+COMBINED_NOTHING_LEFT = "各项都去掉了，没有要保存的内容。说「取消」结束，或重新说一遍。"
+COMBINED_NOTHING_SAVED = "（这条消息的各项都还没有保存）"
+COMBINED_SAVED = "已保存{count}项{voice}："
+COMBINED_SAVED_VOICE = "（语音记录）"
+COMBINED_EXTRA_LATER = "另外您还说了「{text}」，保存后单独处理。"
+COMBINED_EXTRA_SEND = "另外您说的「{text}」没有一起处理，请单独发给我。"

@@ -26,6 +26,8 @@ class LogVisit(Job):
             self._read_time(turn, slots, entity)
         if awaiting is None and "summary" not in slots:
             slots["summary"] = turn.text
+            if turn.voice:
+                slots["voice"] = True
 
     def _read_time(self, turn: Turn, slots: Slots, entity: dict) -> None:
         visited = past_or_today(turn, entity)
@@ -55,6 +57,8 @@ class LogVisit(Job):
         )
         if slots.get("phone"):
             text += DM.VISIT_PHONE.format(phone=slots["phone"])
+        if slots.get("voice"):
+            text += DM.VISIT_VOICE
         today = turn.now.date()
         if slots.get("followup_at"):
             followup = datetime.fromisoformat(slots["followup_at"])
@@ -89,6 +93,7 @@ class LogVisit(Job):
             contact_phone=slots.get("phone"),
             next_step=slots.get("next_step"),
             next_followup_at=followup,
+            source="voice" if slots.get("voice") or turn.voice else None,
             now=turn.now,
         )
         lines = [DM.VISIT_SAVED.format(customer=customer.name)]

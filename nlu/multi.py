@@ -31,7 +31,8 @@ COMBINABLE = ("log_visit", "add_customer", "update_opportunity", "submit_order",
 _ORDER = {name: i for i, name in enumerate(COMBINABLE)}
 
 # Clause boundaries: punctuation, spaces, and the words that start a new thought in a spoken report.
-_BOUNDARY = re.compile(r"[，,。；;！!？?\n、]+|\s+|(?=(?:然后|另外|还有|顺便|同时|并且|之后|回头|完了)(?!解))")
+_CONNECTIVE = r"(?:然后|另外|还有|顺便|同时|并且|之后|回头|完了|再就是|对了)(?!解)"
+_BOUNDARY = re.compile(rf"(?:[，,。；;！!？?\n、]+|\s+|^)\s*(?:{_CONNECTIVE})?[，,\s]*")
 
 _CUES: dict[str, re.Pattern[str]] = {
     "set_reminder": re.compile(r"提醒|记得|别忘|叫我|通知我|闹钟"),

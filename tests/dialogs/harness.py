@@ -14,6 +14,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
       - as_member: VIP0001              # speak as a member (console id "member:VIP0001", bound to it)
       - say: 确认
         expect: [已记录]
+      - say: 上午见了华为张总 …       # voice: true — sent as a voice message, this is its recognised text
+        voice: true
     db:                                 # checked after the last turn
       - model: Visit
         where: {customer: 华为技术有限公司, summary: 今天下午拜访了华为张总，预计下周三报价}
@@ -106,7 +108,9 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
             clock.now += timedelta(minutes=turn["wait_minutes"])
         if "say" not in turn:
             continue
-        replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
+        # voice: true — the text is a WeChat voice message's Recognition (issue 17)
+        replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"),
+                                voice=bool(turn.get("voice")))
         answer = "\n".join(render(r) for r in replies)
         transcript.append(f"{speaker}> {turn['say']}\n{answer}")
         where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
