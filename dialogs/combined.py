@@ -221,13 +221,17 @@ class CombinedReport(Job):
     def _inherit(self, parts: list[dict[str, Any]], number: int) -> None:
         """A part that names no customer takes the one of the visit (or new customer) said before it."""
         part = parts[number]
-        if part["job"] not in FOLLOWS_CUSTOMER or part["slots"].get("customer") or part.get("new_customer"):
+        if part["slots"].get("customer") or part.get("new_customer"):
             return
         if any(e["entity"] == "customer" for e in part["parse"]["entities"]):
             return  # its own customer, asked about by its own job
-        anchor = next((p for p in reversed(parts[:number]) if p["job"] in ("log_visit", "add_customer")), None)
+        # A visit follows only a new customer of the same report (新客户蓝海科技…上午去拜访了).
+        anchors = ("add_customer",) if part["job"] == "log_visit" else ("log_visit", "add_customer")
+        if part["job"] not in FOLLOWS_CUSTOMER + ("log_visit",):
+            return
+        anchor = next((p for p in reversed(parts[:number]) if p["job"] in anchors), None)
         if anchor is None:
-            anchor = next((p for p in parts[number + 1 :] if p["job"] in ("log_visit", "add_customer")), None)
+            anchor = next((p for p in parts[number + 1 :] if p["job"] in anchors), None)
         if anchor is None:
             return
         known = anchor["slots"].get("customer")
@@ -238,6 +242,8 @@ class CombinedReport(Job):
             part["slots"].pop("customer_unknown", None)
         elif new:
             part["new_customer"] = new
+            if part["job"] == "log_visit":
+                part["slots"]["customer_unknown"] = new  # created by the report's new-customer part
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         if slot == "which":
@@ -276,7 +282,7 @@ class CombinedReport(Job):
 
     def _part_summary(self, turn: Turn, part: dict[str, Any]) -> str:
         pslots = part["slots"]
-        if part.get("new_customer") and part["job"] in FOLLOWS_CUSTOMER:
+        if part.get("new_customer"):  # the report's new customer: named, created on 确认
             pslots = {**pslots, "customer": {"id": None, "name": part["new_customer"]}}
         return self._job(part).summary(self._part_turn(turn, part), pslots)
 
@@ -285,7 +291,9 @@ class CombinedReport(Job):
         since = services.last_audit_id(turn.session)
         parts = slots["parts"]
         lines = [DM.COMBINED_SAVED.format(count=len(parts), voice=DM.COMBINED_SAVED_VOICE if slots.get("voice") else "")]
-        for number, part in enumerate(parts):
+        done: dict[int, str] = {}
+        # A new customer is created before the records about it, wherever the report names it.
+        for number, part in sorted(enumerate(parts), key=lambda item: item[1]["job"] != "add_customer"):
             sub = self._part_turn(turn, part)
             if slots.get("voice"):
                 sub = dataclasses.replace(sub, voice=True)
@@ -293,11 +301,11 @@ class CombinedReport(Job):
             if part.get("new_customer"):
                 self._created_customer(turn, part, pslots)
             replies = self._job(part).execute(sub, pslots)
-            lines.append(f"{_circled(number)} " + "\n".join(r.text for r in replies))
+            done[number] = f"{_circled(number)} " + "\n".join(r.text for r in replies)
+        lines += [done[number] for number in sorted(done)]
         services.group_writes(turn.session, turn.actor, since, now=turn.now)
-        replies = [Reply("\n".join(lines))]
-        replies += self._extras(turn, slots)
-        return replies
+        # What was said besides the report first: the engine adds the undo hint to the last reply, the save.
+        return self._extras(turn, slots) + [Reply("\n".join(lines))]
 
     def _created_customer(self, turn: Turn, part: dict[str, Any], pslots: Slots) -> None:
         """The customer the report's visit (or new-customer part) has just created."""

@@ -198,8 +198,14 @@ def segment(text: str, entities: list[dict], components: list[str],
     visits = components.count("log_visit")
     if visits > 1 and not _split_visits(text, spans, entities, owners, visits):
         return None
+    if any(_unexplained(text, span, entities, wanted) for span in spans if owners[spans.index(span)] is None):
+        return None  # a clause says a job this label does not hold (给华为下单…): not this combination
     for i, span in enumerate(spans):
         if owners[i] is not None:
+            continue
+        other = _other_job(text[span[0] : span[1]], score)
+        if other is not None:  # 另外帮我查一下…: a job of its own, answered or named after the report
+            owners[i] = f"{other}#extra"
             continue
         inside = _inside(span, entities)
         if ("log_visit" in wanted and any(e["entity"] == "time" for e in inside)
@@ -219,9 +225,39 @@ def segment(text: str, entities: list[dict], components: list[str],
             part = by_owner[owner] = Part(_base(owner))
             parts.append(part)
         part.spans.append(span)
-    if sorted(_base(p.intent) for p in parts) != sorted(components):
+    if sorted(_base(p.intent) for p in parts if _base(p.intent) in COMBINABLE) != sorted(components):
         return None
     return parts
+
+
+# Stage words that also name a next step (下周出方案): no proof of an opportunity update on their own.
+_PLAN_STAGE_WORDS = {"出方案"}
+
+
+def _unexplained(text: str, span: tuple[int, int], entities: list[dict], wanted: set[str]) -> bool:
+    """A clause that clearly says a job outside `wanted`: an order, a new customer, a reminder, or an
+    opportunity change by its stage word or win probability (visit words are too common to count)."""
+    cues = clause_cues(text, span, entities) - wanted - {"log_visit"}
+    if "update_opportunity" in cues:
+        piece = text[span[0] : span[1]]
+        strong = any(m[0] not in _PLAN_STAGE_WORDS for m in STAGE_RE.finditer(piece))
+        if not strong and not any(e["entity"] == "probability" for e in _inside(span, entities)):
+            cues.discard("update_opportunity")
+    return bool(cues)
+
+
+def cue_components(text: str, entities: list[dict]) -> list[str]:
+    """The jobs the clauses say by their own words (most specific per clause), for a message the
+    combination model finds several jobs in but whose combination it never saw."""
+    found: list[str] = []
+    for span in clauses(text, entities):
+        cues = clause_cues(text, span, entities)
+        if "update_opportunity" in cues and _unexplained(text, span, entities, set()) is False:
+            cues.discard("update_opportunity")
+        best = next((name for name in _SPECIFIC if name in cues), None)
+        if best is not None and best not in found:
+            found.append(best)
+    return sorted(found, key=_ORDER.__getitem__)
 
 
 def _base(owner: str) -> str:
@@ -253,6 +289,19 @@ def _neighbour(owners: list[str | None], i: int) -> str | None:
     """A clause with no job of its own (方案他们认可了) continues the one before it, else the one after."""
     before = next((o for o in reversed(owners[:i]) if o is not None), None)
     return before or next((o for o in owners[i + 1 :] if o is not None), None)
+
+
+# Jobs a report does not combine but a rep may say on the way; never folded into a part.
+OTHER_JOBS = ("query_customer", "customer_history", "list_followups", "sales_report", "list_approvals",
+              "transfer_customers", "member_lookup", "record_purchase", "query_points")
+
+
+def _other_job(piece: str, score: Callable[[str], dict[str, float]] | None) -> str | None:
+    if score is None or len(piece) < 5:
+        return None
+    probs = score(piece)
+    best = max(probs, key=probs.__getitem__) if probs else None
+    return best if best in OTHER_JOBS and probs[best] >= 0.85 else None
 
 
 def _guess(piece: str, wanted: set[str], score: Callable[[str], dict[str, float]] | None) -> str | None:

@@ -11,7 +11,16 @@ from nlu.crf import MAX_ENTITY_CHARS
 from nlu.gazetteer import GazetteerEntityExtractor
 from nlu.intent import RANKING_SIZE
 from nlu.model import NLUModel
-from nlu.multi import COMBO_THRESHOLD, SINGLE, is_combined, refine_entities, segment, split_label
+from nlu.multi import (
+    COMBO_THRESHOLD,
+    SINGLE,
+    cue_components,
+    is_combined,
+    join_label,
+    refine_entities,
+    segment,
+    split_label,
+)
 from nlu.normalizers import AmountNormalizer, TimeNormalizer
 from nlu.rules import find_intent_entities, find_rule_entities, overlaps, resolve
 from nlu.tokenizer import JiebaTokenizer
@@ -127,16 +136,24 @@ class LocalParser:
             return None
         entities = refine_entities(work, entities, msg["now"], self.tz)
         # The likeliest combination whose jobs are each said in a clause of their own.
+        single = next((r["confidence"] for r in ranking if r["name"] == SINGLE), 0.0)
         for candidate in ranking:
             if candidate["confidence"] < COMBO_THRESHOLD:
-                return None
+                break
             if is_combined(candidate["name"]):
-                parts = segment(work, entities, split_label(candidate["name"]), self._clause_scores)
+                components = split_label(candidate["name"])
+                parts = segment(work, entities, components, self._clause_scores)
                 if parts is not None:
                     break
         else:
-            return None
-        single = next((r["confidence"] for r in ranking if r["name"] == SINGLE), 0.0)
+            candidate = None
+        if candidate is None or candidate["confidence"] < COMBO_THRESHOLD:
+            # Several jobs, but in a combination not seen in training: the one the clauses themselves say.
+            components = cue_components(work, entities)
+            parts = segment(work, entities, components, self._clause_scores) if len(components) > 1 else None
+            if parts is None or single >= 1 - COMBO_THRESHOLD * 2:
+                return None
+            candidate = {"name": join_label(components), "confidence": 1 - single}
         msg["intent"] = dict(candidate)
         msg["intent_ranking"] = sorted(
             [r for r in ranking if is_combined(r["name"])]
@@ -159,6 +176,8 @@ class LocalParser:
             out_parts.append({"intent": part.intent, "text": "，".join(text[s:e].strip() for s, e in part.spans),
                               "start": part.start, "end": part.end, "spans": [list(s) for s in part.spans],
                               "entities": own})
+            if part.intent not in components:  # said on the way (另外查一下…): not one of the label's jobs
+                out_parts[-1]["extra"] = True
         all_entities.sort(key=lambda e: e["start"])
         return {"text": text, "intent": msg["intent"], "intent_ranking": msg["intent_ranking"],
                 "entities": all_entities, "parts": out_parts}
