@@ -306,6 +306,7 @@ HANDOVER_DONE = "已把{count}个客户转给{target}（商机{opportunities}个
 # --- multi-part reports and voice messages (issue 17) ---
 VOICE_HEARD = "🎤 语音识别：「{text}」（有听错的字请直接说正确的内容）"
 VISIT_VOICE = "\n来源：语音"
+VISIT_TWO_CUSTOMERS = "这条拜访提到了{count}个客户（{query}），一条拜访记录只记一个客户。这次记哪一个？请回复序号（另一个请单独发一条）：\n{options}"
 COMBINED_SUMMARY_HEAD = "这条消息一共{count}项，确认后一起保存："
 COMBINED_PART_NAMES = {"log_visit": "拜访", "add_customer": "新客户", "update_opportunity": "商机",
                        "submit_order": "订单", "set_reminder": "提醒"}

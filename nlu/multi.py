@@ -312,3 +312,19 @@ def _guess(piece: str, wanted: set[str], score: Callable[[str], dict[str, float]
     best, name = ranked[0]
     share = best / (sum(p for p, _ in ranked) or 1.0)
     return name if best >= 0.5 and share >= 0.8 else None
+
+
+def parts_payload(text: str, parts: list[Part], entities: list[dict], components: list[str]) -> list[dict]:
+    """The `parts` key of a combined parse: each job's text, spans and the entities in its clauses (each
+    entity also gets `group`, Rasa's field for entities that belong together: the job's name)."""
+    out = []
+    for part in parts:
+        own = [e for e in entities if "start" in e and part.holds(e)]
+        for e in own:
+            e["group"] = part.intent
+        payload = {"intent": part.intent, "text": "，".join(text[s:e] for s, e in part.spans),
+                   "start": part.start, "end": part.end, "spans": [list(s) for s in part.spans], "entities": own}
+        if part.intent not in components:  # said on the way (另外查一下…): not one of the label's jobs
+            payload["extra"] = True
+        out.append(payload)
+    return out

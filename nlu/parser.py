@@ -17,6 +17,7 @@ from nlu.multi import (
     cue_components,
     is_combined,
     join_label,
+    parts_payload,
     refine_entities,
     segment,
     split_label,
@@ -160,8 +161,7 @@ class LocalParser:
             + [{"name": r["name"], "confidence": r["confidence"] * single} for r in msg["intent_ranking"]],
             key=lambda r: -r["confidence"])[:RANKING_SIZE]
         all_entities: list[dict] = []
-        out_parts: list[dict] = []
-        for part in parts:
+        for part in parts:  # each job's own entities, normalized the way that job reads them
             own = [dict(e) for e in entities if part.holds(e)]
             extra = [e for e in find_intent_entities(work, part.intent, [e for e in rules if part.holds(e)])
                      if part.holds(e)]
@@ -171,14 +171,9 @@ class LocalParser:
             self.amount_norm.process(part_msg)
             for e in own:
                 e["text"] = text[e["start"] : e["end"]]
-                e["group"] = part.intent
             all_entities += own
-            out_parts.append({"intent": part.intent, "text": "，".join(text[s:e].strip() for s, e in part.spans),
-                              "start": part.start, "end": part.end, "spans": [list(s) for s in part.spans],
-                              "entities": own})
-            if part.intent not in components:  # said on the way (另外查一下…): not one of the label's jobs
-                out_parts[-1]["extra"] = True
         all_entities.sort(key=lambda e: e["start"])
+        out_parts = parts_payload(text, parts, all_entities, components)
         return {"text": text, "intent": msg["intent"], "intent_ranking": msg["intent_ranking"],
                 "entities": all_entities, "parts": out_parts}
 
