@@ -117,7 +117,8 @@ class CombinedReport(Job):
 
     # --- fill --------------------------------------------------------------------------------------------
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
-        if "parts" not in slots:
+        if "parts" not in slots or (awaiting in (None, "which") and is_combined_parse(turn.parse)):
+            slots.clear()  # the whole report said again (at the confirmation): it replaces the first one
             self._start(turn, slots)
         elif awaiting == "part":
             self._answer(turn, slots)

@@ -323,7 +323,7 @@ class DialogEngine:
         other = turn.intent
         return (
             other != job.name
-            and other in REGISTRY
+            and (other in REGISTRY or combined.is_combined_parse(turn.parse))  # a whole report, said anew
             and len(turn.text) >= SWITCH_MIN_CHARS
             and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
         )

@@ -58,6 +58,7 @@ JOB_TITLES = {
     "set_reminder": "设提醒",
     "list_followups": "今日跟进",
     "submit_order": "下订单",
+    "combined": "多项汇报",
     "approve": "审批",
     "reject": "审批",
     "list_approvals": "待审批",
