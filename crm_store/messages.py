@@ -59,6 +59,7 @@ UNDO_WHAT_OPP_UPDATE = "商机「{title}」的更新"
 UNDO_WHAT_REMINDER = "提醒「{text}」"
 # --- multi-part reports (issue 17) ---
 UNDO_WHAT_GROUP = "一起保存的{count}项（{what}）"
+HISTORY_VOICE = "（语音）"
 
 # --- history lines ---
 STAGE_NAMES = {
