@@ -215,8 +215,11 @@ class Intake:
                                                     message.message_key, message.payload, mine))
 
         try:
+            # A voice message's recognised text (WeChat's Recognition) says so; plain text passes nothing
+            # more, so a stand-in dialogs object without the flag keeps working.
+            said = {"voice": True} if message.payload.get("voice") else {}
             outcome = dialogs.process(message.channel, message.external_id, message.text,
-                                      message_id=message.message_key, now=received_at, finish=finish)
+                                      message_id=message.message_key, now=received_at, finish=finish, **said)
         except inbox.ClaimLost:
             log.warning("inbox %s was taken over by another worker; its result is theirs", message_id)
             return None

@@ -48,3 +48,7 @@ RUN_WORKERS_TELEGRAM_POLLING = ("--workers {workers}：Telegram 长轮询（没�
                                 "请配置 channels.telegram.webhook_url，或用 --workers 1")
 RUN_WORKERS_TOKEN_CACHE = ("提示：server.token_cache_url 为空，{workers} 个工作进程会各自获取微信/企业微信的 access_token，"
                            "互相顶替；建议配置 Redis（server.token_cache_url）让它们共用。")
+# --- voice messages (issue 17) ---
+# WeCom and Telegram deliver a voice message as audio only (no recognised text), and no offline recogniser
+# is installed: ask for text, and say how to get it without retyping.
+VOICE_NEEDS_TEXT = "收到一条语音，但我还听不了语音。请打字发给我，或长按语音选「转文字」后把文字发过来。"

@@ -57,6 +57,9 @@ UNDO_WHAT_CUSTOMER = "新建客户{customer}"
 UNDO_WHAT_OPP_CREATE = "新建商机「{title}」"
 UNDO_WHAT_OPP_UPDATE = "商机「{title}」的更新"
 UNDO_WHAT_REMINDER = "提醒「{text}」"
+# --- multi-part reports (issue 17) ---
+UNDO_WHAT_GROUP = "一起保存的{count}项（{what}）"
+HISTORY_VOICE = "（语音）"
 
 # --- history lines ---
 STAGE_NAMES = {

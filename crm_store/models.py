@@ -179,6 +179,8 @@ class Visit(Base):
     next_step: Mapped[str | None] = mapped_column(Text)
     next_followup_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How the report came in: NULL typed, 'voice' the platform's speech recognition of a voice message (语音).
+    source: Mapped[str | None] = mapped_column(String(10))
 
     customer: Mapped[Customer] = relationship()
     contact: Mapped[Contact | None] = relationship()

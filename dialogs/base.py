@@ -34,6 +34,7 @@ class Turn:
     parse: ent.Parse
     state: dict[str, Any]  # the persisted conversation state; jobs may keep cursors here
     notices: list[Reply] = field(default_factory=list)  # replies for other people (approvers, ...)
+    voice: bool = False  # the text is the platform's speech recognition of a voice message (语音)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -71,6 +72,11 @@ class Job:
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         """Update slots from this message; `awaiting` is the slot the bot asked for, if any."""
+
+    def reads_itself(self, turn: Turn, slots: Slots) -> bool:
+        """True when this form reads a message that otherwise means cancel / no (提醒不要了 drops one part
+        of a report, not the report)."""
+        return False
 
     def missing(self, turn: Turn, slots: Slots) -> str | None:
         """The next slot to ask for, or None when the job can run. May put a list to pick from in slots."""

@@ -26,6 +26,7 @@ from crm_store.services.undo import undoable_write
 from dialogs import (  # noqa: F401  (importing a job module registers it)
     approval,
     binding,
+    combined,
     correction,
     customer,
     edit,
@@ -124,10 +125,11 @@ class DialogEngine:
         *,
         message_id: str | None = None,
         now: datetime | None = None,
+        voice: bool = False,
     ) -> list[Reply]:
         """One message in, replies out; never raises (a failure is answered and nothing is written)."""
         try:
-            return self.process(channel, external_id, text, message_id=message_id, now=now).all()
+            return self.process(channel, external_id, text, message_id=message_id, now=now, voice=voice).all()
         except Exception:
             log.exception("dialog failed for %s:%s", channel, external_id)
             return [Reply(DM.INTERNAL_ERROR)]
@@ -141,6 +143,7 @@ class DialogEngine:
         message_id: str | None = None,
         now: datetime | None = None,
         finish: Finish | None = None,
+        voice: bool = False,
     ) -> Outcome:
         """Like handle, but raises when the message could not be processed (nothing is written then), and
         keeps the sender's replies apart from the notices for other people.
@@ -155,7 +158,7 @@ class DialogEngine:
         text = clean_text(text or "")
         for attempt in range(1, INTEGRITY_ATTEMPTS + 1):
             try:
-                return self._handle(channel, external_id, text, message_id, now, finish)
+                return self._handle(channel, external_id, text, message_id, now, finish, voice)
             except IntegrityError:
                 if attempt == INTEGRITY_ATTEMPTS:
                     raise
@@ -164,7 +167,7 @@ class DialogEngine:
 
     def _handle(
         self, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
-        finish: Finish | None,
+        finish: Finish | None, voice: bool = False,
     ) -> Outcome:
         dedup = message_id is not None and finish is None
         with self.factory() as session:
@@ -179,7 +182,7 @@ class DialogEngine:
             if dedup and context is None and conversations.processed_message(session, channel, message_id):
                 session.rollback()
                 return self._stored_reply(channel, message_id)
-            outcome = self._respond(session, channel, external_id, text, message_id, now, context)
+            outcome = self._respond(session, channel, external_id, text, message_id, now, context, voice)
             replies = [r.to_dict() for r in outcome.replies] if dedup else []
             if context is not None and outcome.state is not None:  # the state and the mark: one statement
                 recorded = conversations.save_turn(session, context.state_id, outcome.state, now, channel,
@@ -201,6 +204,7 @@ class DialogEngine:
     def _respond(
         self, session: Session, channel: str, external_id: str, text: str, message_id: str | None, now: datetime,
         context: conversations.TurnContext | None = None,
+        voice: bool = False,
     ) -> Outcome:
         if context is None:  # first contact or an unknown chat account: the identity step by step
             identity = services.identity_for(session, channel, external_id)
@@ -228,7 +232,8 @@ class DialogEngine:
             return Outcome(binding.handle_unbind(session, actor, channel, external_id, now))
         if context is not None:  # the state is saved by _handle, with the message's last statement
             self._refresh_names(session, context.names_unseen)
-            return self._converse(session, actor, channel, text, message_id, now, context.state, lambda _: None)
+            return self._converse(session, actor, channel, text, message_id, now, context.state, lambda _: None,
+                                  voice)
         self._refresh_names(session)
         state_row = conversations.state_for(session, channel, external_id, now)
 
@@ -236,16 +241,16 @@ class DialogEngine:
             state_row.state = state
             state_row.updated_at = now
 
-        return self._converse(session, actor, channel, text, message_id, now, state_row.state or {}, save)
+        return self._converse(session, actor, channel, text, message_id, now, state_row.state or {}, save, voice)
 
     def _converse(
         self, session: Session, actor: services.Actor, channel: str, text: str, message_id: str | None,
-        now: datetime, stored_state: dict[str, Any], save: Callable[[dict[str, Any]], None],
+        now: datetime, stored_state: dict[str, Any], save: Callable[[dict[str, Any]], None], voice: bool = False,
     ) -> Outcome:
         state = copy.deepcopy(stored_state)
         with self._nlu_lock:
             parsed = self.parser.parse(text, now=now)
-        turn = Turn(session, actor, now, self.config, text, parsed, state)
+        turn = Turn(session, actor, now, self.config, text, parsed, state, voice=voice)
         replies = self._dispatch(turn)
         save(turn.state)
         self._queue_notices(session, turn, channel, message_id)
@@ -316,7 +321,9 @@ class DialogEngine:
             if correction.corrects(form["job"]):  # at a form it is the form that is wrong: ask what
                 return [Reply(DM.WHAT_TO_CHANGE.format(
                     example=DM.FIX_EXAMPLE[form["job"]], fields=correction.JOB_FIELD_NAMES[form["job"]]))]
-        if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS):
+        # A multi-part report reads its own 「提醒不要了」 (drop that part), not a cancel of the whole.
+        reads_itself = bool(form) and REGISTRY[form["job"]].reads_itself(turn, form["slots"])
+        if plain in CANCEL_WORDS or (turn.intent == "cancel" and plain not in UNDO_WORDS and not reads_itself):
             had_form = turn.state.pop("form", None) is not None
             return [Reply(DM.CANCELLED if had_form else DM.NOTHING_TO_CANCEL)]
         if plain in UNDO_WORDS:
@@ -373,6 +380,8 @@ class DialogEngine:
             if talk is not None:
                 return talk
             job = REGISTRY.get(intent)
+            if job is None and combined.is_combined_parse(turn.parse):  # log_visit+set_reminder: one report
+                job = REGISTRY[combined.NAME]
             if job is None:
                 return [Reply(DM.NOT_YET.format(job=DM.JOB_TITLES.get(intent, intent)))]
         if turn.actor.role not in job.roles:
@@ -404,7 +413,8 @@ class DialogEngine:
         if awaiting == "confirm":
             if turn.intent in ("affirm", "approve"):
                 return self._run_job(turn, job, slots)
-            if plain in DENY_WORDS or (turn.intent in ("deny", "reject") and not correction.says_change(turn.text)):
+            if plain in DENY_WORDS or (turn.intent in ("deny", "reject") and not correction.says_change(turn.text)
+                                       and not job.reads_itself(turn, slots)):
                 turn.state.pop("form", None)
                 return [Reply(DM.CANCELLED)]
         if awaiting not in job.free_text_slots and self._switches_job(turn, job, slots, awaiting):
@@ -463,12 +473,14 @@ class DialogEngine:
             return True
         # Short: 华为的电话 while the bot waits for a time is a look-up (the form comes back after it),
         # unless the message holds what was asked for.
-        return not REGISTRY[turn.intent].writes and meaning.answers(turn, awaiting) is False
+        other = REGISTRY.get(turn.intent)
+        return other is not None and not other.writes and meaning.answers(turn, awaiting) is False
 
     @staticmethod
     def _is_other_job(turn: Turn, job: Job) -> bool:
         other = turn.intent
-        return other != job.name and other in REGISTRY and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
+        known = other in REGISTRY or combined.is_combined_parse(turn.parse)  # a whole report, said anew
+        return other != job.name and known and ent.confidence(turn.parse) >= SWITCH_MIN_CONFIDENCE
 
     def _advance(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:
         slot = None if PICK in slots else job.missing(turn, slots)
@@ -484,7 +496,8 @@ class DialogEngine:
             return blocked
         if job.writes and job.confirms(turn, slots) and self._needs_confirmation(turn):
             self._save_form(turn, job, slots, "confirm")
-            return [Reply(job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT)]
+            heard = DM.VOICE_HEARD.format(text=turn.text) + "\n" if turn.voice else ""  # a mis-heard word shows
+            return [Reply(heard + job.summary(turn, slots) + "\n" + DM.CONFIRM_HINT)]
         return self._run_job(turn, job, slots)
 
     def _run_job(self, turn: Turn, job: Job, slots: Slots) -> list[Reply]:

@@ -58,6 +58,7 @@ JOB_TITLES = {
     "list_followups": "跟进提醒",
     "close_reminder": "处理提醒",
     "submit_order": "下订单",
+    "combined": "多项汇报",
     "approve": "审批",
     "reject": "审批",
     "list_approvals": "待审批",
@@ -464,3 +465,19 @@ EDIT_VISIT_SAVED = "已修改{customer}的拜访记录。"
 EDIT_REMINDER_SAVED = "已修改提醒：{when} {text}"
 EDIT_VISIT_DELETED = "已删除{customer}的这条拜访记录。"
 EDIT_REMINDER_DELETED = "已删除提醒「{text}」。"
+# --- multi-part reports and voice messages (issue 17) ---
+VOICE_HEARD = "🎤 语音识别：「{text}」（有听错的字请直接说正确的内容）"
+VISIT_VOICE = "\n来源：语音"
+VISIT_TWO_CUSTOMERS = "这条拜访提到了{count}个客户（{query}），一条拜访记录只记一个客户。这次记哪一个？请回复序号（另一个请单独发一条）：\n{options}"
+COMBINED_SUMMARY_HEAD = "这条消息一共{count}项，确认后一起保存："
+COMBINED_PART_NAMES = {"log_visit": "拜访", "add_customer": "新客户", "update_opportunity": "商机",
+                       "submit_order": "订单", "set_reminder": "提醒"}
+COMBINED_CORRECT_HINT = "要改某一项请带上序号或名称，例如「②金额改成85万」「提醒不要了」。"
+COMBINED_ASK_PART = "{n}{job}："
+COMBINED_WHICH_PART = "要改哪一项？请带上序号，例如「②金额改成85万」。现在有：{parts}"
+COMBINED_NOTHING_LEFT = "各项都去掉了，没有要保存的内容。说「取消」结束，或重新说一遍。"
+COMBINED_NOTHING_SAVED = "（这条消息的各项都还没有保存）"
+COMBINED_SAVED = "已保存{count}项{voice}："
+COMBINED_SAVED_VOICE = "（语音记录）"
+COMBINED_EXTRA_LATER = "另外您还说了「{text}」，保存后单独处理。"
+COMBINED_EXTRA_SEND = "另外您说的「{text}」没有一起处理，请单独发给我。"

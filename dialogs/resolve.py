@@ -127,7 +127,8 @@ def pick_prompt(slots: Slots) -> str:
         f"{i}. {option['name']}" + (f"（{option['detail']}）" if option.get("detail") else "")
         for i, option in enumerate(pick["options"], start=1)
     ]
-    return DM.PICK_PROMPT.format(count=len(lines), query=pick["query"], options="\n".join(lines))
+    head = pick.get("prompt") or DM.PICK_PROMPT  # a pick may say why it asks (two customers in one visit)
+    return head.format(count=len(lines), query=pick["query"], options="\n".join(lines))
 
 
 def apply_pick(text: str, slots: Slots) -> bool:

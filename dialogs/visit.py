@@ -12,7 +12,7 @@ from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reminder import reminder_label
 from dialogs.reply import Reply
-from dialogs.resolve import contact_from_message, contact_label, customer_from_message
+from dialogs.resolve import PICK, contact_from_message, contact_label, customer_from_message, customer_option
 from dialogs.timing import clause_around, is_plan_span, past_or_today, plan_moment
 
 
@@ -23,11 +23,33 @@ class LogVisit(Job):
 
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         customer_from_message(turn, slots, awaiting)
+        if awaiting is None:
+            self._two_customers(turn, slots)
         contact_from_message(turn, slots)
         for entity in ent.entities(turn.parse, "time"):
             self._read_time(turn, slots, entity)
         if awaiting is None and "summary" not in slots:
             slots["summary"] = turn.text
+            if turn.voice:
+                slots["voice"] = True
+
+    def _two_customers(self, turn: Turn, slots: Slots) -> None:
+        """见了华为和蔚来的人: one visit record cannot hold two customers, and which one was meant is not
+        guessed: the rep picks one (the other is sent on its own). Clauses of their own (上午华为，下午蔚来)
+        are two visits already (dialogs.combined)."""
+        names = list(dict.fromkeys(e["text"] for e in ent.entities(turn.parse, "customer")))
+        if len(names) < 2:
+            return
+        found: dict[int, object] = {}
+        for name in names:
+            matches = services.find_customers(turn.session, turn.actor, name)
+            if len(matches) == 1:
+                found.setdefault(matches[0].id, matches[0])
+        if len(found) < 2:
+            return
+        slots["customer"] = None
+        slots[PICK] = {"slot": "customer", "query": "、".join(names), "prompt": DM.VISIT_TWO_CUSTOMERS,
+                       "options": [customer_option(c) for c in found.values()]}
 
     def _read_time(self, turn: Turn, slots: Slots, entity: dict) -> None:
         visited = None if is_plan_span(turn, entity) else past_or_today(turn, entity)
@@ -64,6 +86,8 @@ class LogVisit(Job):
         )
         if slots.get("phone"):
             text += DM.VISIT_PHONE.format(phone=slots["phone"])
+        if slots.get("voice"):
+            text += DM.VISIT_VOICE
         today = turn.now.date()
         if slots.get("followup_at"):
             followup = datetime.fromisoformat(slots["followup_at"])
@@ -114,6 +138,7 @@ class LogVisit(Job):
             contact_phone=slots.get("phone"),
             next_step=slots.get("next_step"),
             next_followup_at=followup,
+            source="voice" if slots.get("voice") or turn.voice else None,
             now=turn.now,
             answered=answered,
         )

@@ -18,7 +18,7 @@ PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 class Example:
     text: str
     intent: str
-    entities: list[dict] = field(default_factory=list)  # entity, start, end, text, role?, value?
+    entities: list[dict] = field(default_factory=list)  # entity, start, end, text, role?, group?, value?
 
 
 def parse_annotated(line: str) -> tuple[str, list[dict]]:
@@ -37,7 +37,7 @@ def parse_annotated(line: str) -> tuple[str, list[dict]]:
         else:
             ann = json.loads(m[3])
         ent = {"entity": ann["entity"], "start": plain_len, "end": plain_len + len(text), "text": text}
-        for key in ("role", "value"):
+        for key in ("role", "group", "value"):
             if key in ann:
                 ent[key] = ann[key]
         entities.append(ent)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sklearn.metrics import precision_recall_fscore_support
 
 from nlu.data_io import Example
+from nlu.multi import is_combined, split_label
 
 REFERENCE_NOW = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 AS_WRITTEN = {"customer", "contact", "product", "staff", "member", "member_id"}  # value = the text
@@ -51,6 +52,46 @@ def value_accuracy_by_entity(gold_and_predicted: list[tuple[list[dict], list[dic
     return dict(sorted(table.items()))
 
 
+def _expected_value(gold: dict) -> str | None:
+    if "value" in gold:
+        return str(gold["value"])
+    return gold["text"] if gold["entity"] in AS_WRITTEN else None
+
+
+def multi_part_scores(examples: list[Example], results: list[dict]) -> dict:
+    """Several jobs in one message: whether the combination of jobs is right (as a multiset, the order of a
+    label's names does not matter), and per gold entity carrying a `group` (the job it belongs to) whether
+    a predicted part of that job holds it, same label and overlapping words, with the gold value."""
+    combined = [(ex, res) for ex, res in zip(examples, results, strict=True) if is_combined(ex.intent)]
+    combo_ok = sum(sorted(split_label(ex.intent)) == sorted(split_label(res["intent"]["name"]))
+                   for ex, res in combined)
+    false_alarms = sum(is_combined(res["intent"]["name"])
+                       for ex, res in zip(examples, results, strict=True) if not is_combined(ex.intent))
+    by_group: dict[str, dict] = {}
+    errors: list[str] = []
+    for ex, res in combined:
+        for gold in (e for e in ex.entities if "group" in e):
+            row = by_group.setdefault(gold["group"], {"n": 0, "correct": 0})
+            row["n"] += 1
+            expected = _expected_value(gold)
+            parts = [p for p in res.get("parts", []) if p["intent"] == gold["group"]]
+            found = [e for p in parts for e in p["entities"]
+                     if e["entity"] == gold["entity"] and e["start"] < gold["end"] and gold["start"] < e["end"]]
+            if any(expected is None or _value_str(e["value"]) == expected for e in found):
+                row["correct"] += 1
+            else:
+                got = ", ".join(f"{e['text']}={_value_str(e['value'])}" for e in found) or "none"
+                errors.append(f"part {gold['group']} {gold['entity']} {gold['text']!r}={expected}: got {got}: {ex.text}")
+    n = sum(row["n"] for row in by_group.values())
+    correct = sum(row["correct"] for row in by_group.values())
+    for row in by_group.values():
+        row["accuracy"] = row["correct"] / row["n"]
+    return {"combined_n": len(combined), "combination_accuracy": combo_ok / len(combined) if combined else 1.0,
+            "combined_false_alarms": false_alarms,
+            "attribution_n": n, "attribution_accuracy": correct / n if n else 1.0,
+            "attribution_by_job": dict(sorted(by_group.items())), "attribution_errors": errors}
+
+
 def evaluate(parser, examples: list[Example], now: datetime = REFERENCE_NOW) -> dict:
     gold_intents, pred_intents = [], []
     pairs: list[tuple[list[dict], list[dict]]] = []
@@ -58,8 +99,10 @@ def evaluate(parser, examples: list[Example], now: datetime = REFERENCE_NOW) -> 
     per_entity: Counter = Counter()
     value_ok = value_total = 0
     errors: list[str] = []
+    results: list[dict] = []
     for ex in examples:
         res = parser.parse(ex.text, now)
+        results.append(res)
         pairs.append((ex.entities, res["entities"]))
         gold_intents.append(ex.intent)
         pred_intents.append(res["intent"]["name"])
@@ -108,5 +151,6 @@ def evaluate(parser, examples: list[Example], now: datetime = REFERENCE_NOW) -> 
         "entity_precision": ent_p, "entity_recall": ent_r, "entity_f1": ent_f1, "entities": entities,
         "value_accuracy": value_ok / value_total if value_total else 1.0, "value_total": value_total,
         "values": value_accuracy_by_entity(pairs),
+        "multi": multi_part_scores(examples, results),
         "errors": errors,
     }

@@ -8,6 +8,7 @@ import yaml
 
 from nlu.data_io import load_training, training_files
 from nlu.gazetteer import LOOKUP_ENTITIES
+from nlu.multi import SPLIT_SYMBOL, is_combined
 
 INTENTS = ["log_visit", "add_customer", "query_customer", "customer_history", "update_opportunity", "submit_order",
            "approve", "reject", "list_approvals", "set_reminder", "list_followups", "transfer_customers", "deactivate_staff",
@@ -70,7 +71,9 @@ def export(out_dir: Path, data_dir: str | None = None, threshold: float = 0.4) -
         "recipe": "default.v1",
         "language": "zh",
         "pipeline": [
-            {"name": "JiebaTokenizer", "dictionary_path": "jieba_userdict"},
+            # Multi-part reports (log_visit+update_opportunity+set_reminder): Rasa splits the label into its jobs.
+            {"name": "JiebaTokenizer", "dictionary_path": "jieba_userdict", "intent_tokenization_flag": True,
+             "intent_split_symbol": SPLIT_SYMBOL},
             {"name": "RegexFeaturizer", "use_word_boundaries": False},
             {"name": "RegexEntityExtractor", "use_word_boundaries": False, "use_lookup_tables": True,
              "use_regexes": True},
@@ -84,15 +87,16 @@ def export(out_dir: Path, data_dir: str | None = None, threshold: float = 0.4) -
         "policies": None,
         "assistant_id": "crmbot-nlu",
     }
+    raw = _raw_examples(data_dir)
     nlu: list[dict] = [{"intent": intent, "examples": _Literal("".join(f"- {ln}\n" for ln in lines))}
-                       for intent, lines in _raw_examples(data_dir).items()]
+                       for intent, lines in raw.items()]
     nlu += [{"lookup": name, "examples": _Literal("".join(f"- {n}\n" for n in sorted(names)))}
             for name, names in lookups.items() if names]
     nlu += [{"regex": name, "examples": _Literal("".join(f"- {p}\n" for p in patterns))}
             for name, patterns in REGEXES.items()]
     domain = {
         "version": "3.1",
-        "intents": INTENTS,
+        "intents": INTENTS + [name for name in raw if is_combined(name)],
         "entities": [e if e != "staff" else {"staff": {"roles": ["from", "to"]}} for e in ENTITIES],
         "session_config": {"session_expiration_time": 60, "carry_over_slots_to_new_session": True},
     }

@@ -71,16 +71,23 @@ class NLUModel:
     intent: IntentModel
     crf: CRFTagger
     jieba: jieba.Tokenizer  # the pristine dictionary the model was trained with
+    # Several jobs in one message: a combined label (log_visit+set_reminder) or "single" (nlu.multi).
+    combo: IntentModel | None = None
 
     @classmethod
     def build(cls, header: dict, intent_state: dict, crf_bytes: bytes, freq: dict[str, int],
-              total: int) -> NLUModel:
+              total: int, combo_state: dict | None = None) -> NLUModel:
         base = jieba_from(freq, total)
-        return cls(header, IntentModel.from_state(intent_state, lambda text: words_of(tokenize(text, base))),
-                   CRFTagger(crf_bytes), base)
+
+        def words(text: str) -> list[str]:
+            return words_of(tokenize(text, base))
+
+        combo = IntentModel.from_state(combo_state, words) if combo_state else None
+        return cls(header, IntentModel.from_state(intent_state, words), CRFTagger(crf_bytes), base, combo)
 
     def to_bytes(self) -> bytes:
         payload = plain_pickle.dumps({"intent": self.intent.state(), "crf": self.crf.model_bytes,
+                                      "combo": self.combo.state() if self.combo else None,
                                       "jieba": {"freq": self.jieba.FREQ, "total": self.jieba.total}})
         header = {**self.header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
         return MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n" + payload
@@ -92,7 +99,8 @@ class NLUModel:
             raise ModelUnreadable("payload checksum mismatch (truncated or modified file)")
         try:
             state = plain_pickle.loads(payload)
-            return cls.build(header, state["intent"], state["crf"], state["jieba"]["freq"], state["jieba"]["total"])
+            return cls.build(header, state["intent"], state["crf"], state["jieba"]["freq"], state["jieba"]["total"],
+                             state.get("combo"))
         except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as exc:
             raise ModelUnreadable(f"{type(exc).__name__}: {exc}") from exc
 

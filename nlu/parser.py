@@ -9,7 +9,19 @@ from zoneinfo import ZoneInfo
 
 from nlu.crf import MAX_ENTITY_CHARS
 from nlu.gazetteer import GazetteerEntityExtractor
+from nlu.intent import RANKING_SIZE
 from nlu.model import NLUModel
+from nlu.multi import (
+    COMBO_THRESHOLD,
+    SINGLE,
+    cue_components,
+    is_combined,
+    join_label,
+    parts_payload,
+    refine_entities,
+    segment,
+    split_label,
+)
 from nlu.normalizers import AmountNormalizer, TimeNormalizer
 from nlu.rules import find_intent_entities, find_rule_entities, overlaps, resolve
 from nlu.tokenizer import JiebaTokenizer
@@ -60,6 +72,7 @@ class LocalParser:
         self.tokenizer = JiebaTokenizer(model.jieba)
         self.threshold = threshold
         self.intent = model.intent
+        self.combo = model.combo
         self.crf = model.crf
         self.gazetteer = GazetteerEntityExtractor(self.tokenizer.update_words)
         self.time_norm = TimeNormalizer()
@@ -98,6 +111,10 @@ class LocalParser:
         crf = self.crf.find(work, self.tokenizer.tokens(work), rules)
         entities += [c for c in crf if not any(overlaps(c, e) for e in entities)]
         msg["intent"], msg["intent_ranking"] = self.intent.classify(clean, entities, self.threshold)
+        if self.combo is not None:
+            combined = self._combined(text, work, msg, entities, rules)
+            if combined is not None:
+                return combined
         # Below the threshold the reply is out_of_scope, but the best guess still decides intent-only rules.
         intent_for_rules = msg["intent_ranking"][0]["name"] if msg["intent_ranking"] else msg["intent"]["name"]
         extra = find_intent_entities(work, intent_for_rules, rules)
@@ -111,3 +128,55 @@ class LocalParser:
         for e in entities:  # offsets index the caller's original string
             e["text"] = text[e["start"] : e["end"]]
         return {"text": text, "intent": msg["intent"], "intent_ranking": msg["intent_ranking"], "entities": entities}
+
+    def _combined(self, text: str, work: str, msg: dict, entities: list[dict], rules: list[dict]) -> dict | None:
+        """Several jobs: each job's clauses, entities and normalized values. None for a single job, and when
+        the jobs the combination model names are not all in the text (the single-job reading then stands)."""
+        _, ranking = self.combo.classify(msg["text"], entities, self.threshold)
+        if not ranking or ranking[0]["name"] == SINGLE and ranking[0]["confidence"] > 1 - COMBO_THRESHOLD:
+            return None
+        entities = refine_entities(work, entities, msg["now"], self.tz)
+        # The likeliest combination whose jobs are each said in a clause of their own.
+        single = next((r["confidence"] for r in ranking if r["name"] == SINGLE), 0.0)
+        for candidate in ranking:
+            if candidate["confidence"] < COMBO_THRESHOLD:
+                break
+            if is_combined(candidate["name"]):
+                components = split_label(candidate["name"])
+                parts = segment(work, entities, components, self._clause_scores)
+                if parts is not None:
+                    break
+        else:
+            candidate = None
+        if candidate is None or candidate["confidence"] < COMBO_THRESHOLD:
+            # Several jobs, but in a combination not seen in training: the one the clauses themselves say.
+            components = cue_components(work, entities)
+            parts = segment(work, entities, components, self._clause_scores) if len(components) > 1 else None
+            if parts is None or single >= 1 - COMBO_THRESHOLD * 2:
+                return None
+            candidate = {"name": join_label(components), "confidence": 1 - single}
+        msg["intent"] = dict(candidate)
+        msg["intent_ranking"] = sorted(
+            [r for r in ranking if is_combined(r["name"])]
+            + [{"name": r["name"], "confidence": r["confidence"] * single} for r in msg["intent_ranking"]],
+            key=lambda r: -r["confidence"])[:RANKING_SIZE]
+        all_entities: list[dict] = []
+        for part in parts:  # each job's own entities, normalized the way that job reads them
+            own = [dict(e) for e in entities if part.holds(e)]
+            extra = [e for e in find_intent_entities(work, part.intent, [e for e in rules if part.holds(e)])
+                     if part.holds(e)]
+            own = sorted([e for e in own if not any(overlaps(e, x) for x in extra)] + extra, key=lambda e: e["start"])
+            part_msg = {**msg, "intent": {"name": part.intent}, "entities": own}
+            self.time_norm.process(part_msg)
+            self.amount_norm.process(part_msg)
+            for e in own:
+                e["text"] = text[e["start"] : e["end"]]
+            all_entities += own
+        all_entities.sort(key=lambda e: e["start"])
+        out_parts = parts_payload(text, parts, all_entities, components)
+        return {"text": text, "intent": msg["intent"], "intent_ranking": msg["intent_ranking"],
+                "entities": all_entities, "parts": out_parts}
+
+    def _clause_scores(self, clause: str) -> dict[str, float]:
+        return {r["name"]: r["confidence"] for r in self.intent.rank(clause)}
+

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from nlu.gazetteer import GazetteerEntityExtractor
+from nlu.multi import is_combined, parts_payload, segment, split_label
 from nlu.normalizers import _is_iso, normalize_number_entity, normalize_time_entity, reads_back
 from nlu.parser import empty_result
 from nlu.rules import overlaps
@@ -62,4 +63,10 @@ class RasaParser:
             if not any(overlaps(g, e) for e in entities if "start" in e and "end" in e):
                 entities.append(g)
         entities.sort(key=lambda e: e.get("start", 0))
-        return {"text": text, "intent": intent, "intent_ranking": ranking, "entities": entities}
+        result = {"text": text, "intent": intent, "intent_ranking": ranking, "entities": entities}
+        if is_combined(str(intent.get("name"))):  # Rasa's multi-intent label: the jobs' clauses, as locally
+            components = split_label(intent["name"])
+            parts = segment(text, [e for e in entities if "start" in e and "end" in e], components)
+            if parts is not None:
+                result["parts"] = parts_payload(text, parts, entities, components)
+        return result

@@ -25,6 +25,7 @@ from nlu.crf import bio_labels, char_features
 from nlu.data_io import Example
 from nlu.intent import mask, prep
 from nlu.model import NLUModel, model_key
+from nlu.multi import SINGLE, is_combined
 from nlu.rules import find_rule_entities, resolve
 from nlu.tokenizer import default_jieba, tokenize, words_of
 
@@ -145,6 +146,19 @@ def _fit_crf_in_child(examples: list[Example], cache: dict) -> bytes:
     return fit_crf(examples, TokenMemo(default_jieba(), cache))
 
 
+def split_combined(examples: list[Example]) -> tuple[list[Example], list[Example]]:
+    """(single-job examples, every example labelled with its combined label or SINGLE).
+
+    The single-job intent model and the tagger learn from single-job examples only, exactly as before
+    combined reports existed, so a single-job message parses as it did; the combination model learns
+    whether a message holds several jobs and which (nlu.multi)."""
+    single = [ex for ex in examples if not is_combined(ex.intent)]
+    combos = [Example(ex.text, ex.intent if is_combined(ex.intent) else SINGLE, ex.entities) for ex in examples]
+    if len(single) == len(examples):
+        combos = []
+    return single, combos
+
+
 @dataclass
 class Trained:
     intent: FittedIntent
@@ -154,10 +168,11 @@ class Trained:
     n_examples: int
     cpu_seconds: float  # this process and its children
     wall_seconds: float
+    combo: FittedIntent | None = None
 
     def to_model(self) -> NLUModel:
         return NLUModel.build(self.header, self.intent.state(), self.crf_bytes, dict(self.jieba.FREQ),
-                              self.jieba.total)
+                              self.jieba.total, self.combo.state() if self.combo else None)
 
 
 def _cpu_seconds() -> float:
@@ -171,19 +186,22 @@ def train_model(examples: list[Example], data_digest: str = "", parallel: bool =
     memo = TokenMemo(base)
     for text in intent_samples(examples)[0] + [ex.text for ex in examples]:
         memo.tokens(text)
+    single, combos = split_combined(examples)
     if parallel and sys.platform.startswith("linux"):
         # fork (safe on Linux only): the child starts with jieba and the token memo already in memory.
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            crf_future = pool.submit(_fit_crf_in_child, examples, memo.cache)
-            intent = fit_intent(examples, memo)
+            crf_future = pool.submit(_fit_crf_in_child, single, memo.cache)
+            intent = fit_intent(single, memo)
+            combo = fit_intent(combos, memo) if combos else None
             crf_bytes = crf_future.result()
     else:
-        intent = fit_intent(examples, memo)
-        crf_bytes = fit_crf(examples, memo)
+        intent = fit_intent(single, memo)
+        combo = fit_intent(combos, memo) if combos else None
+        crf_bytes = fit_crf(single, memo)
     cpu, wall = _cpu_seconds() - cpu0, time.perf_counter() - wall0
     from sklearn import __version__ as sklearn_version
 
     header = {"key": model_key(data_digest), "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "n_examples": len(examples), "train_cpu_seconds": round(cpu, 2),
               "trained_with": {"scikit-learn": sklearn_version, "python": platform.python_version()}}
-    return Trained(intent, crf_bytes, base, header, len(examples), cpu, wall)
+    return Trained(intent, crf_bytes, base, header, len(examples), cpu, wall, combo)

@@ -203,7 +203,8 @@ class TencentChannel(Channel):
         if inbound is None:
             return PlainTextResponse("success")
         if not inbound.payload.get("supported", True):
-            return self._passive(inbound, to_user, [Reply(BM.NON_TEXT)])
+            said = BM.VOICE_NEEDS_TEXT if inbound.payload.get("voice") else BM.NON_TEXT
+            return self._passive(inbound, to_user, [Reply(said)])
         assert self.intake is not None
         replies = await self.intake.receive(inbound, self.passive_window_seconds)
         if replies is None:
@@ -250,8 +251,8 @@ class TencentChannel(Channel):
                 text = message.key
             else:
                 return None, to_user
-        else:
-            return Inbound(self.name, user, key, "", {"supported": False}), to_user
+        else:  # a voice message without WeChat's recognition (WeCom never has it) asks for text too
+            return Inbound(self.name, user, key, "", {"supported": False, "voice": kind == "voice"}), to_user
         return Inbound(self.name, user, key, str(text), payload), to_user
 
     def decrypt(self, body: bytes | str, signature: str, timestamp: str, nonce: str) -> str:

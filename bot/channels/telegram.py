@@ -240,7 +240,8 @@ class TelegramChannel(Channel):
             sender = message.get("from") or message["chat"]
             chat_id = message["chat"]["id"]
             if message.get("text") is None:
-                return {"method": "sendMessage", "chat_id": chat_id, "text": BM.NON_TEXT}
+                said = BM.VOICE_NEEDS_TEXT if message.get("voice") or message.get("audio") else BM.NON_TEXT
+                return {"method": "sendMessage", "chat_id": chat_id, "text": said}
             await self.intake.enqueue(Inbound(self.name, str(sender["id"]), f"{chat_id}:{message['message_id']}",
                                               message["text"], {"chat_id": chat_id}))
             return None

@@ -22,7 +22,7 @@ from crm_store.services.customers import (
 from crm_store.services.names import NamesCursor, entity_names, gazetteer_names, names_fingerprint
 from crm_store.services.reminders import close_reminders, open_reminders, reminder_answered_by_visit
 from crm_store.services.staff import bind_identity, find_staff, identity_for, list_staff
-from crm_store.services.undo import undo_last_write
+from crm_store.services.undo import group_writes, last_audit_id, undo_last_write
 
 __all__ = [
     "Actor",
@@ -43,7 +43,9 @@ __all__ = [
     "find_staff",
     "gazetteer_names",
     "get_customer",
+    "group_writes",
     "identity_for",
+    "last_audit_id",
     "list_followups",
     "list_staff",
     "log_visit",

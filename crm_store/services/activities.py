@@ -67,9 +67,11 @@ def log_visit(
     contact_phone: str | None = None,
     next_step: str | None = None,
     next_followup_at: datetime | None = None,
+    source: str | None = None,
     now: datetime,
     answered: Reminder | None | Literal["find"] = "find",
 ) -> Visit:
+    """`source` is 'voice' for a report that came in as a voice message (the platform's recognised text)."""
     require_aware(now)
     require_aware(visited_at)
     require_aware(next_followup_at)
@@ -93,6 +95,7 @@ def log_visit(
         next_step=next_step,
         next_followup_at=next_followup_at,
         created_at=now,
+        source=source,
     )
     session.add(visit)
     if customer.last_contact_at is None or visited_at > customer.last_contact_at:
@@ -128,6 +131,7 @@ def log_visit(
         "next_followup_at": next_followup_at,
         "reminder_id": reminder_id,
         "closed_reminders": closed,
+        "source": source,
         "customer": _customer_snapshot(customer),
     }
     audit(session, actor, "visit.create", "visit", visit.id, before={"customer": before}, after=after, now=now)

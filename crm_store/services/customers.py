@@ -364,7 +364,7 @@ def _history_statements() -> tuple[Select[Any], Select[Any]]:
     visits = (
         select(
             literal("visit").label("kind"), Visit.visited_at.label("at"), Visit.id.label("sort_id"),
-            Visit.id.label("ref_id"), Visit.summary.label("a"), Contact.name.label("b"), no_text.label("c"),
+            Visit.id.label("ref_id"), Visit.summary.label("a"), Contact.name.label("b"), Visit.source.label("c"),
             no_amount.label("amount"),
         )
         .outerjoin(Contact, Contact.id == Visit.contact_id)
@@ -416,6 +416,8 @@ def _history_item(row: Any) -> HistoryItem:
             if row.b
             else SM.HISTORY_VISIT_NO_CONTACT.format(summary=summary)
         )
+        if row.c == "voice":  # reported by voice message: the recognised text, so say so
+            text += SM.HISTORY_VOICE
     elif row.kind == "opportunity":
         to = SM.STAGE_NAMES.get(row.c, row.c)
         if row.b is None:

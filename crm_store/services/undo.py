@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from crm_store import messages as SM
@@ -155,7 +155,43 @@ def _undo_reminder_close(session: Session, row: AuditLog, now: datetime) -> str:
     return (SM.UNDO_WHAT_REMINDER_DONE if done else SM.UNDO_WHAT_REMINDER_CANCEL).format(count=len(reopened))
 
 
+def _undo_group(session: Session, row: AuditLog, now: datetime) -> str:
+    """Several records written by one confirmation (a multi-part report): all of them, newest first."""
+    rows = [session.get(AuditLog, audit_id) for audit_id in reversed((row.after or {}).get("audit_ids", []))]
+    done = [_HANDLERS[r.action](session, r, now) for r in rows if r is not None]
+    if not done:
+        raise NotFound(SM.NOTHING_TO_UNDO)
+    return SM.UNDO_WHAT_GROUP.format(count=len(done), what="；".join(reversed(done)))
+
+
+def last_audit_id(session: Session) -> int:
+    """Where a group of writes starts (see group_writes)."""
+    return session.scalar(select(func.max(AuditLog.id))) or 0
+
+
+def group_writes(session: Session, actor: Actor, since_id: int, *, now: datetime) -> AuditLog | None:
+    """Make the actor's undoable writes after `since_id` one undo step (one 撤销 reverts them all).
+
+    A customer created on the way (the visit of a new customer) stays, as it does after a single visit's
+    undo: the other records may be undone while the customer record is kept.
+    """
+    require_aware(now)
+    rows = session.scalars(
+        select(AuditLog).where(_actor_filter(actor), AuditLog.id > since_id,
+                               AuditLog.action.in_([a for a in UNDOABLE if a not in _NOT_GROUPED]))
+        .order_by(AuditLog.id)
+    ).all()
+    if len(rows) < 2:
+        return None
+    return audit(session, actor, GROUP_ACTION, "group", None,
+                 after={"audit_ids": [r.id for r in rows], "actions": [r.action for r in rows]}, now=now)
+
+
+GROUP_ACTION = "group.create"
+_NOT_GROUPED = ("customer.create", GROUP_ACTION)
+
 _HANDLERS = {
+    GROUP_ACTION: _undo_group,
     "visit.create": _undo_visit,
     "customer.create": _undo_customer,
     "opportunity.create": _undo_opportunity,

@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 # name -> (script, arguments for --quick)
 BENCHES: dict[str, tuple[str, list[str]]] = {
     "nlu": ("bench/nlu_bench.py", ["--n", "2000"]),
+    "multi": ("bench/multi_bench.py", ["--n", "500"]),
     "e2e": ("bench/e2e_bench.py", ["--quick"]),
     "history": ("bench/history_bench.py", ["--visits", "100000", "--queries", "500"]),
     "scheduler": ("bench/scheduler_bench.py", ["--members", "100000"]),
@@ -33,7 +34,7 @@ FOOTER = "=== {name}: {status} in {seconds:.0f}s"
 
 def bench_command(
     ctx: typer.Context,
-    name: str = typer.Argument("all", help="nlu | e2e | history | scheduler | scale | workers | cost | all"),
+    name: str = typer.Argument("all", help="nlu | multi | e2e | history | scheduler | scale | workers | cost | all"),
     quick: bool = typer.Option(False, "--quick", help="smaller sizes, for a smoke run (figures not comparable)"),
 ) -> None:
     """运行性能基准（输出含机器信息与负载）/ run the benchmarks and print their figures.

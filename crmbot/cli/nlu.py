@@ -136,7 +136,18 @@ def _print_report(report: dict, show_errors: bool) -> None:
     typer.echo(f"entity precision/recall/F1: {report['entity_precision']:.4f} / {report['entity_recall']:.4f}"
                f" / {report['entity_f1']:.4f}")
     typer.echo(f"time/amount value accuracy: {report['value_accuracy']:.4f} (n={report['value_total']})")
+    multi = report["multi"]
+    if multi["combined_n"]:
+        typer.echo(f"multi-part reports: {multi['combined_n']}")
+        typer.echo(f"intent-combination accuracy: {multi['combination_accuracy']:.4f}")
+        typer.echo(f"per-part entity attribution accuracy: {multi['attribution_accuracy']:.4f}"
+                   f" (n={multi['attribution_n']})")
+        for job, row in multi["attribution_by_job"].items():
+            typer.echo(f"  {job:<22}{row['accuracy']:>10.3f}{row['correct']:>10}{row['n']:>9}")
+    typer.echo(f"single-job messages read as several jobs: {multi['combined_false_alarms']}")
     if show_errors:
+        for line in multi["attribution_errors"]:
+            typer.echo("  " + line)
         for line in report["errors"]:
             typer.echo("  " + line)
         for row in report["values"].values():

@@ -113,6 +113,16 @@ def test_non_text_is_answered_in_the_webhook_response(telegram: Bot, runtime: Ru
     assert count(runtime, InboxMessage) == 0
 
 
+def test_voice_is_answered_with_a_request_for_text(telegram: Bot, runtime: Runtime) -> None:
+    """Issue 17: Telegram sends voice as audio only; no offline recogniser is installed, so ask for text."""
+    update = text_update(REP, "x")
+    del update["message"]["text"]
+    update["message"]["voice"] = {"file_id": "v", "file_unique_id": "u", "duration": 4, "mime_type": "audio/ogg"}
+    answer = telegram.post(update).json()
+    assert answer == {"method": "sendMessage", "chat_id": REP, "text": BM.VOICE_NEEDS_TEXT}
+    assert count(runtime, InboxMessage) == 0
+
+
 def test_order_approval_flow_with_buttons(telegram: Bot, runtime: Runtime) -> None:
     api = telegram.api
     assert telegram.say(REP, "查一下华为") == [DM.UNKNOWN_USER]

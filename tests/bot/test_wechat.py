@@ -17,12 +17,13 @@ from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WorkCrypto
 
+from bot import messages as BM
 from bot.channels._tencent import Rejected, parse_xml
 from bot.channels.wechat import WeChatChannel, WeChatSettings
 from bot.channels.wecom import WeComChannel, WeComSettings
 from bot.fakes import FakeAPI
 from bot.fakes.tencent import Tencent, new_aes_key, text_message
-from crm_store.models import InboxMessage, OutboxMessage
+from crm_store.models import InboxMessage, OutboxMessage, Reminder, Visit
 from crm_store.services import identity_for
 from crmbot.wiring import Runtime
 from dialogs import DialogEngine, Reply
@@ -235,6 +236,49 @@ def test_events_and_non_text(oa: Live) -> None:
     assert post(oa, view).text == "success"
     image = text_message("o-new", OA, "", 31).replace("[text]", "[image]")
     assert "文字" in content(post(oa, image))
+
+
+def voice_message(user: str, to: str, recognition: str | None, msg_id: int, *, agent: str | None = None) -> str:
+    """A voice message as WeChat sends it; <Recognition> only when the account has speech recognition on."""
+    said = f"<Recognition><![CDATA[{recognition}]]></Recognition>" if recognition is not None else ""
+    extra = f"<AgentID>{agent}</AgentID>" if agent else ""
+    return (f"<xml><ToUserName><![CDATA[{to}]]></ToUserName><FromUserName><![CDATA[{user}]]></FromUserName>"
+            f"<CreateTime>1700000000</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+            f"<MediaId><![CDATA[media-{msg_id}]]></MediaId><Format><![CDATA[amr]]></Format>{said}"
+            f"<MsgId>{msg_id}</MsgId>{extra}</xml>")
+
+
+def test_voice_message_recognition_is_the_text_and_the_visit_is_marked_voice(oa: Live) -> None:
+    """Issue 17: WeChat's own speech recognition is the message; the summary shows what was heard, and the
+    record says it came by voice."""
+    runtime = oa.runtime
+    assert "绑定成功" in content(post(oa, text_message("o-voice", OA, f"绑定 {invite(runtime, '张伟')}", 40)))
+    heard = "今天上午拜访了华为张总，聊了新项目，提醒我明天上午10点报价"
+    summary = content(post(oa, voice_message("o-voice", OA, heard, 41)))
+    assert f"语音识别：「{heard}」" in summary and "一共2项" in summary and "来源：语音" in summary
+    saved = content(post(oa, text_message("o-voice", OA, "确认", 42)))
+    assert "已保存2项（语音记录）" in saved
+    with runtime.factory() as session:
+        visits = session.scalars(select(Visit).where(Visit.summary == "今天上午拜访了华为张总，聊了新项目")).all()
+        assert [v.source for v in visits] == ["voice"]
+        assert session.scalar(select(Reminder).where(Reminder.text == "报价", Reminder.status == "pending"))
+    assert inbox_rows(runtime)[1].payload == {"voice": True}
+
+
+def test_voice_without_recognition_asks_for_text(oa: Live) -> None:
+    answer = content(post(oa, voice_message("o-v2", OA, None, 50)))
+    assert answer == BM.VOICE_NEEDS_TEXT
+    image = text_message("o-v2", OA, "", 51).replace("[text]", "[image]")
+    assert content(post(oa, image)) == BM.NON_TEXT
+    assert not inbox_rows(oa.runtime)
+
+
+def test_wecom_voice_asks_for_text(runtime: Runtime, dialogs: DialogEngine, fresh_api: tuple[FakeAPI, str]) -> None:
+    """WeCom sends voice as audio only (no recognition) and no offline recogniser is installed."""
+    with serve(runtime, dialogs, {"wecom": wecom_channel(fresh_api[1])}) as live:
+        response = post(live, voice_message("u-v", "to", None, 60, agent="1000002"), path="/wecom", tencent=WECOM)
+        assert content(response, WECOM) == BM.VOICE_NEEDS_TEXT
+    assert not inbox_rows(runtime)
 
 
 # --- the inbox: slow replies, crashes, concurrency -------------------------------------------------

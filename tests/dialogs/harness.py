@@ -17,6 +17,8 @@ In the style of errbot's test backend: push a message, pop the replies. A conver
         expect: [已记录]
       - deliver: true                   # run the outbox notifier once (console accounts); expect/reject
         expect: ["→ 陈静: 【待审批】"]    # apply to what it sent, one "→ name: text" line per message
+      - say: 上午见了华为张总 …       # voice: true — sent as a voice message, this is its recognised text
+        voice: true
     db:                                 # checked after the last turn
       - model: Visit
         where: {customer: 华为技术有限公司, summary: 今天下午拜访了华为张总，预计下周三报价}
@@ -123,7 +125,9 @@ def run_conversation(conversation: Conversation, runtime: Runtime, parser: Any) 
             transcript.append(f"(outbox)\n{answer}")
             where = f"{conversation.path.name} «{conversation.name}» turn {number} (deliver)"
         elif "say" in turn:
-            replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"))
+            # voice: true — the text is a WeChat voice message's Recognition (issue 17)
+            replies = engine.handle("console", speaker, str(turn["say"]), message_id=turn.get("message_id"),
+                                    voice=bool(turn.get("voice")))
             answer = "\n".join(render(r) for r in replies)
             transcript.append(f"{speaker}> {turn['say']}\n{answer}")
             where = f"{conversation.path.name} «{conversation.name}» turn {number} ({turn['say']!r})"
