@@ -458,7 +458,14 @@ class DialogEngine:
         return self._advance(turn, job, slots)
 
     def _park_and_start(self, turn: Turn, job: Job, form: dict[str, Any]) -> list[Reply]:
-        """A new request while a form waits: the form is put aside (never lost) and comes back after."""
+        """A new request while a form waits: the form is put aside (never lost) and comes back after. A whole
+        report that holds the same job (the visit asked about, or the report said again) replaces it instead:
+        bringing the old draft back after would write that record twice."""
+        if combined.is_combined_parse(turn.parse) and (
+            job.name == combined.NAME or job.name in {p.get("intent") for p in turn.parse.get("parts") or []}
+        ):
+            turn.state.pop("form")
+            return self._start(turn, prefix=DM.DROPPED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
         parked = turn.state.setdefault("parked", [])
         parked.append(turn.state.pop("form"))
         del parked[:-MAX_PARKED]

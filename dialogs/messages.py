@@ -433,6 +433,7 @@ VISIT_NEXT_STEP = "\n下一步：{next_step}"
 THANKS = "不客气！有事随时说。"
 THANKS_FORM_WAITING = "不客气！这条还没保存，回复「确认」保存，或直接说要改的内容。"
 PARKED_FORM = "（刚才的「{job}」先放一边，这条办完接着办。）"
+DROPPED_FORM = "（刚才未完成的「{job}」已放弃，以这条为准。）"
 RESUME_FORM = "接着刚才的「{job}」："
 MISTAKE_HELP = (
     "刚才那条可以这样改：\n· 回复「撤销」撤回（保存后{minutes}分钟内）\n"
