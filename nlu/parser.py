@@ -104,9 +104,10 @@ class LocalParser:
             return empty_result(text)
         msg: dict = {"text": clean, "work_text": clean[:MAX_ENTITY_CHARS], "now": now, "tz": self.tz, "entities": []}
         work = msg["work_text"]
-        rules = resolve(find_rule_entities(work))
-        entities = list(rules)
         gaz = self.gazetteer.find(work)
+        # A known name that holds a number or a time (三只松鼠, 七匹狼, 三月花) is the name, not 3 units.
+        rules = [r for r in resolve(find_rule_entities(work)) if not any(_inside(r, g) for g in gaz)]
+        entities = list(rules)
         entities += [g for g in gaz if not any(overlaps(g, e) for e in entities)]
         crf = self.crf.find(work, self.tokenizer.tokens(work), rules)
         entities += [c for c in crf if not any(overlaps(c, e) for e in entities)]
@@ -180,3 +181,8 @@ class LocalParser:
     def _clause_scores(self, clause: str) -> dict[str, float]:
         return {r["name"]: r["confidence"] for r in self.intent.rank(clause)}
 
+
+def _inside(rule: dict, name: dict) -> bool:
+    """A rule's match lies within a longer gazetteer name."""
+    return (name["start"] <= rule["start"] and rule["end"] <= name["end"]
+            and name["end"] - name["start"] > rule["end"] - rule["start"])

@@ -73,6 +73,21 @@ def test_parser_forgets_a_dropped_name(parser) -> None:  # type: ignore[no-untyp
     assert gazetteer_hits("明天去瑞丰达贸易和金桥五金") == []
 
 
+def test_a_known_name_holding_a_number_is_the_name(parser) -> None:  # type: ignore[no-untyped-def]
+    """三只松鼠 is a customer, not 3 units of something; numbers outside the name are still read."""
+    def found(text: str) -> list[tuple[str, object]]:
+        return [(e["entity"], e["value"]) for e in parser.parse(text)["entities"]]
+
+    parser.set_lookup("customer", ["三只松鼠", "七匹狼服饰"], source="test-numbers")
+    try:
+        assert found("给三只松鼠下单 服务器2台") == [("customer", "三只松鼠"), ("product", "服务器"), ("quantity", 2)]
+        assert ("customer", "七匹狼服饰") in found("七匹狼服饰要五台显示器")
+        assert ("quantity", 5) in found("七匹狼服饰要五台显示器")
+    finally:
+        parser.set_lookup("customer", [], source="test-numbers")
+    assert ("customer", "三只松鼠") not in found("给三只松鼠下单 服务器2台")
+
+
 def test_odd_entries_are_skipped_and_any_iterable_is_taken() -> None:
     gaz = GazetteerEntityExtractor()
     gaz.set_lookup("customer", [None, 3, " 华为 ", "", "  "])  # type: ignore[list-item]
