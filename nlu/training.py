@@ -98,7 +98,9 @@ def fit_intent(examples: list[Example], memo: TokenMemo) -> FittedIntent:
     char_vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
     word_vec = TfidfVectorizer(analyzer=memo.words, sublinear_tf=True, min_df=2)
     features = hstack([char_vec.fit_transform(texts), word_vec.fit_transform(texts)]).tocsr()
-    clf = LogisticRegression(C=20.0, max_iter=3000)
+    # newton-cg reaches the optimum of the same objective in a few steps (lbfgs stopped short of it at
+    # its tolerance, with more CPU): same model, fitted closer.
+    clf = LogisticRegression(C=20.0, max_iter=3000, solver="newton-cg")
     with threadpool_limits(limits=1, user_api="blas"):
         clf.fit(features, labels)
     for vec in (char_vec, word_vec):
