@@ -459,17 +459,24 @@ class DialogEngine:
 
     def _park_and_start(self, turn: Turn, job: Job, form: dict[str, Any]) -> list[Reply]:
         """A new request while a form waits: the form is put aside (never lost) and comes back after. A whole
-        report that holds the same job (the visit asked about, or the report said again) replaces it instead:
-        bringing the old draft back after would write that record twice."""
-        if combined.is_combined_parse(turn.parse) and (
-            job.name == combined.NAME or job.name in {p.get("intent") for p in turn.parse.get("parts") or []}
-        ):
+        report said again, or one answering 「拜访的是哪个客户？」 with the visit itself, replaces the form
+        instead: bringing that draft back after would write the same record twice."""
+        if self._report_replaces(turn, job, form):
             turn.state.pop("form")
             return self._start(turn, prefix=DM.DROPPED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
         parked = turn.state.setdefault("parked", [])
         parked.append(turn.state.pop("form"))
         del parked[:-MAX_PARKED]
         return self._start(turn, prefix=DM.PARKED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
+
+    @staticmethod
+    def _report_replaces(turn: Turn, job: Job, form: dict[str, Any]) -> bool:
+        if not combined.is_combined_parse(turn.parse):
+            return False
+        if job.name == combined.NAME:
+            return True
+        visits = any(p.get("intent") == job.name for p in turn.parse.get("parts") or [])
+        return job.name == "log_visit" and form.get("awaiting") == "customer" and visits
 
     def _switches_job(self, turn: Turn, job: Job, slots: Slots, awaiting: str | None) -> bool:
         if meaning.is_new_request(turn, job.name, slots, awaiting):

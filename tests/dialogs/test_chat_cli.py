@@ -56,3 +56,10 @@ def test_chat_as_a_member(tmp_path: Path, nlu_parser, nlu_model_path: Path) -> N
     stranger = _chat(tmp_path, nlu_model_path, "--member", "VIP9999", stdin="")
     assert stranger.returncode == 2 and "没有会员号“VIP9999”" in stranger.stderr
     assert "Traceback" not in stranger.stderr
+
+
+def test_chat_names_the_colleague_a_notice_goes_to(tmp_path: Path, nlu_parser, nlu_model_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = _chat(tmp_path, nlu_model_path, stdin="给华为下单 服务器2台\n确认\n")
+    assert result.returncode == 0, result.stderr
+    assert "[通知 → 陈静] 【待审批】张伟提交了订单" in result.stdout
+    assert "员工#" not in result.stdout
