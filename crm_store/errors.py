@@ -24,6 +24,10 @@ class InvalidInput(CRMError):
     pass
 
 
+class PhoneTaken(InvalidInput):
+    """办卡 with a phone that is already a member's (the message may rather be a look-up of that member)."""
+
+
 class RateLimited(CRMError):
     pass
 

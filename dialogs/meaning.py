@@ -99,6 +99,7 @@ def is_new_request(turn: Turn, job_name: str, slots: Slots, awaiting: str | None
 _ANSWER_KINDS = {
     "time": ("time",), "customer": ("customer",), "quantity": ("quantity",), "price": ("amount",),
     "amount": ("amount",), "product": ("product",), "member_no": ("member_id",), "target": ("staff",),
+    "redeem": ("points", "amount"),
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from crm_store import messages as SM
-from crm_store.errors import InvalidInput, NotFound
+from crm_store.errors import InvalidInput, NotFound, PhoneTaken
 from crm_store.models import AuditLog, ChatIdentity, Member, OutboxMessage, PointsLedger, Purchase
 from crm_store.rules import Rules
 from crm_store.services.common import Actor, audit, normalize_phone, parse_date, require_aware
@@ -76,7 +76,7 @@ def check_new_member(
         raise InvalidInput(SM.MEMBER_PHONE_MOBILE)
     taken = session.scalar(select(Member).where(Member.phone == number).order_by(Member.id).limit(1))
     if taken is not None:
-        raise InvalidInput(SM.MEMBER_PHONE_TAKEN.format(name=taken.name, member_no=taken.member_no))
+        raise PhoneTaken(SM.MEMBER_PHONE_TAKEN.format(name=taken.name, member_no=taken.member_no))
     tiers = [t.name for t in rules.points.tiers]
     level = tier or tiers[0]
     if level not in tiers:

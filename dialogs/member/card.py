@@ -7,12 +7,12 @@ import re
 from datetime import date
 from typing import Any
 
-from crm_store.errors import CRMError
+from crm_store.errors import CRMError, PhoneTaken
 from crm_store.models import Member
 from crm_store.services import member_cards, members
 from dialogs import entities as ent
 from dialogs import messages as DM
-from dialogs.base import Job, Slots, Turn, register
+from dialogs.base import REGISTRY, Job, Slots, Turn, register
 from dialogs.member.common import (
     MEMBER_NO_RE,
     MEMBER_STAFF,
@@ -142,6 +142,17 @@ def _new_member_name(turn: Turn, tiers: list[str], answering: bool) -> str | Non
     return None
 
 
+# Words that ask for a new card; without them a name and a member's phone is a look-up of that member.
+_ASKS_FOR_CARD = re.compile(r"办|开卡|开一张|开张|开个|新开|开通|注册|登记|入会|加入|新会员|新顾客|新客人")
+
+
+def _look_up(turn: Turn) -> list[Reply]:
+    lookup = REGISTRY["member_lookup"]
+    slots: Slots = {}
+    lookup.fill(turn, slots, None)
+    return lookup.execute(turn, slots)
+
+
 @register
 class RegisterMember(Job):
     """办卡 王小丽 13912345678 / 给王小丽办张金卡，手机139…，生日1990年3月5日."""
@@ -212,7 +223,11 @@ class RegisterMember(Job):
             return [Reply(DM.BIRTHDAY_UNREADABLE)]
         try:
             self._plan(turn, slots)
-        except CRMError as error:  # a phone that is already a member's, a tier that does not exist …
+        except PhoneTaken as error:
+            if not _ASKS_FOR_CARD.search(turn.text):  # 王小丽 13812345678: that member, looked up
+                return _look_up(turn)
+            return [Reply(error.message)]
+        except CRMError as error:  # a tier that does not exist …
             return [Reply(error.message)]
         return None
 
