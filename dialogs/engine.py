@@ -464,6 +464,9 @@ class DialogEngine:
         if self._report_replaces(turn, job, form):
             turn.state.pop("form")
             return self._start(turn, prefix=DM.DROPPED_FORM.format(job=DM.JOB_TITLES.get(job.name, job.name)))
+        if not job.writes:  # a look-up's question (是哪个客户？) left unanswered: moving on drops it, nothing is lost
+            turn.state.pop("form")
+            return self._start(turn)
         parked = turn.state.setdefault("parked", [])
         parked.append(turn.state.pop("form"))
         del parked[:-MAX_PARKED]
