@@ -124,6 +124,9 @@ def find_rule_entities(text: str) -> list[dict]:
     return out
 
 
+OPENING_DAYPART_RE = re.compile(r"^\s*(上午|早上|早晨|一早|中午|下午|傍晚|晚上)(?!好)")
+
+
 def find_intent_entities(text: str, intent: str, taken: Iterable[dict]) -> list[dict]:
     """Candidates that only make sense for some intents: stage words, bare order numbers."""
     out: list[dict] = []
@@ -137,6 +140,11 @@ def find_intent_entities(text: str, intent: str, taken: Iterable[dict]) -> list[
     if intent in ORDER_INTENTS:
         for m in BARE_ID_RE.finditer(text):
             out.append(_ent("order_id", m.start(1), m.end(1), text))
+    if intent == "log_visit" and not any(t["entity"] == "time" for t in taken):
+        # 早上去了趟华润医药…: a part of the day opening a visit report is when it happened (today).
+        m = OPENING_DAYPART_RE.match(text)
+        if m is not None:
+            out.append(_ent("time", m.start(1), m.end(1), text))
     out = [e for e in out if not any(overlaps(e, t) for t in taken)]
     if intent == "submit_order":  # in an order, 85% is the share of the price paid, not a win probability
         for e in taken:
