@@ -290,9 +290,6 @@ class DialogEngine:
                 else:
                     self.parser.set_lookup(entity, services.entity_names(session, entity), source="db")
 
-    def names_changed(self) -> None:
-        """Kept for callers: names are followed through the names feed, checked with every message."""
-
     # --- routing -----------------------------------------------------------------------------
     def _dispatch(self, turn: Turn) -> list[Reply]:
         replies = self._route(turn)
@@ -557,5 +554,4 @@ class DialogEngine:
         except CRMError as error:
             savepoint.rollback()
             return [Reply(error.message)]
-        self.names_changed()
         return [Reply(done)]

@@ -19,7 +19,7 @@ from crm_store.services.customers import (
     find_or_create_contact,
     get_customer,
 )
-from crm_store.services.names import NamesCursor, entity_names, gazetteer_names, names_fingerprint
+from crm_store.services.names import NamesCursor, entity_names, gazetteer_names
 from crm_store.services.reminders import close_reminders, open_reminders, reminder_answered_by_visit
 from crm_store.services.staff import bind_identity, find_staff, identity_for, list_staff
 from crm_store.services.undo import group_writes, last_audit_id, undo_last_write
@@ -49,7 +49,6 @@ __all__ = [
     "list_followups",
     "list_staff",
     "log_visit",
-    "names_fingerprint",
     "normalize_phone",
     "open_opportunities",
     "open_reminders",

@@ -10,7 +10,6 @@ of the company).
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -60,27 +59,6 @@ def entity_names(session: Session, entity: str) -> list[str]:
 
 def gazetteer_names(session: Session) -> dict[str, list[str]]:
     return {entity: entity_names(session, entity) for entity in ENTITY_LOADERS}
-
-
-def names_fingerprint(session: Session) -> str:
-    """Counts, max ids and max updated_at of the name tables (a full check, for tools and tests; the engine
-    follows the names feed instead)."""
-    parts = [
-        select(func.count(Customer.id), func.max(Customer.id), func.max(Customer.updated_at)),
-        select(func.count(CustomerAlias.id), func.max(CustomerAlias.id)),
-        select(func.count(Contact.id), func.max(Contact.id)),
-        select(func.count(Product.id), func.max(Product.id)),
-        select(func.count(Staff.id), func.max(Staff.id)),
-        select(func.count(Member.id), func.max(Member.id)),
-    ]
-    values: list[str] = []
-    for stmt in parts:
-        values.extend(str(v) for v in session.execute(stmt).one())
-    for row in session.execute(select(Product.id, Product.name, Product.aliases, Product.active).order_by(Product.id)):
-        values.append(repr(tuple(row)))
-    for row in session.execute(select(Staff.id, Staff.name, Staff.active).order_by(Staff.id)):
-        values.append(repr(tuple(row)))
-    return hashlib.sha1("|".join(values).encode("utf-8")).hexdigest()
 
 
 # --- writing the feed ----------------------------------------------------------------------------
