@@ -1,12 +1,12 @@
 """NLU benchmark, before and after in one run: load CPU, training CPU, held-out scores, parse latency, and
 the cost of feeding CRM names (set_lookup) as the company grows.
 
-    python bench/nlu_bench.py [--n 3000] [--before 57a7b37] [--sizes 60,2000,10000,100000]
+    python bench/nlu_bench.py [--n 3000] [--before 57a7b37] [--sizes 60,2000,10000,100000] [--train-runs 3]
 
 "before" is the NLU of an older commit (default: the last one that pickled the scikit-learn objects),
 exported with `git archive` into a temporary folder. Each variant trains, loads and parses in its own
 processes, measured the same way, so the two columns share the machine's load. CPU is process time
-(training: the process and its children, e.g. the forked CRF trainer); wall times are printed with the
+(training: the process and its children, i.e. the CRF trainer; the median of --train-runs alternating runs); wall times are printed with the
 load average, since other processes share the two cores. `--before none` measures only the current code.
 """
 
@@ -71,7 +71,8 @@ def worker_train(model_path: str) -> None:
         return
     from nlu.model import save_model
 
-    save_model(train_model(load_training(None), data_hash(None)).to_model(), Path(model_path))
+    trained = train_model(load_training(None), data_hash(None))
+    save_model(trained.to_bytes() if hasattr(trained, "to_bytes") else trained.to_model(), Path(model_path))
 
 
 def worker_measure(model_path: str, n: int, sizes: list[int]) -> None:
@@ -178,14 +179,40 @@ def export_tree(rev: str, into: Path) -> Path:
     return into
 
 
-def measure(label: str, tree: Path, work: Path, n: int, sizes: list[int]) -> dict:
+def train_rounds(trees: dict[str, Path], work: Path, runs: int) -> dict[str, dict]:
+    """Train each variant `runs` times, alternating, so they share the machine's state; and run the whole
+    `crmbot nlu train` command of this tree as often. CPU time on this shared machine varies by ±15 % from run
+    to run: the median is the figure, with the range."""
+    samples: dict[str, dict[str, list[float]]] = {label: {"cpu": [], "wall": [], "load": []} for label in trees}
+    command: dict[str, list[float]] = {"cpu": [], "wall": []}
+    for _ in range(runs):
+        for label, tree in trees.items():
+            _, cpu, wall = _run(tree, "train", str(work / f"{label}.model"))
+            for key, value in (("cpu", cpu), ("wall", wall), ("load", os.getloadavg()[0])):
+                samples[label][key].append(value)
+        cpu0, wall0 = _children_cpu(), time.perf_counter()
+        subprocess.run([sys.executable, "-m", "crmbot.cli", "nlu", "train", "--out", str(work / "cli.model")],
+                       cwd=REPO, check=True, capture_output=True)
+        command["cpu"].append(_children_cpu() - cpu0)
+        command["wall"].append(time.perf_counter() - wall0)
+    out = {}
+    for label, got in samples.items():
+        out[label] = {"train_cpu": got["cpu"], "train_wall": got["wall"], "train_load": got["load"]}
+        if trees[label] == REPO:
+            out[label].update(command_cpu=command["cpu"], command_wall=command["wall"])
+    return out
+
+
+def measure(label: str, tree: Path, work: Path, n: int, sizes: list[int], trained: dict) -> dict:
     model = work / f"{label}.model"
-    _, train_cpu, train_wall = _run(tree, "train", str(model))
-    load = os.getloadavg()[0]
     stdout, _, _ = _run(tree, "measure", str(model), str(n), ",".join(map(str, sizes)))
     result = json.loads(stdout.strip().splitlines()[-1])
-    result.update(train_cpu=train_cpu, train_wall=train_wall, train_load=load, model_mb=model.stat().st_size / 1e6)
+    result.update(trained, model_mb=model.stat().st_size / 1e6)
     return result
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
 
 
 def report(results: dict[str, dict]) -> None:
@@ -199,9 +226,12 @@ def report(results: dict[str, dict]) -> None:
     row("NLU load wall (s)", "{:.2f}", lambda r: r["load_wall"])
     row("heavy modules after load", "{}", lambda r: ",".join(r["heavy_after_load"]) or "none")
     row("first parse CPU (s, lazy jionlp/cn2an)", "{:.3f}", lambda r: r["first_parse_cpu"])
-    row("training CPU incl. children (s)", "{:.2f}", lambda r: r["train_cpu"])
-    row("training wall (s)", "{:.2f}", lambda r: r["train_wall"])
-    row("load average at training", "{:.2f}", lambda r: r["train_load"])
+    row("training CPU incl. children (s), median (range)", "{}", lambda r: _spread(r["train_cpu"]))
+    row("training wall (s), median (range)", "{}", lambda r: _spread(r["train_wall"]))
+    row("`crmbot nlu train` CPU (s), whole command", "{}",
+        lambda r: _spread(r["command_cpu"]) if "command_cpu" in r else "-")
+    row("`crmbot nlu train` wall (s)", "{}", lambda r: _spread(r["command_wall"]) if "command_wall" in r else "-")
+    row("load average at training", "{}", lambda r: _spread(r["train_load"]))
     row("model file (MB)", "{:.1f}", lambda r: r["model_mb"])
     row("held-out intent accuracy", "{:.4f}", lambda r: r["intent_accuracy"])
     row("held-out entity F1", "{:.4f}", lambda r: r["entity_f1"])
@@ -221,6 +251,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=3000, help="timed parses per variant (>= 2000 for a stable p99)")
     ap.add_argument("--before", default=DEFAULT_BEFORE, help="older commit to compare with, or 'none'")
     ap.add_argument("--sizes", default="60,2000,10000,100000", help="customer-name counts for set_lookup")
+    ap.add_argument("--train-runs", type=int, default=3, help="trainings per variant (alternating)")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -240,14 +271,16 @@ def main() -> None:
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="nlu-bench-") as tmp:
         work = Path(tmp)
+        trees: dict[str, Path] = {}
         if args.before != "none":
             try:
-                old = export_tree(args.before, Path(tempfile.mkdtemp(dir=work)))
+                trees[f"before {args.before}"] = export_tree(args.before, Path(tempfile.mkdtemp(dir=work)))
             except (subprocess.CalledProcessError, OSError) as exc:  # no git, or no such commit here
                 print(f"before: cannot export {args.before} ({exc}); measuring this tree only")
-            else:
-                results[f"before {args.before}"] = measure("before", old, work, args.n, sizes)
-        results["after (this tree)"] = measure("after", REPO, work, args.n, sizes)
+        trees["after (this tree)"] = REPO
+        trained = train_rounds(trees, work, args.train_runs)
+        for label, tree in trees.items():
+            results[label] = measure(label, tree, work, args.n, sizes, trained[label])
     report(results)
     print(f"\nload average at end: {load_average()}")
 

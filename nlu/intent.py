@@ -1,8 +1,9 @@
 """Intent classification at parse time: char 1-3 grams + jieba word 1-2 grams, TF-IDF, logistic regression.
 
 IntentModel holds the fitted numbers as plain Python values (vocabularies, idf weights, coefficient rows), so
-loading a model imports neither scikit-learn, scipy nor numpy. nlu.training fits the same model with
-scikit-learn and converts it; tests/nlu/test_artefact.py pins that both give the same probabilities.
+loading a model imports neither scikit-learn, scipy nor numpy. nlu.training fits the model (nlu.fitting, numpy)
+and converts it; tests/nlu/test_intent.py pins that both give the same probabilities, and
+tests/nlu/test_fitting.py that the fit is scikit-learn's TfidfVectorizer + LogisticRegression.
 """
 
 from __future__ import annotations

@@ -86,11 +86,8 @@ class NLUModel:
         return cls(header, IntentModel.from_state(intent_state, words), CRFTagger(crf_bytes), base, combo)
 
     def to_bytes(self) -> bytes:
-        payload = plain_pickle.dumps({"intent": self.intent.state(), "crf": self.crf.model_bytes,
-                                      "combo": self.combo.state() if self.combo else None,
-                                      "jieba": {"freq": self.jieba.FREQ, "total": self.jieba.total}})
-        header = {**self.header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
-        return MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n" + payload
+        return model_bytes(self.header, self.intent.state(), self.crf.model_bytes,
+                           self.combo.state() if self.combo else None, self.jieba.FREQ, self.jieba.total)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> NLUModel:
@@ -103,6 +100,15 @@ class NLUModel:
                              state.get("combo"))
         except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError) as exc:
             raise ModelUnreadable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def model_bytes(header: dict, intent_state: dict, crf_bytes: bytes, combo_state: dict | None,
+                freq: dict[str, int], total: int) -> bytes:
+    """The model file's bytes, from the plain values (training saves without building the model first)."""
+    payload = plain_pickle.dumps({"intent": intent_state, "crf": crf_bytes, "combo": combo_state,
+                                  "jieba": {"freq": freq, "total": total}})
+    header = {**header, "payload_sha256": hashlib.sha256(payload).hexdigest()}
+    return MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n" + payload
 
 
 def _split(raw: bytes) -> tuple[dict, bytes]:
@@ -127,12 +133,14 @@ def read_header(path: Path) -> dict:
     return _split(head)[0]
 
 
-def save_model(model: NLUModel, path: Path) -> None:
+def save_model(model: NLUModel | bytes, path: Path) -> None:
+    """Write the model (or its bytes) atomically."""
+    raw = model if isinstance(model, bytes) else model.to_bytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")  # one per writer
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(model.to_bytes())
+            fh.write(raw)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
     except BaseException:

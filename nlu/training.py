@@ -1,30 +1,35 @@
-"""Training: the intent model (scikit-learn) and the CRF (CRFsuite) fitted side by side, then converted to
-the inference-only NLUModel (nlu.model). Parsing never imports this module or scikit-learn.
+"""Training: the intent models (nlu.fitting: numpy + scipy.sparse) and the CRF (CRFsuite), then converted to
+the inference-only NLUModel (nlu.model). Parsing never imports this module, numpy or scipy.
 
-Costs kept down: every text is tokenized once (a memo shared by both models), the logistic regression runs
-with one BLAS thread (more threads only spin-wait on this small problem), and the CRF trains in a forked
-process while the intent model fits in this one.
+Costs kept down: every text is tokenized once (a memo shared by all models), the logistic regressions run
+with one BLAS thread (more threads only spin-wait on this small problem), and the CRF trains in a small fresh
+process (nlu.crf_training) while the intent models fit in this one.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import gc
 import os
+import sys
+
+if "numpy" not in sys.modules:  # before numpy starts OpenBLAS: its idle threads only spin on these small fits
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import platform
 import resource
-import sys
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import jieba
 
-from nlu.crf import bio_labels, char_features
+from nlu.crf import bio_labels
+from nlu.crf_training import CRFJob, Sample, train_crf
 from nlu.data_io import Example
-from nlu.intent import mask, prep
-from nlu.model import NLUModel, model_key
+from nlu.fitting import LogisticModel, TfidfBlocks, fit_logistic
+from nlu.intent import char_grams, mask, prep
+from nlu.model import NLUModel, model_bytes, model_key
 from nlu.multi import SINGLE, is_combined
 from nlu.rules import find_rule_entities, resolve
 from nlu.tokenizer import default_jieba, tokenize, words_of
@@ -38,6 +43,7 @@ class TokenMemo:
     def __init__(self, tk: jieba.Tokenizer, cache: dict[str, list[tuple[str, int, int]]] | None = None) -> None:
         self.tk = tk
         self.cache = cache if cache is not None else {}
+        self.bags: dict[tuple[int, str], Counter[str]] = {}  # the intent models' term counts per text
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
         toks = self.cache.get(text)
@@ -63,51 +69,40 @@ def intent_samples(examples: list[Example]) -> tuple[list[str], list[str]]:
 
 @dataclass
 class FittedIntent:
-    """The scikit-learn objects; predict_proba is the reference the inference model must reproduce."""
+    """The fitted vectoriser and classifier (numpy); predict_proba is the reference the inference model must
+    reproduce."""
 
-    char_vec: object
-    word_vec: object
-    clf: object
+    vectorizer: TfidfBlocks
+    clf: LogisticModel
 
     def features(self, texts: list[str]):  # type: ignore[no-untyped-def]
-        from scipy.sparse import hstack
-
-        return hstack([self.char_vec.transform(texts), self.word_vec.transform(texts)]).tocsr()
+        return self.vectorizer.transform(texts)
 
     def predict_proba(self, texts: list[str]):  # type: ignore[no-untyped-def]
         return self.clf.predict_proba(self.features([prep(t) for t in texts]))
 
     def state(self) -> dict:
-        """Plain lists and dicts: what IntentModel needs, nothing of scikit-learn."""
-        char_vocab = {str(k): int(v) for k, v in self.char_vec.vocabulary_.items()}
-        offset = len(char_vocab)
-        word_vocab = {str(k): int(v) + offset for k, v in self.word_vec.vocabulary_.items()}
-        idf = [float(x) for x in self.char_vec.idf_] + [float(x) for x in self.word_vec.idf_]
-        coef = [tuple(float(x) for x in row) for row in self.clf.coef_.T]
-        return {"char_vocab": char_vocab, "word_vocab": word_vocab, "idf": idf, "coef": coef,
-                "bias": [float(x) for x in self.clf.intercept_], "classes": [str(c) for c in self.clf.classes_]}
+        """Plain lists and dicts: what IntentModel needs, nothing of numpy."""
+        char_vocab, word_vocab = self.vectorizer.vocabs
+        coef = self.clf.coef.tolist()
+        return {"char_vocab": char_vocab, "word_vocab": word_vocab, "idf": self.vectorizer.idf.tolist(),
+                "coef": [tuple(row) for row in coef], "bias": self.clf.intercept.tolist(),
+                "classes": list(self.clf.classes)}
 
 
 def fit_intent(examples: list[Example], memo: TokenMemo) -> FittedIntent:
-    from scipy.sparse import hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
 
-    texts, labels = intent_samples(examples)
-    char_vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2)
-    word_vec = TfidfVectorizer(analyzer=memo.words, sublinear_tf=True, min_df=2)
-    features = hstack([char_vec.fit_transform(texts), word_vec.fit_transform(texts)]).tocsr()
-    # newton-cg reaches the optimum of the same objective in a few steps (lbfgs stopped short of it at
-    # its tolerance, with more CPU): same model, fitted closer.
-    clf = LogisticRegression(C=20.0, max_iter=3000, solver="newton-cg")
-    with threadpool_limits(limits=1, user_api="blas"):
-        clf.fit(features, labels)
-    for vec in (char_vec, word_vec):
-        if hasattr(vec, "stop_words_"):
-            del vec.stop_words_  # every pruned n-gram: not needed to predict
-    word_vec.analyzer = _Words(memo.tk)  # drop the training memo; new texts are tokenized as at parse time
-    return FittedIntent(char_vec, word_vec, clf)
+    repeats = Counter(zip(*intent_samples(examples), strict=True))  # a fifth are repeats (masked templates)
+    texts, labels = [t for t, _ in repeats], [label for _, label in repeats]
+    counts = list(repeats.values())
+    vectorizer = TfidfBlocks([char_grams, memo.words], min_df=2, bags=memo.bags)
+    features = vectorizer.fit_transform(texts, counts)
+    with threadpool_limits(limits=1, user_api="blas"):  # more threads only spin-wait on this small problem
+        clf = fit_logistic(features, labels, C=20.0, counts=counts)
+    # drop the training memo; new texts are analysed as at parse time
+    vectorizer.analyzers, vectorizer.bags = [char_grams, _Words(memo.tk)], None
+    return FittedIntent(vectorizer, clf)
 
 
 class _Words:
@@ -118,34 +113,10 @@ class _Words:
         return words_of(tokenize(text, self.tk))
 
 
-def crf_training_data(examples: list[Example], memo: TokenMemo) -> tuple[list[list[dict]], list[list[str]]]:
-    xs, ys = [], []
-    for ex in examples:
-        rules = resolve(find_rule_entities(ex.text))
-        xs.append(char_features(ex.text, memo.tokens(ex.text), rules))
-        ys.append(bio_labels(ex.text, ex.entities))
-    return xs, ys
-
-
-def fit_crf(examples: list[Example], memo: TokenMemo) -> bytes:
-    """CRFsuite's model file, as bytes (the same trainer and parameters sklearn-crfsuite used)."""
-    import pycrfsuite
-
-    trainer = pycrfsuite.Trainer(algorithm="lbfgs", params=CRF_PARAMS, verbose=False)
-    for xseq, yseq in zip(*crf_training_data(examples, memo), strict=True):
-        trainer.append(xseq, yseq)
-    fd, path = tempfile.mkstemp(suffix=".crfsuite")
-    os.close(fd)
-    try:
-        trainer.train(path, holdout=-1)
-        with open(path, "rb") as fh:
-            return fh.read()
-    finally:
-        os.unlink(path)
-
-
-def _fit_crf_in_child(examples: list[Example], cache: dict) -> bytes:
-    return fit_crf(examples, TokenMemo(default_jieba(), cache))
+def crf_samples(examples: list[Example], memo: TokenMemo) -> list[Sample]:
+    """What the CRF learns from: each text with its tokens, rule spans and BIO labels."""
+    return [(ex.text, memo.tokens(ex.text), resolve(find_rule_entities(ex.text)), bio_labels(ex.text, ex.entities))
+            for ex in examples]
 
 
 def split_combined(examples: list[Example]) -> tuple[list[Example], list[Example]]:
@@ -172,6 +143,11 @@ class Trained:
     wall_seconds: float
     combo: FittedIntent | None = None
 
+    def to_bytes(self) -> bytes:
+        """The model file's bytes (what to_model().to_bytes() gives, without building the parser's objects)."""
+        return model_bytes(self.header, self.intent.state(), self.crf_bytes,
+                           self.combo.state() if self.combo else None, self.jieba.FREQ, self.jieba.total)
+
     def to_model(self) -> NLUModel:
         return NLUModel.build(self.header, self.intent.state(), self.crf_bytes, dict(self.jieba.FREQ),
                               self.jieba.total, self.combo.state() if self.combo else None)
@@ -183,27 +159,37 @@ def _cpu_seconds() -> float:
 
 
 def train_model(examples: list[Example], data_digest: str = "", parallel: bool = True) -> Trained:
+    """Fit the intent models here and the CRF in a child process (parallel) or after them (not)."""
+    gc_was_on = gc.isenabled()
+    gc.disable()  # ~10^6 short-lived objects and no cycles: collections here were 7 % of the work
+    try:
+        return _train(examples, data_digest, parallel)
+    finally:
+        if gc_was_on:
+            gc.enable()
+
+
+def _train(examples: list[Example], data_digest: str, parallel: bool) -> Trained:
     cpu0, wall0 = _cpu_seconds(), time.perf_counter()
     base = default_jieba()
     memo = TokenMemo(base)
     for text in intent_samples(examples)[0] + [ex.text for ex in examples]:
         memo.tokens(text)
     single, combos = split_combined(examples)
-    if parallel and sys.platform.startswith("linux"):
-        # fork (safe on Linux only): the child starts with jieba and the token memo already in memory.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            crf_future = pool.submit(_fit_crf_in_child, single, memo.cache)
-            intent = fit_intent(single, memo)
-            combo = fit_intent(combos, memo) if combos else None
-            crf_bytes = crf_future.result()
-    else:
+    samples = crf_samples(single, memo)
+    crf_job = CRFJob(samples, CRF_PARAMS) if parallel else None  # CRFsuite holds the GIL: its own process
+    try:
         intent = fit_intent(single, memo)
         combo = fit_intent(combos, memo) if combos else None
-        crf_bytes = fit_crf(single, memo)
+    except BaseException:
+        if crf_job:
+            crf_job.cancel()
+        raise
+    crf_bytes = crf_job.result() if crf_job else train_crf(samples, CRF_PARAMS)
     cpu, wall = _cpu_seconds() - cpu0, time.perf_counter() - wall0
-    from sklearn import __version__ as sklearn_version
+    import numpy
 
     header = {"key": model_key(data_digest), "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
               "n_examples": len(examples), "train_cpu_seconds": round(cpu, 2),
-              "trained_with": {"scikit-learn": sklearn_version, "python": platform.python_version()}}
+              "trained_with": {"numpy": numpy.__version__, "python": platform.python_version()}}
     return Trained(intent, crf_bytes, base, header, len(examples), cpu, wall, combo)

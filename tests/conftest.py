@@ -137,7 +137,7 @@ def demo_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
 
 @pytest.fixture(scope="session")
 def nlu_trained():  # type: ignore[no-untyped-def]
-    """The real NLU trained once per test session; keeps the fitted scikit-learn objects for reference tests."""
+    """The real NLU trained once per test session; keeps the fitted numpy objects for reference tests."""
     from nlu.data_io import data_hash, load_training
     from nlu.training import train_model
 

@@ -1,4 +1,4 @@
-"""The inference-only model file predicts exactly what the fitted scikit-learn / CRFsuite objects predict."""
+"""The inference-only model file predicts exactly what the fitted (numpy) and CRFsuite objects predict."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ EDGE_TEXTS = ["华为的电话是多少", "  a  b\tc ", "给万科物业下个�
               "\ue000下周\ue005去拜访"]
 
 
-class SklearnIntent(IntentModel):
-    """The artefact's intent model with its probabilities taken from the fitted scikit-learn objects."""
+class FittedIntentModel(IntentModel):
+    """The artefact's intent model with its probabilities taken from the fitted numpy objects."""
 
     def __init__(self, artefact: IntentModel, fitted) -> None:  # type: ignore[no-untyped-def]
         self.__dict__.update(artefact.__dict__)
@@ -52,10 +52,10 @@ def held_out():  # type: ignore[no-untyped-def]
     return load_examples(held_out_file())
 
 
-def test_probabilities_match_sklearn_on_every_held_out_text(artefact, nlu_trained, held_out) -> None:  # type: ignore[no-untyped-def]
+def test_probabilities_match_the_fitted_model_on_every_held_out_text(artefact, nlu_trained, held_out) -> None:  # type: ignore[no-untyped-def]
     texts = [ex.text for ex in held_out] + [mask(ex.text, ex.entities) for ex in held_out] + EDGE_TEXTS
     expected = nlu_trained.intent.predict_proba(texts)
-    assert artefact.intent.classes == [str(c) for c in nlu_trained.intent.clf.classes_]
+    assert artefact.intent.classes == nlu_trained.intent.clf.classes
     worst = 0.0
     for text, want in zip(texts, expected, strict=True):
         got = artefact.intent.probabilities(text)
@@ -66,7 +66,7 @@ def test_probabilities_match_sklearn_on_every_held_out_text(artefact, nlu_traine
 
 def test_parses_match_the_fitted_objects_over_the_held_out_file(artefact, nlu_trained, held_out,
                                                                 tmp_path: Path) -> None:
-    reference = NLUModel(artefact.header, SklearnIntent(artefact.intent, nlu_trained.intent),
+    reference = NLUModel(artefact.header, FittedIntentModel(artefact.intent, nlu_trained.intent),
                          FileTagger(nlu_trained.crf_bytes, tmp_path), nlu_trained.jieba)
     ours, theirs = LocalParser(artefact, TZ, 0.4), LocalParser(reference, TZ, 0.4)
     for lookup in (ours, theirs):
@@ -88,3 +88,9 @@ def test_low_confidence_keeps_ranking(parser):  # type: ignore[no-untyped-def]
         assert len(result["intent_ranking"]) == 10
     finally:
         parser.threshold = old
+
+
+def test_training_saves_the_bytes_the_built_model_would_save(nlu_trained) -> None:  # type: ignore[no-untyped-def]
+    raw = nlu_trained.to_bytes()
+    assert raw == nlu_trained.to_model().to_bytes()
+    assert NLUModel.from_bytes(raw).intent.classes == nlu_trained.intent.clf.classes
