@@ -23,9 +23,10 @@ opened afterwards), since it shares the two cores with the server and PostgreSQL
 from __future__ import annotations
 
 import argparse
-import http.client
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -250,6 +251,32 @@ class Phase:
         return len(self.sent) / self.wall if self.wall else 0.0
 
 
+def _post(port: int, request: bytes) -> tuple[int, bytes]:
+    """Send one prebuilt request on a fresh connection; (status, body) of the answer (read to the close)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunk(body)
+    return status, body
+
+
+def _unchunk(data: bytes) -> bytes:
+    out, pos = [], 0
+    while True:
+        end = data.index(b"\r\n", pos)
+        size = int(data[pos:end].split(b";")[0], 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(data[end + 2 : end + 2 + size])
+        pos = end + 2 + size + 2
+
+
 class Load:
     def __init__(self, tencent: Tencent, first_id: int) -> None:
         self.tencent = tencent
@@ -262,27 +289,31 @@ class Load:
         query, body = self.tencent.callback(text_message(user, self.tencent.to_user, text, int(msg_id)))
         return Sent(msg_id, kind), "/wechat?" + urlencode(query), body
 
-    def run(self, label: str, server: Server | list[Server], scripts: list[list[tuple[str, str, str]]]) -> Phase:
+    def request(self, user: str, text: str, kind: str) -> tuple[Sent, bytes]:
+        """The whole HTTP request, built before the clock starts (one connection per request, as Tencent's
+        callbacks come; the generator only writes these bytes and reads the answer)."""
+        sent, path, body = self.seal(user, text, kind)
+        head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/xml\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+        return sent, head.encode() + body
+
+    def run(self, label: str, server: Server | list[Server], scripts: list[list[tuple[str, str, str]]],
+            sample_locks: bool = False) -> Phase:
         """One thread per script (user, text, kind), each message after the previous one's answer; with several
         servers (separate `crmbot run` processes on their own ports) the senders take turns among them."""
         servers = server if isinstance(server, list) else [server]
-        sealed = [[self.seal(user, text, kind) for user, text, kind in script] for script in scripts]
+        sealed = [[self.request(user, text, kind) for user, text, kind in script] for script in scripts]
         barrier = threading.Barrier(len(sealed) + 1)
 
-        def sender(items: list[tuple[Sent, str, bytes]], port: int) -> None:
+        def sender(items: list[tuple[Sent, bytes]], port: int) -> None:
             barrier.wait()
-            for sent, path, body in items:
+            for sent, request in items:
                 sent.started_wall = time.time()
                 started = time.perf_counter()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
                 try:
-                    conn.request("POST", path, body, {"Content-Type": "text/xml", "Connection": "close"})
-                    response = conn.getresponse()
-                    sent.status, sent.body = response.status, response.read()
+                    sent.status, sent.body = _post(port, request)
                 except OSError as exc:
                     sent.status, sent.body = 0, str(exc).encode()
-                finally:
-                    conn.close()
                 sent.seconds = time.perf_counter() - started
 
         threads = [threading.Thread(target=sender, args=(items, servers[n % len(servers)].port))
@@ -291,17 +322,19 @@ class Load:
             thread.start()
         cpu_before, client_before = sum(s.cpu() for s in servers), time.process_time()
         database_before = database_cpu(servers[0].database_url)
-        with LockSampler(servers[0].database_url) as locks:
+        # The lock sampler's queries cost CPU the server would otherwise have: only where locks are the question.
+        with LockSampler(servers[0].database_url) if sample_locks else contextlib.nullcontext() as locks:
             barrier.wait()
             started = time.perf_counter()
             for thread in threads:
                 thread.join()
             wall = time.perf_counter() - started
         database_after = database_cpu(servers[0].database_url)
-        phase = Phase(label, [s for items in sealed for s, _, _ in items], wall,
+        phase = Phase(label, [s for items in sealed for s, _ in items], wall,
                       sum(s.cpu() for s in servers) - cpu_before, time.process_time() - client_before,
                       sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database_after.items()), load_average())
-        phase.lock_waits = locks.figures
+        if locks is not None:
+            phase.lock_waits = locks.figures
         self.open_replies(phase, servers[0])
         phase.by_worker = processed_by(servers[0], [sent.msg_id for sent in phase.sent])
         return phase
@@ -542,13 +575,14 @@ def main() -> None:
         for name, tree in trees[:-1]:
             with serve(1, tree) as server:
                 load.run("warm-up", server, warm_up)
-                phase = load.run(f"{name}, wechat, 1 process", server, order_scripts(targets, args.rounds))
+                phase = load.run(f"{name}, wechat, 1 process", server, order_scripts(targets, args.rounds),
+                                 sample_locks=True)
                 show(order_line(phase), phase)
                 # Its way to a second core: another `crmbot run` on its own port (what scale-out did).
                 with serve(1, tree) as other:
                     load.run("warm-up", other, warm_up)
                     phase = load.run(f"{name}, wechat, 2 processes", [server, other],
-                                     order_scripts(targets, args.rounds))
+                                     order_scripts(targets, args.rounds), sample_locks=True)
                     show(order_line(phase), phase)
         confirms: dict[int, Phase] = {}
         rates: dict[int, list[Phase]] = {1: [], 2: []}
@@ -558,7 +592,7 @@ def main() -> None:
                     load.run("warm-up", server, warm_up)
                     if turn == 0:
                         confirms[workers] = load.run(f"this tree, wechat, {workers} worker(s)", server,
-                                                     order_scripts(targets, args.rounds))
+                                                     order_scripts(targets, args.rounds), sample_locks=True)
                         show(order_line(confirms[workers]), confirms[workers])
                     rates[workers].append(load.run(f"mix, {workers} worker(s), run {turn + 1}", server,
                                                    mix_scripts(targets, args.messages)))

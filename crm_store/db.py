@@ -27,7 +27,7 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+def make_engine(url: str, echo: bool = False, pool_size: int = 5) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -39,7 +39,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         return engine
     # No ping before every checkout (a round trip per transaction): a connection the server dropped
     # fails once, is invalidated, and the caller's retry gets a fresh one (see `retry_on_disconnect`).
-    return create_engine(url, echo=echo, pool_pre_ping=False)
+    return create_engine(url, echo=echo, pool_pre_ping=False, pool_size=pool_size)
 
 
 _SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

@@ -24,7 +24,7 @@ class Runtime:
 
 
 def open_database(config: Config, *, migrate: bool = True) -> Runtime:
-    engine = make_engine(config.database.url, echo=config.database.echo)
+    engine = make_engine(config.database.url, echo=config.database.echo, pool_size=config.database.pool_size)
     if migrate:
         upgrade(engine)
     return Runtime(config, engine, session_factory(engine))

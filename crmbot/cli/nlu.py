@@ -81,7 +81,7 @@ def train(out: Path = typer.Option(None, "--out", help="模型输出路径（默
     with common.working(CM.NLU_TRAINING):
         trained = train_model(load_training(data_dir), data_hash(data_dir))
     path = out or Path(config.nlu.model_path)
-    save_model(trained.to_model(), path)
+    save_model(trained.to_bytes(), path)
     typer.echo(NM.TRAINED.format(n=trained.n_examples, cpu=trained.cpu_seconds, wall=trained.wall_seconds, path=path))
 
 

@@ -216,3 +216,37 @@ def test_the_wheel_carries_config_yml_and_an_installed_copy_keeps_data_in_the_us
     assert module.paths_base(packaged) == tmp_path / "share" / "crmbot"
     config = load_config(packaged, environ={}).resolved(module.paths_base(packaged))
     assert config.database.url == f"sqlite:///{tmp_path / 'share' / 'crmbot' / 'var' / 'crmbot.db'}"
+
+
+def test_a_server_keeps_its_database_connections_under_load(pg_url: str) -> None:
+    """10 threads at once, round after round (a server's handlers, inbox workers and notifier): the
+    connections stay open. With the old pool of 5 the rest were opened and closed per use, a PostgreSQL
+    backend started for each."""
+    import threading
+
+    from sqlalchemy import text
+
+    from crmbot.wiring import open_database
+
+    config = load_config(DEFAULT_CONFIG_PATH, environ={"CRMBOT_DATABASE__URL": pg_url})
+    assert config.database.pool_size >= 10
+    runtime = open_database(config, migrate=False)
+    backends: set[int] = set()
+    barrier = threading.Barrier(10)
+
+    def use() -> None:
+        for _ in range(5):
+            barrier.wait()
+            with runtime.engine.connect() as conn:
+                backends.add(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                barrier.wait()  # all 10 hold a connection at the same moment
+
+    try:
+        threads = [threading.Thread(target=use) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        runtime.engine.dispose()
+    assert len(backends) == 10
