@@ -47,6 +47,18 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def speed_reference() -> str:
+    """CPU seconds of a fixed pure-Python loop, now: this shared machine's speed drifts by a third within
+    minutes (other tenants), so a CPU figure is read against this yardstick measured in the same run."""
+    import time
+
+    started = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return f"speed reference (10M-step Python loop): {time.process_time() - started:.2f} s CPU"
+
+
 def pg_version(admin_url: str = PG_ADMIN_URL) -> str:
     try:
         with psycopg.connect(admin_url, connect_timeout=3) as conn:

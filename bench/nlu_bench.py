@@ -263,10 +263,11 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(REPO))
-    from bench.common import cpu_model, load_average
+    from bench.common import cpu_model, load_average, speed_reference
 
     print(f"cpu: {cpu_model()}  cores: {os.cpu_count()}  python: {sys.version.split()[0]}  "
           f"load average at start: {load_average()}")
+    print(f"{speed_reference()} at start")
     sizes = [int(s) for s in args.sizes.split(",")]
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="nlu-bench-") as tmp:
@@ -282,7 +283,7 @@ def main() -> None:
         for label, tree in trees.items():
             results[label] = measure(label, tree, work, args.n, sizes, trained[label])
     report(results)
-    print(f"\nload average at end: {load_average()}")
+    print(f"\nload average at end: {load_average()}; {speed_reference()} at end")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from bench.common import (  # noqa: E402
     machine_line,
     new_aes_key,
     percentile,
+    speed_reference,
     text_message,
     throwaway_pg,
 )
@@ -548,6 +549,7 @@ def main() -> None:
 
     ensure_model()
     print(machine_line())
+    print(speed_reference())
     print("shared machine: wall figures include waiting for a core; CPU seconds are printed next to them")
     started = time.monotonic()
     aes = new_aes_key()
@@ -604,7 +606,7 @@ def main() -> None:
         print(f"throughput --workers 2 / --workers 1: {best[2] / best[1]:.2f}x "
               f"(best of {args.repeat}: {best[2]:.1f} vs {best[1]:.1f} msg/s)")
         print(ceiling_line(max(rates[1], key=Phase.rate), max(rates[2], key=Phase.rate)))
-    print(f"done in {time.monotonic() - started:.0f} s; load average now {load_average()}")
+    print(f"done in {time.monotonic() - started:.0f} s; load average now {load_average()}; {speed_reference()}")
 
 
 if __name__ == "__main__":
