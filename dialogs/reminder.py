@@ -98,6 +98,7 @@ class ListFollowups(Job):
     numbers kept so 「完成 2」 can act on them."""
 
     name = "list_followups"
+    read_only = True  # it only remembers the numbers it showed (conversation state)
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         today = turn.now.date()
@@ -105,16 +106,16 @@ class ListFollowups(Job):
         start, end = (asked[0], asked[1]) if asked else (None, None)
         today_start = datetime.combine(today, time(0), tzinfo=turn.tz)
         covers_today = asked is None or start <= today_start < end  # type: ignore[operator]
-        overdue = services.open_reminders(turn.session, turn.actor, end=today_start) if covers_today else []
-        upcoming = services.open_reminders(
-            turn.session, turn.actor, start=today_start if covers_today else start, end=end
-        )
         overdue_only = bool(_OVERDUE_ONLY.search(turn.text))
         if overdue_only:  # 哪些逾期了还没跟进 / 上周过期没办的: the overdue ones alone
             cutoff = min(end, today_start) if end else today_start
-            overdue, upcoming, covers_today = services.open_reminders(
-                turn.session, turn.actor, start=start, end=cutoff
-            ), [], True
+            overdue, upcoming, covers_today = self._open(turn, start, cutoff), [], True
+        elif covers_today:  # one query: the overdue ones (before today) and those due up to the end
+            found = self._open(turn, None, end)
+            overdue = [r for r in found if r.due_at < today_start]
+            upcoming = [r for r in found if r.due_at >= today_start]
+        else:
+            overdue, upcoming = [], self._open(turn, start, end)
         shown = (overdue + upcoming)[:LIST_LIMIT]
         lines = [self._header(turn, asked)]
         number = 0
@@ -130,7 +131,7 @@ class ListFollowups(Job):
             lines.append(DM.FOLLOWUPS_NONE_DUE_IN_RANGE)
         if not shown:
             lines.append(DM.FOLLOWUPS_NONE_IN_RANGE if asked else DM.FOLLOWUPS_NONE_AT_ALL)
-            later = services.open_reminders(turn.session, turn.actor, start=end)[:1] if end else []
+            later = self._open(turn, end, None)[:1] if end else []
             if later:
                 lines.append(DM.FOLLOWUPS_NEXT.format(reminder=reminder_label(turn, later[0])))
         elif len(overdue) + len(upcoming) > len(shown):
@@ -146,6 +147,10 @@ class ListFollowups(Job):
         if shown:
             lines.append(DM.FOLLOWUPS_ACT_HINT)
         return [Reply("\n".join(lines))]
+
+    def _open(self, turn: Turn, start: datetime | None, end: datetime | None) -> list[Reminder]:
+        # the lines show the reminder's own text: its customer is not loaded
+        return services.open_reminders(turn.session, turn.actor, start=start, end=end, with_customers=False)
 
     def _asked_range(self, turn: Turn) -> tuple[datetime, datetime, str] | None:
         """[start, end) of the first time said, with its words; None when no time was said."""

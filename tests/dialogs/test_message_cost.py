@@ -99,6 +99,23 @@ def test_six_messages_stay_under_the_statement_ceiling(company) -> None:  # type
         assert any("预计下周三报价" in v.summary for v in visits)
 
 
+def test_the_follow_up_list_reads_the_reminders_once_and_takes_no_savepoint(company) -> None:  # type: ignore[no-untyped-def]
+    """今天该联系谁 shows overdue and today's reminders from one query, without their customers (the lines show
+    the reminder's text), and a read-only job pays no SAVEPOINT / RELEASE."""
+    backend, runtime, engine, clock = company
+    counter = Counter(runtime.engine)
+    engine.handle("console", "张伟", "后天上午10点提醒我给华为发合同", message_id="f-1")
+    engine.handle("console", "张伟", "确认", message_id="f-2")
+    engine.handle("console", "张伟", "华为最近怎么样了", message_id="f-3")  # names loaded, a plain turn
+    counter.take()
+    replies = engine.handle("console", "张伟", "这周要跟进哪些客户", message_id="f-4")
+    statements = counter.take()
+    assert "给华为发合同" in replies[0].text
+    assert not [s for s in statements if "SAVEPOINT" in s]
+    assert len([s for s in statements if s.startswith("SELECT reminder.")]) == 1, statements
+    assert not [s for s in statements if s.startswith(("SELECT customer.", "SELECT customer_alias."))], statements
+
+
 def test_a_repeated_message_id_gets_the_stored_answer_in_one_statement(company) -> None:  # type: ignore[no-untyped-def]
     backend, runtime, engine, clock = company
     counter = Counter(runtime.engine)
