@@ -506,6 +506,18 @@ def mix_line(phase: Phase) -> str:
             f"  processed by: {' '.join(f'{k}={v}' for k, v in phase.by_worker.items())}")
 
 
+def drift_line(one: Phase, two: Phase) -> str:
+    """This shared machine's speed drifts by a third within minutes: the same message costs more CPU in a slow
+    minute. The ratio again, with the two runs brought to the same CPU per message (server + PostgreSQL +
+    generator), so a fast minute for one side and a slow one for the other does not count as scaling."""
+    def cost(phase: Phase) -> float:
+        return (phase.server_cpu + phase.database_cpu + phase.client_cpu) / max(1, len(phase.sent))
+
+    normalized = two.rate() * cost(two) / (one.rate() * cost(one))
+    return (f"at the same CPU per message ({cost(one) * 1000:.1f} ms with 1 worker, {cost(two) * 1000:.1f} ms with 2 "
+            f"in these runs): {normalized:.2f}x")
+
+
 def ceiling_line(one: Phase, two: Phase) -> str:
     """What this machine allows at the CPU each message costs: 2 cores for everything (server, PostgreSQL, this
     generator); one worker's Python also at most one core."""
@@ -605,6 +617,7 @@ def main() -> None:
         best = {w: max(p.rate() for p in phases) for w, phases in rates.items()}
         print(f"throughput --workers 2 / --workers 1: {best[2] / best[1]:.2f}x "
               f"(best of {args.repeat}: {best[2]:.1f} vs {best[1]:.1f} msg/s)")
+        print(drift_line(max(rates[1], key=Phase.rate), max(rates[2], key=Phase.rate)))
         print(ceiling_line(max(rates[1], key=Phase.rate), max(rates[2], key=Phase.rate)))
     print(f"done in {time.monotonic() - started:.0f} s; load average now {load_average()}; {speed_reference()}")
 
