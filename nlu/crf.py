@@ -1,7 +1,7 @@
 """Names (customer, contact, product, staff, member) by a character-level BIO tagger (CRFsuite).
 
 The tagger is python-crfsuite's own: it opens the model bytes CRFsuite wrote at training time, so loading
-needs no scikit-learn. nlu.training trains it from the same char_features.
+needs no scikit-learn. nlu.crf_training trains it from the same char_features.
 """
 
 from __future__ import annotations

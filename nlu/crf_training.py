@@ -1,4 +1,4 @@
-"""The CRF's training, in this process or in a small fresh one beside the intent models' fit.
+"""The CRF's training, in a small fresh process beside the intent models' fit.
 
 Why a fresh interpreter rather than a fork: CRFsuite holds the GIL, so the CRF needs its own process to run
 beside the intent fit; a forked child shares the trainer's whole heap (jieba's dictionary, the token memo), and

@@ -36,11 +36,9 @@ class TfidfBlocks:
         self.bags = bags  # (block, text) -> term counts, shared by fits over overlapping texts
 
     def _bags(self, texts: list[str], cache: dict[tuple[int, str], Counter[str]] | None) -> list[list[Counter[str]]]:
+        cache = {} if cache is None else cache
         blocks = []
         for b, analyze in enumerate(self.analyzers):
-            if cache is None:
-                blocks.append([Counter(analyze(t)) for t in texts])
-                continue
             bags = []
             for t in texts:
                 bag = cache.get((b, t))
@@ -155,11 +153,12 @@ def fit_logistic(features: sparse.csr_matrix, labels: list[str], C: float, count
         if k == 1:
             z = scores[:, 0]
             losses = np.logaddexp(0.0, z) - z * onehot[:, 0]
+            p = 1.0 / (1.0 + np.exp(-scores))  # P(second class)
         else:
             top = scores.max(axis=1)
             lse = top + np.log(np.exp(scores - top[:, None]).sum(axis=1))
             losses = lse - scores[np.arange(n), y]
-        p = _probabilities(scores)[:, -k:]  # binary: P(second class)
+            p = np.exp(scores - lse[:, None])
         grad = XT @ ((p - onehot) * weight)
         grad += penalty * w
         return float(losses @ weight[:, 0]) + 0.5 * float(np.vdot(penalty * w, w)), grad, p

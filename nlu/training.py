@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 import jieba
 
 from nlu.crf import bio_labels
-from nlu.crf_training import CRFJob, Sample, train_crf
+from nlu.crf_training import CRFJob, Sample
 from nlu.data_io import Example
 from nlu.fitting import LogisticModel, TfidfBlocks, fit_logistic
 from nlu.intent import char_grams, mask, prep
@@ -38,11 +38,11 @@ CRF_PARAMS = {"c1": 0.05, "c2": 0.05, "max_iterations": 100, "feature.possible_t
 
 
 class TokenMemo:
-    """jieba tokens per text, computed once for both models."""
+    """jieba tokens per text, computed once for all models."""
 
-    def __init__(self, tk: jieba.Tokenizer, cache: dict[str, list[tuple[str, int, int]]] | None = None) -> None:
+    def __init__(self, tk: jieba.Tokenizer) -> None:
         self.tk = tk
-        self.cache = cache if cache is not None else {}
+        self.cache: dict[str, list[tuple[str, int, int]]] = {}
         self.bags: dict[tuple[int, str], Counter[str]] = {}  # the intent models' term counts per text
 
     def tokens(self, text: str) -> list[tuple[str, int, int]]:
@@ -158,34 +158,30 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def train_model(examples: list[Example], data_digest: str = "", parallel: bool = True) -> Trained:
-    """Fit the intent models here and the CRF in a child process (parallel) or after them (not)."""
+def train_model(examples: list[Example], data_digest: str = "") -> Trained:
+    """Fit the intent models here while the CRF trains in a child process."""
     gc_was_on = gc.isenabled()
     gc.disable()  # ~10^6 short-lived objects and no cycles: collections here were 7 % of the work
     try:
-        return _train(examples, data_digest, parallel)
+        return _train(examples, data_digest)
     finally:
         if gc_was_on:
             gc.enable()
 
 
-def _train(examples: list[Example], data_digest: str, parallel: bool) -> Trained:
+def _train(examples: list[Example], data_digest: str) -> Trained:
     cpu0, wall0 = _cpu_seconds(), time.perf_counter()
     base = default_jieba()
     memo = TokenMemo(base)
-    for text in intent_samples(examples)[0] + [ex.text for ex in examples]:
-        memo.tokens(text)
     single, combos = split_combined(examples)
-    samples = crf_samples(single, memo)
-    crf_job = CRFJob(samples, CRF_PARAMS) if parallel else None  # CRFsuite holds the GIL: its own process
+    crf_job = CRFJob(crf_samples(single, memo), CRF_PARAMS)  # CRFsuite holds the GIL: its own process
     try:
         intent = fit_intent(single, memo)
         combo = fit_intent(combos, memo) if combos else None
     except BaseException:
-        if crf_job:
-            crf_job.cancel()
+        crf_job.cancel()
         raise
-    crf_bytes = crf_job.result() if crf_job else train_crf(samples, CRF_PARAMS)
+    crf_bytes = crf_job.result()
     cpu, wall = _cpu_seconds() - cpu0, time.perf_counter() - wall0
     import numpy
 
