@@ -506,13 +506,15 @@ def mix_line(phase: Phase) -> str:
             f"  processed by: {' '.join(f'{k}={v}' for k, v in phase.by_worker.items())}")
 
 
+def cost(phase: Phase) -> float:
+    """CPU seconds per message: server + PostgreSQL + this generator."""
+    return (phase.server_cpu + phase.database_cpu + phase.client_cpu) / max(1, len(phase.sent))
+
+
 def drift_line(one: Phase, two: Phase) -> str:
     """This shared machine's speed drifts by a third within minutes: the same message costs more CPU in a slow
-    minute. The ratio again, with the two runs brought to the same CPU per message (server + PostgreSQL +
-    generator), so a fast minute for one side and a slow one for the other does not count as scaling."""
-    def cost(phase: Phase) -> float:
-        return (phase.server_cpu + phase.database_cpu + phase.client_cpu) / max(1, len(phase.sent))
-
+    minute. The ratio again, with the two runs brought to the same CPU per message, so a fast minute for one
+    side and a slow one for the other does not count as scaling."""
     normalized = two.rate() * cost(two) / (one.rate() * cost(one))
     return (f"at the same CPU per message ({cost(one) * 1000:.1f} ms with 1 worker, {cost(two) * 1000:.1f} ms with 2 "
             f"in these runs): {normalized:.2f}x")
@@ -521,13 +523,10 @@ def drift_line(one: Phase, two: Phase) -> str:
 def ceiling_line(one: Phase, two: Phase) -> str:
     """What this machine allows at the CPU each message costs: 2 cores for everything (server, PostgreSQL, this
     generator); one worker's Python also at most one core."""
-    def total(phase: Phase) -> float:
-        return (phase.server_cpu + phase.database_cpu + phase.client_cpu) / max(1, len(phase.sent))
-
-    one_worker = min(2 / total(one), len(one.sent) / max(one.server_cpu, 1e-9))
-    two_workers = 2 / total(two)
-    return (f"CPU per message (server + PostgreSQL + generator): 1 worker {total(one) * 1000:.1f} ms, 2 workers "
-            f"{total(two) * 1000:.1f} ms; at those costs 2 free cores carry at most {one_worker:.0f} msg/s with 1 "
+    one_worker = min(2 / cost(one), len(one.sent) / max(one.server_cpu, 1e-9))
+    two_workers = 2 / cost(two)
+    return (f"CPU per message (server + PostgreSQL + generator): 1 worker {cost(one) * 1000:.1f} ms, 2 workers "
+            f"{cost(two) * 1000:.1f} ms; at those costs 2 free cores carry at most {one_worker:.0f} msg/s with 1 "
             f"worker (its Python on one core) and {two_workers:.0f} msg/s with 2: a ceiling of "
             f"{two_workers / one_worker:.2f}x on this machine")
 
