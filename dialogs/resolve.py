@@ -16,7 +16,10 @@ _CHINESE_ORDINALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
 _PICK_PATTERN = re.compile(r"^\s*(?:第)?\s*(\d{1,2}|[一二两三四五六七八九十])\s*(?:个|号|项|条|家)?\s*[。.!！]?\s*$")
 
 
-_DEPARTMENT = re.compile(r"^([\u4e00-\u9fa5]{1,6}?(?:部|科|处|办公室|室|中心|办|组))([\u4e00-\u9fa5]{2,4})$")
+_DEPARTMENT_WORD = r"[\u4e00-\u9fa5]{1,6}?(?:部|科|处|办公室|室|中心|办|组)"
+# 财务部王经理 / 采购部的李经理: a department, then the person (的 between them or not)
+_DEPARTMENT = re.compile(rf"^({_DEPARTMENT_WORD})的?([\u4e00-\u9fa5]{{2,4}})$")
+_DEPARTMENT_ONLY = re.compile(rf"^(?:他们|她们|对方)?的?({_DEPARTMENT_WORD})的?$")
 _TITLE_FIRST = re.compile(
     r"^(销售总监|技术总监|财务总监|采购总监|市场总监|副总经理|总经理|董事长|副总|总监|采购经理|销售经理|项目经理|"
     r"部门经理|经理|主任|主管|厂长|总工|采购|财务|技术|行政|人事|研发|销售|市场|法务|后勤)([\u4e00-\u9fa5]{2,4})$"
@@ -53,11 +56,23 @@ def contact_parts(written: str) -> tuple[str, str | None]:
     return name, None
 
 
+def contact_written(contacts: list[dict[str, Any]]) -> str | None:
+    """The first contact as written. 信息部 tagged apart from 孙总 right after it (见了他们信息部的孙总) is that
+    person's department, not a contact of its own: the two are read together."""
+    if not contacts:
+        return None
+    first = contacts[0]["text"]
+    department = _DEPARTMENT_ONLY.match(first.strip())
+    if department and len(contacts) > 1:
+        return department[1] + contacts[1]["text"]
+    return first
+
+
 def contact_from_message(turn: Turn, slots: Slots) -> None:
     """The contact (name and title apart) and a phone number written in the same message."""
-    contact = ent.first(turn.parse, "contact")
-    if contact:
-        slots["contact"], slots["contact_title"] = contact_parts(contact["text"])
+    written = contact_written(ent.entities(turn.parse, "contact"))
+    if written:
+        slots["contact"], slots["contact_title"] = contact_parts(written)
     phone = ent.text_of(turn.parse, "phone")
     if phone:
         slots["phone"] = phone
