@@ -39,7 +39,9 @@ def make_engine(url: str, echo: bool = False, pool_size: int = 5) -> Engine:
         return engine
     # No ping before every checkout (a round trip per transaction): a connection the server dropped
     # fails once, is invalidated, and the caller's retry gets a fresh one (see `retry_on_disconnect`).
-    return create_engine(url, echo=echo, pool_pre_ping=False, pool_size=pool_size)
+    # LIFO: a quiet server keeps reusing its few warm connections (their statements already prepared)
+    # instead of cycling through the whole pool.
+    return create_engine(url, echo=echo, pool_pre_ping=False, pool_size=pool_size, pool_use_lifo=True)
 
 
 _SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()

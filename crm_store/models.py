@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from crm_store.types import UTCDateTime
@@ -448,6 +449,9 @@ class ProcessedMessage(Base):
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+INBOX_UNFINISHED_SQL = "status IN ('pending', 'processing')"
+
+
 class InboxMessage(Base):
     """A verified inbound chat message, committed before the platform gets its answer (durable intake).
 
@@ -461,7 +465,10 @@ class InboxMessage(Base):
     __table_args__ = (
         UniqueConstraint("channel", "message_key", name="uq_inbox_channel_message_key"),
         Index("ix_inbox_status_next_attempt", "status", "next_attempt_at"),
-        Index("ix_inbox_sender_status", "channel", "external_id", "status"),
+        # Only unfinished rows: a sender's done messages pile up for ever, and the per-message checks
+        # (is this sender's earlier message still open?) must not walk them.
+        Index("ix_inbox_sender_unfinished", "channel", "external_id", "id",
+              postgresql_where=sql_text(INBOX_UNFINISHED_SQL), sqlite_where=sql_text(INBOX_UNFINISHED_SQL)),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

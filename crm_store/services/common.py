@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, event, false, or_, select, true
+from sqlalchemy import ColumnElement, event, false, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from crm_store import messages as SM
@@ -16,6 +16,15 @@ from crm_store.errors import InvalidInput, NotFound, PermissionDenied
 from crm_store.models import AuditLog, Customer, CustomerShare, Product, Staff
 
 CUSTOMER_ROLES = ("rep", "manager", "director", "admin")
+
+
+def written_in(status: str) -> ColumnElement[Any]:
+    """A status value written into the SQL instead of bound. Pooled connections run the hot polling
+    statements prepared, and a prepared statement's generic plan cannot seek an index by a status it does
+    not know: it would read every row the queue ever held, on every poll."""
+    if not re.fullmatch(r"[a-z_]+", status):
+        raise ValueError(status)
+    return literal_column(f"'{status}'")
 
 
 def dialect_insert(session: Session) -> Any:

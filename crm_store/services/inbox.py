@@ -14,13 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, literal, null, or_, select, true, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from crm_store import messages as SM
 from crm_store.models import InboxMessage
 from crm_store.services import dead_letters
-from crm_store.services.common import Actor, dialect_insert, require_aware
+from crm_store.services.common import Actor, dialect_insert, require_aware, written_in
 
 PUSH = "push"  # the reply travels through the outbox
 
@@ -54,8 +66,7 @@ def accept(
     if claimed_by:
         # Born claimed unless the same person's earlier message is not done yet (then the workers take it,
         # in their order): decided inside the one INSERT … SELECT, no second statement.
-        busy = exists().where(c.channel == channel, c.external_id == external_id,
-                              c.status.in_(("pending", "processing")))
+        busy = exists().where(c.channel == channel, c.external_id == external_id, _unfinished(c.status))
         decided = {
             "status": case((busy, "pending"), else_="processing"),
             "attempts": case((busy, 0), else_=1),
@@ -79,10 +90,19 @@ def accept(
     return Accepted(int(existing), False)
 
 
+# Written into the SQL (common.written_in): then ix_inbox_status_next_attempt is sought and the partial
+# ix_inbox_sender_unfinished applies, also in a prepared statement's generic plan.
+PENDING, PROCESSING = written_in("pending"), written_in("processing")
+
+
+def _unfinished(status: Any) -> Any:
+    return status.in_([PENDING, PROCESSING])
+
+
 def _due(now: datetime, claim_timeout: timedelta) -> Any:
     return or_(
-        and_(InboxMessage.status == "pending", InboxMessage.next_attempt_at <= now),
-        and_(InboxMessage.status == "processing", InboxMessage.claimed_at < now - claim_timeout),
+        and_(InboxMessage.status == PENDING, InboxMessage.next_attempt_at <= now),
+        and_(InboxMessage.status == PROCESSING, InboxMessage.claimed_at < now - claim_timeout),
     )
 
 
@@ -97,10 +117,9 @@ def claim_due(
         earlier.channel == InboxMessage.channel,
         earlier.external_id == InboxMessage.external_id,
         earlier.id != InboxMessage.id,
-        or_(
-            and_(earlier.status == "processing", earlier.claimed_at >= now - claim_timeout),
-            and_(earlier.status.in_(("pending", "processing")), earlier.id < InboxMessage.id),
-        ),
+        _unfinished(earlier.status),
+        or_(and_(earlier.status == PROCESSING, earlier.claimed_at >= now - claim_timeout),
+            earlier.id < InboxMessage.id),
     )
     pick = (select(InboxMessage.id).where(_due(now, claim_timeout), ~busy_or_older)
             .order_by(InboxMessage.id).limit(limit))
@@ -124,7 +143,7 @@ def reclaim_own(session: Session, node: str, now: datetime) -> int:
     prefix = f"{node}/"
     result = session.execute(
         update(InboxMessage)
-        .where(InboxMessage.status == "processing",
+        .where(InboxMessage.status == PROCESSING,
                func.substr(InboxMessage.claimed_by, 1, len(prefix)) == prefix)
         .values(status="pending", next_attempt_at=now, claimed_by=None, claimed_at=None)
         .execution_options(synchronize_session=False)

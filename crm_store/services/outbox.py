@@ -14,7 +14,7 @@ from crm_store import messages as SM
 from crm_store.errors import InvalidInput
 from crm_store.models import ChatIdentity, Member, OutboxMessage, Staff
 from crm_store.services import dead_letters
-from crm_store.services.common import Actor, dialect_insert, require_aware
+from crm_store.services.common import Actor, dialect_insert, require_aware, written_in
 
 
 def claimed_by(session: Session, message_ids: Iterable[int], worker_id: str) -> list[OutboxMessage]:
@@ -133,8 +133,8 @@ def claim_due(
     """
     require_aware(now)
     due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - claim_timeout),
+        and_(OutboxMessage.status == written_in("pending"), OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == written_in("sending"), OutboxMessage.claimed_at < now - claim_timeout),
     )
     pick = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
@@ -347,7 +347,7 @@ def expire_stale_claims(session: Session, now: datetime, *, claim_timeout: timed
     result = session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.status == "sending",
+            OutboxMessage.status == written_in("sending"),
             OutboxMessage.claimed_at < now - claim_timeout,
             OutboxMessage.attempts >= max_attempts,
         )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from crm_store.models import Base, Customer, CustomerAlias, CustomerShare
@@ -18,6 +20,35 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=TZ)
 
 # Append-only feeds for other processes (the NLU names feed): a reverted write leaves its row, by design.
 FEED_TABLES = {"name_change"}
+
+
+@contextmanager
+def generic_plans_reading(session: Session, table: str) -> Iterator[Callable[[], int]]:
+    """PostgreSQL: inside the session's transaction, statements run prepared with generic plans, as a
+    server's pooled connections run their hot statements after a few uses; yields a function giving the
+    index entries plus rows `table` has returned by scans since."""
+    connection = session.connection()
+    session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    raw = connection.connection.dbapi_connection
+    threshold = raw.prepare_threshold  # type: ignore[union-attr]
+    raw.prepare_threshold = 0  # type: ignore[union-attr]
+
+    def returned() -> int:  # this backend's counts not yet flushed to the statistics: a difference is exact
+        return int(session.scalar(text(
+            f"SELECT pg_stat_get_xact_tuples_returned('{table}'::regclass) + coalesce(sum("
+            f"pg_stat_get_xact_tuples_returned(indexrelid)), 0) FROM pg_index WHERE indrelid = '{table}'::regclass")))
+
+    start = returned()
+    try:
+        yield lambda: returned() - start
+    finally:
+        raw.prepare_threshold = threshold  # type: ignore[union-attr]
+
+
+def vacuum_analyze(session: Session, table: str) -> None:
+    """What autovacuum leaves a busy table like: statistics and a visibility map."""
+    with session.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:  # type: ignore[union-attr]
+        conn.exec_driver_sql(f"VACUUM ANALYZE {table}")
 
 
 def table_counts(session: Session) -> dict[str, int]:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_store.db import transaction
 from crm_store.errors import InvalidInput, NotFound
 from crm_store.models import AuditLog, InboxMessage
 from crm_store.services import inbox
+from tests.crm_store.helpers import generic_plans_reading, vacuum_analyze
 
 NOW = datetime.fromisoformat("2026-12-02T10:00:00+08:00")
 TIMEOUT = timedelta(seconds=60)
@@ -166,3 +169,45 @@ def test_a_message_is_born_claimed_unless_the_senders_earlier_one_is_open(factor
                 for r in session.scalars(select(InboxMessage))}
     assert rows == {"c1": ("processing", "node/a", 1, True), "c2": ("pending", None, 0, False),
                     "c3": ("processing", "node/c", 1, True)}
+
+
+
+
+def test_a_senders_finished_messages_are_not_walked_again(engine: Engine, factory: sessionmaker[Session]) -> None:
+    """Whether the sender's earlier message is still open is asked for every message that arrives and in every
+    claim; it must not read the sender's whole history. The old index (channel, external_id, status) was
+    walked entry by entry: a rep's 50 messages a day made each next message of theirs a little slower.
+    PostgreSQL: counted with generic plans, as long-lived pooled connections run these statements; SQLite:
+    the plans use the index of unfinished rows."""
+    history = 300
+    with transaction(factory) as session:
+        for n in range(history):
+            accept(session, f"old{n}", user="rep", claimed_by="node/x")
+        session.execute(update(InboxMessage).values(status="done"))
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        statements.append((statement, parameters))
+
+    postgresql = engine.dialect.name == "postgresql"
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with transaction(factory) as session:
+            if postgresql:
+                vacuum_analyze(session, "inbox")
+            with generic_plans_reading(session, "inbox") if postgresql else nullcontext(lambda: 0) as read:
+                new = accept(session, "new", user="rep", claimed_by="node/y")
+                claimed = inbox.claim_due(session, NOW + TIMEOUT * 2, "node/z", 10, claim_timeout=TIMEOUT)
+                entries = read()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert new.new and new.claimed and [r.id for r in claimed] == [new.id]  # its claim timed out: taken over
+    assert entries < 20, f"{entries} inbox rows and index entries read beside {history} finished messages"
+    if not postgresql:
+        checks = [(s, p) for s, p in statements if s.startswith(("INSERT INTO inbox", "WITH due_ids"))]
+        assert len(checks) == 2
+        with engine.connect() as conn:
+            for statement, parameters in checks:
+                plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
+                                                                              parameters))
+                assert "ix_inbox_sender_unfinished" in plan, plan

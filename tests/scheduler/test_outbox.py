@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_store.db import transaction
@@ -15,6 +15,7 @@ from crm_store.services import outbox
 from crm_store.services.common import Actor
 from scheduler.clock import FakeClock, quiet_until
 from scheduler.notifier import Notifier, TokenBucket
+from tests.crm_store.helpers import generic_plans_reading, vacuum_analyze
 from tests.scheduler.conftest import NOW, TZ, World
 
 
@@ -279,3 +280,25 @@ def test_withdraw_stops_unsent_messages_and_names_the_delivered(
 
 def _status(session: Session, message_id: int) -> str:
     return session.get(OutboxMessage, message_id).status
+
+
+def test_a_poll_reads_what_is_due_not_what_was_sent(world: World, factory, engine) -> None:
+    """The notifier polls every few seconds in every process: with prepared statements' generic plans (what a
+    pooled connection runs after a few polls) it must still seek the due rows, not read every message the
+    outbox ever sent."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite plans each statement with its values")
+    sent = 300
+    with transaction(factory) as s:
+        for n in range(sent):
+            outbox.enqueue(s, key=f"old:{n}", kind="test", text="旧", due_at=NOW, now=NOW, staff_id=world.rep.id)
+        s.execute(update(OutboxMessage).values(status="sent", sent_at=NOW))
+        outbox.enqueue(s, key="new", kind="test", text="新", due_at=NOW, now=NOW, staff_id=world.rep.id)
+    with transaction(factory) as s:
+        vacuum_analyze(s, "outbox")
+        with generic_plans_reading(s, "outbox") as read:
+            outbox.expire_stale_claims(s, NOW, claim_timeout=timedelta(seconds=300), max_attempts=5)
+            claimed = outbox.claim_due(s, NOW, "w", 10)
+            entries = read()
+    assert [row.idempotency_key for row in claimed] == ["new"]
+    assert entries < 20, f"{entries} outbox rows and index entries read beside {sent} sent messages"
