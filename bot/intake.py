@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import messages as BM
 from bot.channels.base import Channel, Inbound, Outgoing
 from bot.settings import InboxSettings
-from crm_store.db import retry_on_disconnect, transaction
+from crm_store.db import one_statement, retry_on_disconnect, transaction
 from crm_store.services import inbox, outbox
 from dialogs.reply import Outcome, Reply
 
@@ -129,7 +129,7 @@ class Intake:
 
     def _accept(self, message: Inbound, *, claim: str | None, delivery: str | None) -> inbox.Accepted:
         def commit() -> inbox.Accepted:
-            with transaction(self.factory) as session:
+            with one_statement(self.factory) as session:  # committed (durable) when it returns
                 return inbox.accept(
                     session, channel=message.channel, message_key=message.message_key,
                     external_id=message.external_id, text=message.text, payload=message.payload or None,

@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm_store.db import transaction
+from crm_store.db import one_statement, transaction
 from crm_store.errors import InvalidInput, NotFound
 from crm_store.models import AuditLog, InboxMessage
 from crm_store.services import inbox
@@ -211,3 +212,23 @@ def test_a_senders_finished_messages_are_not_walked_again(engine: Engine, factor
                 plan = " | ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}",
                                                                               parameters))
                 assert "ix_inbox_sender_unfinished" in plan, plan
+
+
+def test_an_accepted_message_is_committed_on_its_own(factory: sessionmaker[Session]) -> None:
+    """The intake accepts with `one_statement` (no BEGIN/COMMIT on PostgreSQL): the row must be durable the
+    moment accept returns, before the platform is told, on both databases; a failing statement leaves
+    nothing half-written."""
+    def status(message_id: int) -> str | None:
+        with factory() as other:
+            return other.scalar(select(InboxMessage.status).where(InboxMessage.id == message_id))
+
+    with one_statement(factory) as session:
+        accepted = accept(session, "solo", claimed_by="node/a")
+        if factory.kw["bind"].dialect.name == "postgresql":  # committed by the statement itself
+            assert status(accepted.id) == "processing"
+    assert status(accepted.id) == "processing"
+    with pytest.raises(IntegrityError), one_statement(factory) as session:
+        inbox.accept(session, channel="wechat", message_key="bad", external_id="o-1", text=None,  # type: ignore[arg-type]
+                     now=NOW)
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(InboxMessage)) == 1
