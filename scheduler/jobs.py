@@ -110,6 +110,15 @@ def weekly_report(session: Session, config: Config, now: datetime) -> Any:
     return count
 
 
+def housekeeping(session: Session, config: Config, now: datetime) -> Any:
+    """Handled chat messages older than keep_handled_days: inbox rows that are done (dead ones stay for
+    `crmbot inbox retry`) and the processed-message marks."""
+    from crm_store.services import conversations, inbox
+
+    before = now - timedelta(days=config.scheduler.keep_handled_days)
+    return {"inbox": inbox.prune_done(session, before), "marks": conversations.prune_marks(session, before)}
+
+
 JOBS: dict[str, Callable[[Session, Config, datetime], Any]] = {
     "due_reminders": due_reminders,
     "digest": digest,
@@ -117,6 +126,7 @@ JOBS: dict[str, Callable[[Session, Config, datetime], Any]] = {
     "member_care": member_care_job,
     "escalation": escalation,
     "weekly_report": weekly_report,
+    "housekeeping": housekeeping,
 }
 
 
@@ -134,6 +144,7 @@ def triggers(config: Config) -> dict[str, BaseTrigger]:
         "member_care": CronTrigger(hour=config.rules.care.send_hour, minute=0, second=0, timezone=tz),
         "escalation": IntervalTrigger(minutes=s.escalation_scan_minutes, timezone=tz),
         "weekly_report": daily(s.weekly_report_time, day_of_week="mon"),
+        "housekeeping": daily(s.housekeeping_time),
     }
 
 

@@ -26,6 +26,10 @@ class SchedulerSettings(Section):
     digest_time: time = time(8, 30)
     dormant_time: time = time(9, 0)
     weekly_report_time: time = time(8, 30)
+    # Handled inbound messages (inbox rows done, processed-message marks) are kept this long, then deleted
+    # at housekeeping_time: platforms retry within hours, and the table must not grow for ever.
+    housekeeping_time: time = time(3, 30)
+    keep_handled_days: int = Field(30, ge=1)
     reminder_scan_seconds: int = Field(60, ge=1)
     escalation_scan_minutes: int = Field(15, ge=1)
     # Outbox delivery: polling, batch size, back-off (base * 2^(attempt-1), capped) and stale-claim timeout.

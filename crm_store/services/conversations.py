@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from crm_store.models import ChatIdentity, ConversationState, Member, NameChange, ProcessedMessage, Staff
-from crm_store.services.common import dialect_insert, keep_loaded
+from crm_store.services.common import dialect_insert, keep_loaded, require_aware
 
 
 def processed_message(session: Session, channel: str, message_key: str) -> ProcessedMessage | None:
@@ -179,6 +179,14 @@ def save_turn(
     params = {"state_id": state_id, "state": state, "now": now, "mark_channel": channel, "mark_key": message_key,
               "mark_reply": {"replies": replies}}
     return session.execute(_SAVE_TURN_PG, params).scalar() is not None
+
+
+def prune_marks(session: Session, before: datetime) -> int:
+    """Delete processed-message marks older than `before` (a platform's retry of them comes within hours)."""
+    require_aware(before)
+    result = session.execute(delete(ProcessedMessage).where(ProcessedMessage.processed_at < before)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def record_message(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    delete,
     exists,
     func,
     literal,
@@ -217,6 +218,18 @@ def fail(
         row.next_attempt_at = now + timedelta(seconds=delay)
     session.flush()
     return row.status
+
+
+def prune_done(session: Session, before: datetime) -> int:
+    """Delete rows done before `before` (a platform's retry of them comes within hours); returns how many.
+    Dead rows stay: they wait for `crmbot inbox retry`."""
+    require_aware(before)
+    result = session.execute(
+        delete(InboxMessage)
+        .where(InboxMessage.status == written_in("done"), InboxMessage.processed_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
 
 
 def get(session: Session, message_id: int) -> InboxMessage | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_store.db import transaction
@@ -252,3 +252,28 @@ def test_weekly_report_on_monday(world: World, factory, config, tmp_path) -> Non
     [report] = _outbox(factory, "weekly_report")
     assert report.idempotency_key == f"weekly:{world.manager.id}:2026-W49"
     assert report.recipient_staff_id == world.manager.id and report.text
+
+
+def test_housekeeping_deletes_handled_messages_after_the_kept_days(factory, config) -> None:
+    """Every chat message leaves an inbox row and a processed mark; a daily job deletes those handled more
+    than keep_handled_days ago, and only those: recent ones (a platform may still retry them), unfinished
+    ones and dead letters (waiting for `crmbot inbox retry`) stay."""
+    from crm_store.models import InboxMessage, ProcessedMessage
+    from crm_store.services import conversations, inbox
+
+    keep = config.scheduler.keep_handled_days
+    old, recent = NOW - timedelta(days=keep + 1), NOW - timedelta(days=keep - 1)
+    with transaction(factory) as s:
+        for key, status, at in (("old-done", "done", old), ("recent-done", "done", recent),
+                                ("old-dead", "dead", old), ("old-pending", "pending", old)):
+            accepted = inbox.accept(s, channel="wechat", message_key=key, external_id=key, text="你好", now=at)
+            s.execute(update(InboxMessage).where(InboxMessage.id == accepted.id)
+                      .values(status=status, processed_at=at if status == "done" else None))
+        conversations.record_message(s, "telegram", "old-mark", old, [])
+        conversations.record_message(s, "telegram", "recent-mark", recent, [])
+    assert jobs.run_named("housekeeping", config, factory, NOW) == {"inbox": 1, "marks": 1}
+    with factory() as s:
+        assert sorted(s.scalars(select(InboxMessage.message_key))) == ["old-dead", "old-pending", "recent-done"]
+        assert list(s.scalars(select(ProcessedMessage.message_key))) == ["recent-mark"]
+    assert jobs.run_named("housekeeping", config, factory, NOW) == {"inbox": 0, "marks": 0}
+    assert jobs.triggers(config)["housekeeping"].get_next_fire_time(None, NOW) == datetime(2026, 11, 28, 3, 30, tzinfo=TZ)

@@ -51,7 +51,7 @@ def test_scheduler_catches_up_and_delivers(world: World, engine, factory, config
         assert service.is_leader
         with engine.connect() as conn:
             jobs = set(conn.execute(text("SELECT id FROM apscheduler_jobs")).scalars())
-        assert jobs == {"due_reminders", "digest", "dormant", "member_care", "escalation", "weekly_report"}
+        assert jobs == {"due_reminders", "digest", "dormant", "member_care", "escalation", "weekly_report", "housekeeping"}
         with factory() as s:
             node = s.scalar(select(SchedulerNode))
             assert node.is_leader and node.node_id == service.node_id
