@@ -30,10 +30,19 @@ class _NeedsCustomer(Job):
         customer_from_message(turn, slots, awaiting)
 
     def missing(self, turn: Turn, slots: Slots) -> str | None:
-        return None if slots.get("customer") else "customer"
+        return None if slots.get("customer") or self._aside(turn, slots) else "customer"
 
     def question(self, turn: Turn, slots: Slots, slot: str) -> str:
         return customer_question(slots)
+
+    def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
+        """美的怎么样了？ asked while a draft is put aside, about a customer not found: say so and go back to the
+        draft, rather than hold it behind 「请再说一下客户名称」."""
+        return [Reply(DM.LOOKUP_NOT_FOUND.format(name=slots["customer_unknown"]))] if self._aside(turn, slots) else None
+
+    @staticmethod
+    def _aside(turn: Turn, slots: Slots) -> bool:
+        return not slots.get("customer") and bool(slots.get("customer_unknown")) and bool(turn.state.get("parked"))
 
 
 @register

@@ -54,6 +54,7 @@ MAX_TEXT = 2000
 # A message this long that looks like another job, arriving mid-form, starts that job instead.
 SWITCH_MIN_CHARS = 8
 SWITCH_MIN_CONFIDENCE = 0.75
+LOOKUP_OF_A_QUESTION = "customer_history"  # 华为最近咋样？ asked while another customer's draft waits
 MAX_PARKED = 3  # forms put aside for a new request, most recent last
 
 CANCEL_WORDS = {"取消", "算了", "不要了", "不用了", "放弃", "退出", "取消吧", "算了吧", "cancel"}
@@ -415,6 +416,11 @@ class DialogEngine:
                 turn.state.pop("form", None)
                 return [Reply(DM.CANCELLED)]
         if awaiting not in job.free_text_slots and self._switches_job(turn, job, slots, awaiting):
+            return self._park_and_start(turn, job, form)
+        if awaiting not in job.free_text_slots and awaiting != "pick" and meaning.asks_about_other_customer(turn, slots):
+            other = REGISTRY.get(turn.intent)
+            if other is None or other.writes:  # the question is a look-up, whatever the classifier guessed
+                turn.parse = meaning.as_intent(turn.parse, LOOKUP_OF_A_QUESTION)
             return self._park_and_start(turn, job, form)
         if awaiting == "pick":
             if apply_pick(turn.text, slots):

@@ -80,6 +80,19 @@ def _other_customer(turn: Turn, slots: Slots) -> bool:
     return bool(named and current) and named not in current and current not in named
 
 
+# 华为最近跟得咋样？ / 美的那边啥情况: a message ending as a question.
+_QUESTION_END = re.compile(
+    r"(?:吗|呢|么|嘛|咋样|怎么样|怎样|如何|啥情况|什么情况|进展|动静|多少|是谁|哪个|哪些|几个|[?？])"
+    r"[了啊呀呢]?[?？。.!！~～\s]*$"
+)
+
+
+def asks_about_other_customer(turn: Turn, slots: Slots) -> bool:
+    """华为最近跟得咋样 while a 苏宁 draft waits: a question about another customer, never a change of this
+    draft's customer (the preview would otherwise show 华为 with 苏宁's visit)."""
+    return _QUESTION_END.search(turn.text.strip()) is not None and _other_customer(turn, slots)
+
+
 def is_new_request(turn: Turn, job_name: str, slots: Slots, awaiting: str | None) -> bool:
     """A whole new request of the same kind typed while the bot waits for an answer: 什么时候提醒您？ →
     提醒我下下周一开周会前把报表整理好 is a second reminder, not the first one's time; at a visit's

@@ -36,7 +36,8 @@ PICK_INVALID = "请回复 1 到 {count} 之间的序号，或说「取消」。"
 CONTACT_WITH_TITLE = "{name}（{title}）"
 VISIT_PHONE = "\n电话：{phone}"
 CUSTOMER_DID_YOU_MEAN = "您是说 {name} 吗？（回复「是」，或说正确的客户名）"
-CUSTOMER_NOT_FOUND = "没找到客户“{name}”。请再说一下客户名称，或说「取消」。"
+LOOKUP_NOT_FOUND = "没找到客户“{name}”。"
+CUSTOMER_NOT_FOUND = LOOKUP_NOT_FOUND + "请再说一下客户名称，或说「取消」。"
 NO_MORE_PAGES = "没有更多了。"
 
 # --- questions ---

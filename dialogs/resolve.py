@@ -94,6 +94,9 @@ def resolve_customer(turn: Turn, slots: Slots, name: str) -> None:
     苏宁易购) or a similar name (海康微视) is asked about ("您是说 … 吗？"); else 'unknown'."""
     name = name.strip()
     found = services.find_customers(turn.session, turn.actor, name)
+    current = slots.get("customer")
+    if current and any(c.id == current["id"] for c in found):  # 苏宁 again after 苏宁易购 was settled: no new question
+        return
     slots.pop("customer_unknown", None)
     if slots.get(PICK, {}).get("slot") == "customer":
         slots.pop(PICK)

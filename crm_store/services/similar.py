@@ -61,6 +61,10 @@ def _score(query: str, name: str) -> float:
     if len(typed) < SHORT_MIN_CHARS or not known:
         return 0.0
     chars = fuzz.partial_ratio(typed, known)
+    if len(typed) <= SHORT_MIN_CHARS and chars < 100:
+        # Two characters, one of them different: a slip at the start of a name (瑞兴 for 瑞幸咖啡), never a
+        # sound met inside a longer one (格力 in 上海静安香格里拉大酒店).
+        known = known[: len(typed)]
     sound = fuzz.partial_ratio(pinyin(typed), pinyin(known)) if len(pinyin(typed)) >= 4 else 0.0
     if sound >= PINYIN_MIN and chars >= CHARS_MIN:
         return (sound + chars) / 2
