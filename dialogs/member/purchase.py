@@ -33,6 +33,12 @@ _EARN_CUE = re.compile(r"送|赠|奖励|获得|得到|返|加了?\s*\d")
 _NO_SPEND = re.compile(r"不(?:用|抵|扣|要)|没有|算了")
 # 积分不用了 / 不用积分: said at any point of the draft, the points come out of it.
 _DROP_SPEND = re.compile(r"不(?:用|抵|扣)了?积分|积分[^，,。；;\d]{0,3}不(?:用|抵|扣)")
+# 买了个吹风机299: a bare number right after the product bought is its price (no unit: 2瓶 / 500分 are not).
+_PRICE_AFTER_PRODUCT = re.compile(
+    r"\s*[:：]?\s*(\d+(?:\.\d+)?)(?![\d.]|\s*(?:个|件|瓶|台|支|盒|袋|份|双|套|张|次|条|包|箱|积分|分))"
+)
+# 买了 / 消费 / 刷卡: something was bought; without a sum the purchase is asked for, never dropped.
+_PURCHASE_CUE = re.compile(r"买|购|消费|刷卡|刷了|结账|付了|付款")
 # 积分抵了1000 with plain digits, when the NLU gave no points entity.
 _POINTS_DIGITS = re.compile(r"积分\s*(?:抵扣|抵现|抵掉|抵|扣除|扣掉|扣|用掉|用|兑换)?\s*了?\s*(\d+)(?![\d.元块钱])")
 
@@ -61,6 +67,8 @@ def _read_spend(turn: Turn, slots: Slots, of_points: list[dict[str, Any]], answe
         value = int(Decimal(found.group(1) if found.lastindex else found.group(0))) if found else None
     if value is not None:
         _set_spend(slots, redeem=value)
+        if of_points and ent.as_decimal(of_points[0]["value"]) is not None:  # 500积分抵了50块: both said
+            slots["redeem_said_yuan"] = str(ent.as_decimal(of_points[0]["value"]))
     elif SPEND_ALL.search(turn.text):
         _set_spend(slots, redeem_all=True)
     elif of_points and ent.as_decimal(of_points[0]["value"]) is not None:
@@ -71,7 +79,7 @@ def _read_spend(turn: Turn, slots: Slots, of_points: list[dict[str, Any]], answe
 
 def _set_spend(slots: Slots, *, redeem: int | None = None, redeem_all: bool = False,
                redeem_yuan: str | None = None, unclear: bool = False) -> None:
-    for key in ("redeem", "redeem_all", "redeem_yuan", "_redeem_unclear"):
+    for key in ("redeem", "redeem_all", "redeem_yuan", "redeem_said_yuan", "_redeem_unclear"):
         slots.pop(key, None)
     if redeem is not None:
         slots["redeem"] = redeem
@@ -88,6 +96,15 @@ def _refuse_points(slots: Slots, reason: str) -> str:
     _set_spend(slots, unclear=True)
     slots["_redeem_refused"] = reason
     return "redeem"
+
+
+def _price_after_product(turn: Turn) -> Decimal | None:
+    """买了个吹风机299: the price written right after the product (the NLU tags no amount without 元)."""
+    for product in ent.entities(turn.parse, "product"):
+        found = _PRICE_AFTER_PRODUCT.match(turn.text, int(product.get("end", 0)))
+        if found:
+            return Decimal(found.group(1))
+    return None
 
 
 def _points_for_yuan(yuan: str, turn: Turn) -> int | None:
@@ -127,6 +144,10 @@ class RecordPurchase(Job):
             slots.pop("amount", None)
             amount = None
         value = ent.as_decimal(amount["value"]) if amount else None
+        if value is None and amount is None and awaiting is None:
+            value = _price_after_product(turn)
+        if value is None and awaiting is None and _PURCHASE_CUE.search(turn.text):
+            slots["_bought"] = True  # 买了个外套，积分抵了500: the purchase is asked for, not dropped
         if value is None and awaiting == "amount" and "_vague_amount" not in slots:
             found = _NUMBER.search(turn.text)
             value = Decimal(found.group(0)) if found else None
@@ -145,7 +166,7 @@ class RecordPurchase(Job):
         if slots.get("_redeem_unclear"):
             return "redeem"
         spends = any(k in slots for k in ("redeem", "redeem_all", "redeem_yuan"))
-        if "amount" not in slots and not spends or "_vague_amount" in slots:
+        if "amount" not in slots and (not spends or slots.get("_bought")) or "_vague_amount" in slots:
             return "amount"
         return self._preview(turn, slots)
 
@@ -163,6 +184,12 @@ class RecordPurchase(Job):
                 return _refuse_points(slots, DM.REDEEM_YUAN_UNCLEAR.format(yuan=DM.money(slots["redeem_yuan"])))
         if redeem is not None and redeem <= 0:
             return _refuse_points(slots, DM.REDEEM_POINTS_NOT_POSITIVE)
+        said_yuan = slots.get("redeem_said_yuan")
+        if redeem is not None and said_yuan is not None:
+            worth = Decimal(redeem) * turn.config.rules.points.yuan_per_point_redeemed
+            if worth != Decimal(said_yuan):  # 500积分抵了50块 where 500 points are worth 5元: ask, never pick one
+                return _refuse_points(slots, DM.REDEEM_WORTH_DIFFERS.format(
+                    points=redeem, worth=DM.money(worth), said=DM.money(said_yuan)))
         try:
             preview = members.preview_counter(
                 turn.session, turn.actor, slots["member_no"], amount=slots.get("amount"), redeem=redeem,
