@@ -17,7 +17,17 @@ from crm_store.services import approvals, orders, similar
 from crm_store.services.common import name_key
 from dialogs import entities as ent
 from dialogs import messages as DM
-from dialogs.base import SALES_ROLES, STAFF_ROLES, Job, Slots, Turn, register
+from dialogs.base import (
+    APPROVAL_LIST,
+    SALES_ROLES,
+    STAFF_ROLES,
+    Job,
+    Slots,
+    Turn,
+    register,
+    remember_list,
+    shown_list,
+)
 from dialogs.reply import Button, Reply
 from dialogs.resolve import PICK
 
@@ -38,6 +48,11 @@ DECIDE_WORDS = re.compile(
 # 看下SO… / 那单的明细: the order is asked about, not decided
 VIEW_WORDS = re.compile(r"看下|看一下|看看|瞧瞧|明细|详情|详细|内容|什么单|哪些东西|打开|发我|给我看|情况")
 PUNCT = " \t,，.。:：;；!！?？、~～-—/"
+# A line of that list: 第二个 / 第2单 anywhere, or a number leading the message (1 / 2 驳回 价格太低 / 1同意)
+LISTED = re.compile(
+    rf"第\s*({ent.LIST_NUM})\s*(?:个|单|张|笔|条|号)?|^\s*({ent.LIST_NUM})\s*(?:号|个|单|张|笔)?(?![\d.万元块台套%折])"
+)
+_REJECTS = re.compile(r"不同意|不批|不通过|不行|驳回|拒绝|否决|退回|打回")
 REASON_LIMIT = approvals.MAX_REASON
 
 
@@ -120,6 +135,24 @@ BY_CUSTOMER = re.compile(r"[\u4e00-\u9fa5A-Za-z]{2,}(?:那|这|的)一?(?:张|�
 # SO…批了吗 / 审到哪了: a question about the approval, not a decision
 QUESTION = re.compile(r"(?:批|通过|同意|审|驳回|拒绝|过)[了过]*(?:吗|么|没有|没)\s*[?？]?\s*$|到哪|哪一步|进度")
 REASON_LABEL = re.compile(r"^\s*(?:原因|理由)\s*(?:是|为|[:：])\s*")
+
+
+def listed_order(turn: Turn) -> tuple[int, tuple[int, int]] | None:
+    """(order id, span) for 第二个 / 2 / 同意 1 said while the numbered pending list shown last (newer than a
+    follow-up list) is fresh; None otherwise, and for a number past the list's end."""
+    shown = shown_list(turn, APPROVAL_LIST)
+    if not shown:
+        return None
+    match = LISTED.search(turn.text)
+    if match is not None:  # 第二个 / 2号: the whole of it is the reference
+        token, span = match.group(1) or match.group(2), match.span()
+    else:  # 驳回 2 …: the number only, the verb stays for the reason reader to take off
+        match = VERB_REF.match(turn.text)
+        if match is None or not re.fullmatch(ent.LIST_NUM, match.group(1)):
+            return None
+        token, span = match.group(1), match.span(1)
+    number = ent.list_number(token)
+    return (shown[number - 1], span) if 1 <= number <= len(shown) else None
 
 
 def _reason(turn: Turn, span: tuple[int, int] | None, customer: str | None = None) -> str | None:
@@ -231,6 +264,18 @@ class Decide(Job):
                 return
             slots.clear()  # 同意 SO… / 海康那单同意 instead of 确认: a new request, read afresh
             awaiting = None
+        listed = listed_order(turn) if awaiting is None else None
+        if listed is not None:  # 第二个驳回 价格太低 / 同意 1, on the pending list just shown
+            order_id, span = listed
+            slots["order"] = _option(orders.get_order(turn.session, order_id))
+            slots["_from_list"] = True  # shown and confirmed before it is decided, like any pick
+            if awaiting is None and self._only_asks(turn.text[: span[0]] + turn.text[span[1]:]):
+                slots["_view"] = True
+            if not self.approve:
+                reason = _reason(turn, span)
+                if reason:
+                    slots["reason"] = reason
+            return
         customer = customer_words(turn)
         if customer:  # 华为那单先压着别批: the approver names the order by its customer
             slots["customer_hint"] = customer
@@ -245,6 +290,13 @@ class Decide(Job):
             reason = _reason(turn, span, customer)
             if reason:
                 slots["reason"] = reason
+
+    def claims(self, turn: Turn) -> bool:
+        """第一个 / 2 驳回 价格太低 / 同意第二个 on the pending list just shown: this decision job's (approve
+        for a look or a yes, reject when a reject word is said)."""
+        if turn.actor.role not in approvals.APPROVER_ROLES or len(turn.text) > 40 or listed_order(turn) is None:
+            return False
+        return bool(_REJECTS.search(turn.text)) != self.approve
 
     def _only_asks(self, text: str) -> bool:
         """No decision word at all, a question (批了吗), or 看下/明细 without a decision verb."""
@@ -430,6 +482,7 @@ class ListApprovals(Job):
                 ]
                 lines.append(DM.APPROVALS_HINT)
                 parts.append("\n".join(lines))
+                remember_list(turn, APPROVAL_LIST, [step.order.id for step in waiting])
             else:
                 parts.append(DM.APPROVALS_NONE)
         mine = orders.my_orders(turn.session, turn.actor, limit=turn.config.dialogs.page_size)

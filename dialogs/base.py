@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,27 @@ SALES_ROLES = frozenset({"rep", "manager", "director", "admin"})
 MANAGER_ROLES = frozenset({"manager", "director", "admin"})
 STAFF_ROLES = frozenset({"rep", "manager", "director", "admin", "clerk"})
 EVERYONE = STAFF_ROLES | {"member"}
+# Numbered lists a person may answer by number (完成 2 / 第二个驳回): the ids shown, kept in the conversation state.
+FOLLOWUP_LIST = "followup_list"
+APPROVAL_LIST = "approval_list"
+LIST_VALID_HOURS = 12
+
+
+def remember_list(turn: Turn, key: str, ids: list[int]) -> None:
+    turn.state[key] = {"ids": ids, "at": turn.now.isoformat()}
+
+
+def shown_list(turn: Turn, key: str) -> list[int] | None:
+    """The ids of that list while its numbers are what the person has in mind: shown within LIST_VALID_HOURS and
+    no other numbered list shown since."""
+    shown = turn.state.get(key)
+    if not shown:
+        return None
+    at = datetime.fromisoformat(shown["at"])
+    others = [turn.state[k] for k in (FOLLOWUP_LIST, APPROVAL_LIST) if k != key and turn.state.get(k)]
+    if turn.now - at > timedelta(hours=LIST_VALID_HOURS) or any(datetime.fromisoformat(o["at"]) > at for o in others):
+        return None
+    return list(shown["ids"])
 
 Slots = dict[str, Any]
 

@@ -11,6 +11,21 @@ from zoneinfo import ZoneInfo
 Parse = dict[str, Any]
 
 
+# A line number of a list shown (2, 第二个, 十二): digits or Chinese numerals up to two places.
+LIST_NUM = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def list_number(token: str) -> int:
+    """A LIST_NUM token as an int: 2 / 二 / 十二 / 二十."""
+    if token.isdigit():
+        return int(token)
+    if token.startswith("十"):
+        return 10 + _CHINESE_DIGITS.get(token[1:], 0)
+    tens, _, ones = token.partition("十")
+    return _CHINESE_DIGITS.get(tens, 0) * 10 + _CHINESE_DIGITS.get(ones, 0) if "十" in token else _CHINESE_DIGITS[token]
+
+
 def intent(parse: Parse) -> str:
     return (parse.get("intent") or {}).get("name") or "out_of_scope"
 

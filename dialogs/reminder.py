@@ -11,13 +11,12 @@ from crm_store import services
 from crm_store.models import Reminder
 from dialogs import entities as ent
 from dialogs import messages as DM
-from dialogs.base import Job, Slots, Turn, register
+from dialogs.base import FOLLOWUP_LIST, Job, Slots, Turn, register, remember_list, shown_list
 from dialogs.reply import Reply
 from dialogs.timing import plan_moment
 
 LIST_LIMIT = 30
 _OVERDUE_ONLY = re.compile(r"逾期|过期|超期|拖了|误了|漏了|错过")
-LIST_STATE = "followup_list"  # the reminder ids of the list shown last, in the order they were numbered
 
 _REMIND_WORDS = re.compile(r"(记得|到时候|届时)?(提醒一下我|提醒我一下|提醒我|叫我|通知我|提醒)")
 _EDGE_NOISE = re.compile(r"^[\s，,。:：的在要去]+|[\s，,。!！~]+$")
@@ -137,7 +136,7 @@ class ListFollowups(Job):
         elif len(overdue) + len(upcoming) > len(shown):
             lines.append(DM.FOLLOWUPS_MORE.format(count=len(overdue) + len(upcoming) - len(shown)))
         if shown:
-            turn.state[LIST_STATE] = {"ids": [r.id for r in shown], "at": turn.now.isoformat()}
+            remember_list(turn, FOLLOWUP_LIST, [r.id for r in shown])
         if self._with_untouched(turn, asked, today_start):
             days = turn.config.rules.reminders.dormant_after_days
             untouched = services.untouched_customers(turn.session, turn.actor, now=turn.now, days=days)
@@ -205,7 +204,7 @@ def reminder_label(turn: Turn, reminder: Reminder) -> str:
 
 # --- 完成 2 / 华为那个已经办完了 / 华为那个提醒不用了 -------------------------------------------------------
 
-_NUM = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
+_NUM = ent.LIST_NUM
 _ONE = rf"(?:第\s*)?{_NUM}(?:\s*[条个项号])?"
 _NUMS = rf"{_ONE}(?:\s*(?:[、,，/和跟及与]|\s)\s*{_ONE})*"
 _DONE = (r"已完成|完成|办完|做完|弄完|处理完|搞完|搞定|办好|弄好|做好|处理好|办妥|完事|done|ok"
@@ -225,22 +224,11 @@ _BARE_DONE = re.compile(rf"^(?:好的?[，,\s]*)?(?:已经|都|全部|全都)?(?
 _MARKER = re.compile(r"那个|那条|那件|这个|这条|这件|提醒|待办")
 _REF_NOISE = re.compile(r"^(?:把|将|是)|(?:的|那个|那条|那件事?|这个|这条|这件事?|提醒|待办|事情?|任务|吧|\s)+$")
 _SETS_REMINDER = re.compile(r"提醒我|叫我|通知我|记得|别忘")
-_CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ALL_WORDS = {"都", "都是", "全部", "全都", "都要", "所有", "都完成了", "都办完了"}
-LIST_VALID_HOURS = 12
-
-
-def _number(token: str) -> int:
-    if token.isdigit():
-        return int(token)
-    if token.startswith("十"):
-        return 10 + _CHINESE_DIGITS.get(token[1:], 0)
-    tens, _, ones = token.partition("十")
-    return _CHINESE_DIGITS.get(tens, 0) * 10 + _CHINESE_DIGITS.get(ones, 0) if "十" in token else _CHINESE_DIGITS[token]
 
 
 def numbers_in(text: str) -> list[int]:
-    return [_number(t) for t in re.findall(_NUM, text)]
+    return [ent.list_number(t) for t in re.findall(_NUM, text)]
 
 
 def _status(verb: str) -> str:
@@ -305,9 +293,7 @@ class CloseReminder(Job):
 
     def _shown(self, turn: Turn) -> list[int] | None:
         """The ids of the list shown last, while its numbers are still what the rep has in mind."""
-        shown = turn.state.get(LIST_STATE)
-        fresh = shown and turn.now - datetime.fromisoformat(shown["at"]) <= timedelta(hours=LIST_VALID_HOURS)
-        return shown["ids"] if fresh else None
+        return shown_list(turn, FOLLOWUP_LIST)
 
     def _from_list(self, turn: Turn, slots: Slots, numbers: list[int]) -> None:
         ids = self._shown(turn)
