@@ -10,9 +10,10 @@ from pathlib import Path
 from crm_store import charts
 from crm_store import messages as SM
 from crm_store.services import members, reports, transfer_io
+from crm_store.services import staff as staff_service
 from dialogs import entities as ent
 from dialogs import messages as DM
-from dialogs.base import Job, Slots, Turn, register
+from dialogs.base import MANAGER_ROLES, Job, Slots, Turn, register
 from dialogs.member import member_sales_text
 from dialogs.reply import Reply
 
@@ -40,6 +41,12 @@ def report_kind(text: str) -> str:
 
 def export_kind(text: str) -> str:
     return next((kind for word, kind in EXPORT_KINDS if word in text), "visits")
+
+
+def person_named(turn: Turn) -> int | None:
+    """李娜这个月业绩咋样: the one colleague whose name is written (a manager's report about one person)."""
+    named = [s.id for s in staff_service.list_staff(turn.session) if s.name in turn.text and s.id != turn.actor.staff_id]
+    return named[0] if len(named) == 1 else None
 
 
 def period_for(turn: Turn) -> reports.Period:
@@ -79,6 +86,10 @@ class SalesReportJob(Job):
         slots["weekly"] = "周报" in turn.text
         if slots["kind"] == "export":
             slots["export"] = export_kind(turn.text)
+        elif turn.actor.role in MANAGER_ROLES:
+            person = person_named(turn)
+            if person is not None:
+                slots["person"] = person
 
     def execute(self, turn: Turn, slots: Slots) -> list[Reply]:
         period = reports.Period(datetime.fromisoformat(slots["start"]), datetime.fromisoformat(slots["end"]))
@@ -91,7 +102,8 @@ class SalesReportJob(Job):
             "funnel": SM.REPORT_TITLE_FUNNEL,
             "visits": SM.REPORT_TITLE_VISITS,
         }.get(kind, SM.REPORT_TITLE_WEEKLY if slots.get("weekly") else SM.REPORT_TITLE)
-        report = reports.sales_report(turn.session, turn.actor, period, title=title, now=turn.now)
+        report = reports.sales_report(turn.session, turn.actor, period, title=title, now=turn.now,
+                                      person=slots.get("person"))
         sections = {"funnel": ("pipeline",), "visits": ("visits",)}.get(
             kind, ("visits", "customers", "deals", "pipeline")
         )

@@ -221,7 +221,7 @@ def _people(session: Session, actor: Actor, ids: set[int] | None, figures: list[
 
 def sales_report(
     session: Session, actor: Actor, period: Period, *, title: str = SM.REPORT_TITLE,
-    previous: Period | None = None, now: datetime | None = None,
+    previous: Period | None = None, now: datetime | None = None, person: int | None = None,
 ) -> SalesReport:
     """Figures for `period` against the previous one. With `now` inside the period (本周 on a Friday), the
     comparison is the same elapsed part of the previous period (上期同期), not all of it."""
@@ -231,6 +231,12 @@ def sales_report(
     if period.end <= period.start or period.end - period.start > MAX_SPAN:
         raise InvalidInput(SM.REPORT_SPAN_INVALID)
     ids = scope_ids(session, actor)
+    scope = scope_label(actor)
+    if person is not None:  # 李娜这个月业绩: one person of the actor's scope
+        staff = session.get(Staff, person)
+        if staff is None or (ids is not None and person not in ids):
+            raise PermissionDenied(SM.REPORT_PERSON_OUT_OF_SCOPE.format(name=staff.name if staff else ""))
+        ids, scope = {person}, staff.name
     current = measure(session, ids, period)
     label = SM.REPORT_CHART_PREVIOUS
     if previous is None:
@@ -241,7 +247,7 @@ def sales_report(
     before = measure(session, ids, previous)
     return SalesReport(
         title=title,
-        scope=scope_label(actor),
+        scope=scope,
         people=_people(session, actor, ids, [current, before]),
         current=current,
         previous=before,

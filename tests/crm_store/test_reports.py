@@ -82,6 +82,22 @@ def test_rep_sees_only_own_figures(demo_session: Session) -> None:
     assert "我的" in reports.report_text(report, TZ)
 
 
+def test_a_manager_asks_about_one_person_of_the_team(demo_session: Session) -> None:
+    session = demo_session
+    manager, li_na = _actor(session, "陈静"), find_staff(session, "李娜")
+    period = reports.month_of(date(2026, 11, 27), TZ)
+    report = reports.sales_report(session, manager, period, person=li_na.id)
+    assert report.people == [(li_na.id, "李娜")] and report.scope == "李娜"
+    visits = [v for v in session.scalars(select(Visit)) if v.staff_id == li_na.id and _in(v.visited_at, period)]
+    assert report.current.visits_total == len(visits) > 0
+    open_ones = [o for o in session.scalars(select(Opportunity)) if o.owner_id == li_na.id and o.stage not in ("won", "lost")]
+    assert report.pipeline_count == len(open_ones)
+    with pytest.raises(PermissionDenied):  # the clerk is nobody's team member under 陈静
+        reports.sales_report(session, manager, period, person=find_staff(session, "周芳").id)
+    with pytest.raises(PermissionDenied):  # a rep names another rep: refused, not their figures
+        reports.sales_report(session, _actor(session, "张伟"), period, person=li_na.id)
+
+
 def test_clerk_and_member_get_no_report(demo_session: Session) -> None:
     clerk = _actor(demo_session, "周芳")
     with pytest.raises(PermissionDenied):
