@@ -25,6 +25,7 @@ from dialogs import messages as DM
 from dialogs.base import REGISTRY, SALES_ROLES, Job, Slots, Turn, register
 from dialogs.reply import Reply
 from dialogs.resolve import PICK, apply_pick, pick_prompt
+from dialogs.visit import is_plan
 
 NAME = "combined"
 # The jobs a report may combine; anything else in the message is answered or named separately.
@@ -137,9 +138,12 @@ class CombinedReport(Job):
             if part["intent"] not in PART_JOBS:
                 slots["extra"].append({"job": part["intent"], "text": text, "parse": parse})
                 continue
-            if part["intent"] == "log_visit":
+            job_name = part["intent"]
+            if job_name == "log_visit" and is_plan(self._sub(turn, text, parse)):
+                job_name = "set_reminder"  # 明儿上午约了蔚来的于总，提醒我…: a plan, not a visit done now
+            elif job_name == "log_visit":
                 _deadlines_as_days(parse, turn)
-            entry = {"job": part["intent"], "text": text, "parse": parse, "slots": {}}
+            entry = {"job": job_name, "text": text, "parse": parse, "slots": {}}
             self._job(entry).fill(self._part_turn(turn, entry), entry["slots"], None)
             slots["parts"].append(entry)
 

@@ -54,6 +54,7 @@ MAX_TEXT = 2000
 # A message this long that looks like another job, arriving mid-form, starts that job instead.
 SWITCH_MIN_CHARS = 8
 SWITCH_MIN_CONFIDENCE = 0.75
+PLAN_JOB = "set_reminder"  # a visit on a later day is a plan: reminded of, not written as done
 LOOKUP_OF_A_QUESTION = "customer_history"  # 华为最近咋样？ asked while another customer's draft waits
 MAX_PARKED = 3  # forms put aside for a new request, most recent last
 
@@ -382,6 +383,9 @@ class DialogEngine:
                 job = REGISTRY[combined.NAME]
             if job is None:
                 return [Reply(DM.NOT_YET.format(job=DM.JOB_TITLES.get(intent, intent)))]
+            if job.name == visit.LogVisit.name and visit.is_plan(turn):  # 明儿上午约了蔚来的于总: not done yet
+                job = REGISTRY[PLAN_JOB]
+                prefix = prefix or DM.VISIT_IS_A_PLAN
         if turn.actor.role not in job.roles:
             return [Reply(DM.NOT_ALLOWED_ROLE.format(role=DM.ROLE.get(turn.actor.role, turn.actor.role)))]
         slots: Slots = {}

@@ -118,6 +118,7 @@ VISIT_SUMMARY = "记录拜访：\n客户：{customer}\n联系人：{contact}\n�
 VISIT_NEXT = "\n下一步：{next_step}\n跟进提醒：{followup}"
 VISIT_NEW_CUSTOMER = "{name}（新客户，将同时建档）"
 VISIT_SAVED = "已记录{customer}的拜访。"
+VISIT_IS_A_PLAN = "这次拜访还没发生，先给您设个提醒；见完再记拜访。"
 VISIT_IN_FUTURE = "\n注意：拜访时间是{when}，还没到，确定吗？不对请直接说正确时间，例如「上午10点」。"
 TODAY = "今天"
 VISIT_REMINDER_SET = "{when} 会提醒您跟进。"

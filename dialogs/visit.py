@@ -3,6 +3,7 @@ a contact, a follow-up reminder and a lifecycle step."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from crm_store import services
@@ -14,6 +15,23 @@ from dialogs.reminder import reminder_label
 from dialogs.reply import Reply
 from dialogs.resolve import PICK, contact_from_message, contact_label, customer_from_message, customer_option
 from dialogs.timing import clause_around, is_plan_span, past_or_today, plan_moment
+
+# 约了 / 准备去 / 再去一趟: a meeting arranged; 见了 / 聊了 / 刚: one that took place.
+_PLAN_CUE = re.compile(r"约了|约好|约在|预约|约的|准备|打算|计划|要去|会去|得去|再去|将去|去一趟|过去一趟")
+_DONE_CUE = re.compile(r"见了|见过|拜访了|拜访过|聊了|聊过|谈了|谈过|去了|到了|碰了|吃了|签了|送了|交流了|开了|刚|已经")
+
+
+def is_plan(turn: Turn) -> bool:
+    """明儿上午约了蔚来的于总 / 下礼拜二再去一趟美的: the message opens with a meeting on a later day, and
+    says of nothing that it happened. That is a plan to be reminded of, never a visit written as done now."""
+    later = [t for t in ent.entities(turn.parse, "time") if (v := ent.as_datetime(t.get("value"), turn.tz))
+             and v.date() > turn.now.date()]
+    if not later or _DONE_CUE.search(turn.text):
+        return False
+    if any(past_or_today(turn, t) is not None and not is_plan_span(turn, t) for t in ent.entities(turn.parse, "time")):
+        return False
+    first = clause_around(turn.text, later[0]["start"], later[0]["end"])
+    return turn.text.startswith(first) and _PLAN_CUE.search(first) is not None
 
 
 @register
