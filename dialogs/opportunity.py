@@ -15,6 +15,10 @@ from dialogs.reply import Reply
 from dialogs.resolve import PICK, customer_from_message, customer_question
 
 CHANGE_SLOTS = ("stage", "amount", "probability", "close")
+# 新开了个项目 / 又有个新商机: a deal of its own, never an update of the open one.
+_NEW_DEAL = re.compile(r"新(?:开了?|立了?|起了?|接了?|来了?)?(?:一?个)?(?:\S{0,6}?)(?:项目|商机|单子)|又有(?:一?个)?\S{0,6}?(?:项目|商机)")
+# 基本签了 / 快成了 / 应该能拿下: close to won, not won (the rep would say 签了 / 赢单了).
+_HEDGE = re.compile(r"(?:基本上?|差不多|快要?|马上(?:就)?要?|应该(?:能|会)?|估计|大概率?|有望|即将|八九不离十)[^，,。；;]{0,3}$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,2})?)\s*(?:元|块)?\s*$")
 
 
@@ -26,8 +30,16 @@ class UpdateOpportunity(Job):
     def fill(self, turn: Turn, slots: Slots, awaiting: str | None) -> None:
         customer_from_message(turn, slots, awaiting)
         stage = ent.text_of(turn.parse, "stage")
+        if stage == "won" and self._hedged(turn):
+            stage = "negotiation"
         if stage in STAGES:
             slots["stage"] = stage
+        if awaiting is None:
+            product = ent.text_of(turn.parse, "product")
+            if product:
+                slots["_product"] = product
+            if _NEW_DEAL.search(turn.text):
+                slots["_new_deal"] = True
         amount = ent.first(turn.parse, "amount")
         if amount and ent.unclear_number(amount):
             slots["_vague_amount"] = str(amount.get("text") or "")[:20]
@@ -61,8 +73,24 @@ class UpdateOpportunity(Job):
             return "change"
         return None
 
+    @staticmethod
+    def _hedged(turn: Turn) -> bool:
+        entity = ent.first(turn.parse, "stage")
+        return entity is not None and _HEDGE.search(turn.text[: int(entity.get("start", 0))]) is not None
+
     def _choose_opportunity(self, turn: Turn, slots: Slots) -> None:
         open_ones = services.open_opportunities(turn.session, turn.actor, slots["customer"]["id"])
+        product = slots.get("_product")
+        if product:  # 服务器项目基本签了: the deal about that product, else a new one, never another deal
+            known = services.find_product(turn.session, product)
+            named = [o for o in open_ones if product in o.title or (known is not None and o.product_id == known.id)]
+            if not named:
+                slots["opportunity"] = {"id": None, "name": None, "new": True, "title": product + DM.PROJECT}
+                return
+            open_ones = named
+        elif slots.get("_new_deal"):
+            slots["opportunity"] = {"id": None, "name": None, "new": True}
+            return
         if len(open_ones) <= 1:
             slots["opportunity"] = (
                 {"id": open_ones[0].id, "name": open_ones[0].title} if open_ones else {"id": None, "name": None}
@@ -86,7 +114,8 @@ class UpdateOpportunity(Job):
 
     def summary(self, turn: Turn, slots: Slots) -> str:
         current = self._current(turn, slots)
-        title = slots["opportunity"]["name"] or (slots["customer"]["name"] + "项目" + DM.OPPORTUNITY_NEW)
+        chosen = slots["opportunity"]
+        title = chosen["name"] or ((chosen.get("title") or slots["customer"]["name"] + DM.PROJECT) + DM.OPPORTUNITY_NEW)
         changes = ""
         if "stage" in slots:
             changes += DM.OPPORTUNITY_CHANGE.format(
@@ -134,6 +163,9 @@ class UpdateOpportunity(Job):
             turn.actor,
             slots["customer"]["id"],
             opportunity_id=slots["opportunity"]["id"],
+            create=bool(slots["opportunity"].get("new")),
+            title=slots["opportunity"].get("title"),
+            product_name=slots.get("_product"),
             stage=slots.get("stage"),
             amount=Decimal(slots["amount"]) if "amount" in slots else None,
             probability=slots.get("probability"),

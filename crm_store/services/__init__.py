@@ -3,6 +3,7 @@
 from crm_store.services.activities import (
     Followups,
     create_reminder,
+    find_product,
     list_followups,
     log_visit,
     open_opportunities,
@@ -25,6 +26,7 @@ from crm_store.services.staff import bind_identity, find_staff, identity_for, li
 from crm_store.services.undo import group_writes, last_audit_id, undo_last_write
 
 __all__ = [
+    "find_product",
     "Actor",
     "Followups",
     "NamesCursor",

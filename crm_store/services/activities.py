@@ -206,6 +206,7 @@ def update_opportunity(
     expected_close: date | None = None,
     title: str | None = None,
     product_name: str | None = None,
+    create: bool = False,
     now: datetime,
 ) -> Opportunity:
     require_aware(now)
@@ -219,7 +220,9 @@ def update_opportunity(
     product = find_product(session, product_name) if product_name else None
 
     opp: Opportunity | None
-    if opportunity_id is not None:
+    if create:  # 华为新开了个服务器项目: a deal of its own beside the open ones
+        opp = None
+    elif opportunity_id is not None:
         opp = session.get(Opportunity, opportunity_id)
         if opp is None or opp.customer_id != customer.id:
             raise NotFound(SM.OPPORTUNITY_NOT_FOUND)
