@@ -177,6 +177,24 @@ def _reason(turn: Turn, span: tuple[int, int] | None, customer: str | None = Non
     return text[:REASON_LIMIT + 1] or None
 
 
+# A clause that only approves (可以 / 同意 / 批了吧 / 没问题), nothing said beside it.
+_APPROVE_ONLY = re.compile(
+    r"^(?:同意|批准|通过|可以|没问题|行|好的?|ok|okay|批了?|批吧|准了|放行|过了?|这单|那单|这张|那张|单子|谢谢|辛苦了?|[了吧啊呀哈的])+$",
+    re.IGNORECASE,
+)
+_CLAUSES = re.compile(r"[\s,，.。;；!！、]+")
+
+
+def _approve_note(turn: Turn, span: tuple[int, int] | None, customer: str | None = None) -> str | None:
+    """美的这单可以，同意，注意账期 → 注意账期: what an approver says beside the yes, kept with the decision."""
+    text = turn.text if span is None else turn.text[: span[0]] + " " + turn.text[span[1]:]
+    if customer:
+        text = re.sub(rf"{re.escape(customer)}\s*(?:的|那|这)?\s*(?:一?单子?|张单子?|张|个单子?|订单)?", " ", text)
+    text = ORDER_WORDS.sub("", text)
+    kept = [c for c in _CLAUSES.split(text) if c and not _APPROVE_ONLY.match(c)]
+    return "，".join(kept)[:REASON_LIMIT] or None
+
+
 def _option(order: Order) -> dict[str, Any]:
     return {
         "id": order.id, "name": order.number,
@@ -271,10 +289,9 @@ class Decide(Job):
             slots["_from_list"] = True  # shown and confirmed before it is decided, like any pick
             if awaiting is None and self._only_asks(turn.text[: span[0]] + turn.text[span[1]:]):
                 slots["_view"] = True
-            if not self.approve:
-                reason = _reason(turn, span)
-                if reason:
-                    slots["reason"] = reason
+            reason = _reason(turn, span) if not self.approve else _approve_note(turn, span)
+            if reason:
+                slots["reason"] = reason
             return
         customer = customer_words(turn)
         if customer:  # 华为那单先压着别批: the approver names the order by its customer
@@ -286,8 +303,8 @@ class Decide(Job):
             slots.pop(PICK, None)
         if awaiting is None and self._only_asks(turn.text.replace(ref or "", "")):
             slots["_view"] = True  # 看下SO… / SO…批了吗 read as approve: show the order, decide nothing
-        if not self.approve and awaiting is None:
-            reason = _reason(turn, span, customer)
+        if awaiting is None and not slots.get("_view"):
+            reason = _reason(turn, span, customer) if not self.approve else _approve_note(turn, span, customer)
             if reason:
                 slots["reason"] = reason
 
@@ -393,18 +410,20 @@ class Decide(Job):
         elif decision.next_step is not None:
             following = decision.next_step.approver
             assert following is not None
-            reply = DM.APPROVED_NEXT.format(number=order.number, next=following.name)
+            note = DM.APPROVE_NOTE.format(note=decision.step.reason) if decision.step.reason else ""
+            reply = DM.APPROVED_NEXT.format(number=order.number, next=following.name) + note
             notices.append(Reply(DM.NOTICE_PASSED.format(
                 number=order.number, approver=turn.actor.name, next=following.name,
-            ), to_staff_id=submitter.id, topic=topic))
+            ) + note, to_staff_id=submitter.id, topic=topic))
             notices.append(order_notice(order, following.id, previous=turn.actor.name))
         else:
+            note = DM.APPROVE_NOTE.format(note=decision.step.reason) if decision.step.reason else ""
             reply = DM.APPROVED_FINAL.format(
                 number=order.number, customer=customer.name, total=total, submitter=submitter.name
-            )
+            ) + note
             notices.append(Reply(DM.NOTICE_APPROVED.format(
                 number=order.number, customer=customer.name, total=total, approver=turn.actor.name,
-            ), to_staff_id=submitter.id, topic=topic))
+            ) + note, to_staff_id=submitter.id, topic=topic))
         turn.notices.extend(notices)  # only after the decision is written: a failure notifies nobody
         minutes = turn.config.dialogs.undo_minutes
         if minutes:  # a decision is undone with 撤销 like any write (crm_store.services.approvals.undo_decision)
