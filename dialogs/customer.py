@@ -9,7 +9,13 @@ from dialogs import entities as ent
 from dialogs import messages as DM
 from dialogs.base import Job, Slots, Turn, register
 from dialogs.reply import Reply
-from dialogs.resolve import contact_from_message, contact_label, customer_from_message, customer_question
+from dialogs.resolve import (
+    PICK,
+    contact_from_message,
+    contact_label,
+    customer_from_message,
+    customer_question,
+)
 
 # When the tagger misses a brand-new name, take what follows the 'new customer' words.
 _NEW_CUSTOMER_NAME = re.compile(
@@ -36,13 +42,16 @@ class _NeedsCustomer(Job):
         return customer_question(slots)
 
     def precheck(self, turn: Turn, slots: Slots) -> list[Reply] | None:
-        """美的怎么样了？ asked while a draft is put aside, about a customer not found: say so and go back to the
-        draft, rather than hold it behind 「请再说一下客户名称」."""
-        return [Reply(DM.LOOKUP_NOT_FOUND.format(name=slots["customer_unknown"]))] if self._aside(turn, slots) else None
+        """美的怎么样了？ / 侯军电话多少 asked while a draft is put aside, about a customer not found or not named:
+        say so and go back to the draft, rather than hold it behind 「是哪个客户？」."""
+        if not self._aside(turn, slots):
+            return None
+        unknown = slots.get("customer_unknown")
+        return [Reply(DM.LOOKUP_NOT_FOUND.format(name=unknown) if unknown else DM.LOOKUP_NAME_THE_CUSTOMER)]
 
     @staticmethod
     def _aside(turn: Turn, slots: Slots) -> bool:
-        return not slots.get("customer") and bool(slots.get("customer_unknown")) and bool(turn.state.get("parked"))
+        return not slots.get("customer") and PICK not in slots and bool(turn.state.get("parked"))
 
 
 @register

@@ -421,7 +421,7 @@ class DialogEngine:
                 return [Reply(DM.CANCELLED)]
         if awaiting not in job.free_text_slots and self._switches_job(turn, job, slots, awaiting):
             return self._park_and_start(turn, job, form)
-        if awaiting not in job.free_text_slots and awaiting != "pick" and meaning.asks_about_other_customer(turn, slots):
+        if awaiting not in job.free_text_slots and awaiting != "pick" and self._asks_aside(turn, job, slots, awaiting):
             other = REGISTRY.get(turn.intent)
             if other is None or other.writes:  # the question is a look-up, whatever the classifier guessed
                 turn.parse = meaning.as_intent(turn.parse, LOOKUP_OF_A_QUESTION)
@@ -499,6 +499,18 @@ class DialogEngine:
         # unless the message holds what was asked for.
         other = REGISTRY.get(turn.intent)
         return other is not None and not other.writes and meaning.answers(turn, awaiting) is False
+
+    @staticmethod
+    def _asks_aside(turn: Turn, job: Job, slots: Slots, awaiting: str | None) -> bool:
+        """A question said while the draft waits, not about the draft: 华为最近咋样 (another customer), or at the
+        preview 吉利有哪些商机 / 侯军电话多少 (a look-up, or nothing we know). Answered, and the draft comes back
+        unchanged; read as content it added order lines or changed the contact."""
+        if meaning.asks_about_other_customer(turn, slots):
+            return True
+        if awaiting != "confirm" or turn.intent == job.name or not meaning.is_question(turn.text):
+            return False
+        other = REGISTRY.get(turn.intent)
+        return other is None or not other.writes
 
     @staticmethod
     def _is_other_job(turn: Turn, job: Job) -> bool:

@@ -82,15 +82,23 @@ def _other_customer(turn: Turn, slots: Slots) -> bool:
 
 # 华为最近跟得咋样？ / 美的那边啥情况: a message ending as a question.
 _QUESTION_END = re.compile(
-    r"(?:吗|呢|么|嘛|咋样|怎么样|怎样|如何|啥情况|什么情况|进展|动静|多少|是谁|哪个|哪些|几个|[?？])"
-    r"[了啊呀呢]?[?？。.!！~～\s]*$"
+    r"(?:吗|呢|么|嘛|咋样|怎么样|怎样|如何|啥情况|什么情况|进展|动静|多少钱?|是谁|哪个|几个|几点|哪天|什么时候|啥时候"
+    r"|(?:哪些|什么|啥)[\u4e00-\u9fa5]{0,4}|[?？])(?:来着|了|啊|呀|呢)?[?？。.!！~～\s]*$"
 )
+# 给苏宁回个电话问问考虑得咋样: a question to be asked of somebody else, told to the bot, not asked of it.
+_REPORTED_QUESTION = re.compile(r"问问|问一下|问一问|问下|问他|问她|问问他|问清楚|打听|确认一下")
+
+
+def is_question(text: str) -> bool:
+    """华为最近跟得咋样 / 侯军电话多少 / 吉利有哪些商机 / 那个商机多少钱来着: a question put to the bot."""
+    text = text.strip()
+    return _QUESTION_END.search(text) is not None and _REPORTED_QUESTION.search(text) is None
 
 
 def asks_about_other_customer(turn: Turn, slots: Slots) -> bool:
     """华为最近跟得咋样 while a 苏宁 draft waits: a question about another customer, never a change of this
     draft's customer (the preview would otherwise show 华为 with 苏宁's visit)."""
-    return _QUESTION_END.search(turn.text.strip()) is not None and _other_customer(turn, slots)
+    return is_question(turn.text) and _other_customer(turn, slots)
 
 
 def is_new_request(turn: Turn, job_name: str, slots: Slots, awaiting: str | None) -> bool:
