@@ -39,9 +39,16 @@ def remember(turn: Turn, member_no: str) -> None:
     turn.state[CONTEXT] = {"no": member_no, "at": turn.now.isoformat()}
 
 
+def names_a_member(turn: Turn) -> bool:
+    """段杰海消费了300 / 钟英欣 VIP0050 积分多少: the message says who, so the member in context is not meant."""
+    return bool(member_no_in(turn) or phone_in(turn) or ent.text_of(turn.parse, "member")
+                or ent.text_of(turn.parse, "contact"))
+
+
 def recent_member(turn: Turn) -> str | None:
+    """The member the clerk just dealt with, unless this message names someone (then never a guess)."""
     context = turn.state.get(CONTEXT)
-    if not context:
+    if not context or names_a_member(turn):
         return None
     age = turn.now - datetime.fromisoformat(context["at"])
     return context["no"] if timedelta(0) <= age <= timedelta(minutes=turn.config.dialogs.form_timeout_minutes) else None

@@ -28,7 +28,8 @@ _PHONE_MIN_DIGITS = 7
 _LOOKUP_WORDS = re.compile(
     r"会员卡号|会员编号|会员号|会员卡|老顾客|顾客|客人|帮我|帮忙|麻烦|请|查一下|查一查|查查|查询|查下|查看|查到|查|"
     r"找一下|找找|找|看一下|看看|看下|一下|会员|卡号|号码|手机号|手机|电话|姓名|名字|叫|是|的|信息|资料|详情|情况|"
-    r"积分|等级|这位|这个|那位|那个|有没有|谢谢|谢了|吧|呢|啊|呀|哈|嗯|下"
+    r"积分|等级|这位|这个|那位|那个|有没有|谢谢|谢了|吧|呢|啊|呀|哈|嗯|下|"
+    r"还有多少分|还剩多少分|多少分|还有多少|还剩多少|多少|还有|还剩|剩下|几分|分数|余额|点数"
 )
 
 
@@ -107,3 +108,12 @@ class MemberLookup(Job):
             return [Reply(DM.MEMBER_NOT_FOUND)]
         remember(turn, member.member_no)
         return [Reply(card_text(member))]
+
+
+def run_lookup(turn: Turn) -> list[Reply]:
+    """The exact look-up for a message that names a member inside another question (钟英欣 VIP0050 积分多少)."""
+    job, slots = MemberLookup(), {}
+    job.fill(turn, slots, None)
+    if job.missing(turn, slots) is not None:
+        return [Reply(job.question(turn, slots, "query"))]
+    return job.execute(turn, slots)

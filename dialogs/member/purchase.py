@@ -200,6 +200,7 @@ class RecordPurchase(Job):
         except CRMError as error:  # an unknown member number, a clerk locked out of look-ups
             slots["_stop"] = error.message
             return None
+        remember(turn, slots["member_no"])  # the member the clerk now works on, even if this draft is dropped
         slots["_preview"] = {
             "name": preview.name, "available": preview.available, "earned": preview.earned,
             "multiplier": f"{preview.multiplier:g}", "redeem": preview.redeem, "yuan": str(preview.redeem_yuan),

@@ -7,7 +7,8 @@ import re
 from crm_store.services import members
 from dialogs import messages as DM
 from dialogs.base import EVERYONE, Job, Slots, Turn, register
-from dialogs.member.common import MEMBER_STAFF, recent_member
+from dialogs.member.common import MEMBER_STAFF, names_a_member, recent_member
+from dialogs.member.lookup import run_lookup
 from dialogs.reply import Reply
 
 SUBSCRIBE_WORDS = {"订阅", "重新订阅", "恢复订阅", "继续订阅"}
@@ -26,6 +27,8 @@ class QueryPoints(Job):
             summary = members.points_summary(turn.session, turn.actor, tz=turn.tz, now=turn.now)
             text = DM.POINTS_SUMMARY.format(name=summary.member.name, points=summary.points, tier=summary.tier)
         else:
+            if turn.actor.role in MEMBER_STAFF and names_a_member(turn):  # 钟英欣 VIP0050 积分多少: look that one up
+                return run_lookup(turn)
             recent = recent_member(turn) if turn.actor.role in MEMBER_STAFF else None
             if recent is None:
                 return [Reply(DM.POINTS_STAFF_HINT)]
