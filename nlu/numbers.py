@@ -215,6 +215,7 @@ def parse_amount(text: str) -> int | float | dict | None:
     """Amount text -> yuan; a range '10到15万' / '3万-8万元' / '两三万' -> {'from', 'to'} (unit shared)."""
     s = _NOISE.sub("", canonical(text))
     s = re.sub(r"(?:人民币|RMB|rmb|¥|￥)", "", s)
+    s = re.sub(r"(?<=[0-9])[wW](?=[0-9]$)", "万", re.sub(r"(?<=[0-9])[kK](?=[0-9]$)", "千", s))  # 1w2 = 1万2
     parts = _RANGE_SPLIT.split(s, maxsplit=1)
     if len(parts) == 2 and parts[0] and parts[1]:
         lo_text, hi_text = _MONEY_TAIL.sub("", parts[0]), parts[1]

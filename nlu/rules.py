@@ -12,9 +12,11 @@ from nlu.timewords import TIME_RE, simplified
 # (2万300, 1.5千万, 叁万伍仟, 兩萬, 廿五), with 几 / 多 / 余 for vague amounts (十几万, 500多万).
 _D = "0-9零〇一二三四五六七八九两壹贰叁肆伍陆柒捌玖廿卅兩"
 _U = "十百千万亿拾佰仟萬億"
-_NUMTOK = rf"(?:[{_D}]|[十拾]|几(?=[{_U}]))(?:[{_D}{_U}几多余]|\.[0-9])*"
+# 1,288 / 12,000.50: digits grouped by thousands are one number (the first group was read as the amount).
+_GROUPED = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?(?![0-9])"
+_NUMTOK = rf"(?:{_GROUPED}|(?:[{_D}]|[十拾]|几(?=[{_U}]))(?:[{_D}{_U}几多余]|\.[0-9])*)"
 _WHOLE = rf"(?![{_D}{_U}几多余.])"  # a number ends here: no backing off to 三 out of 三百个
-_BIG = rf"(?:(?:[{_D}]|[十拾]|几(?=[{_U}]))[{_D}{_U}几多余.]*[万亿萬億千仟][{_D}{_U}多余]*|\d+(?:\.\d+)?[wWkK千](?![a-zA-Z]))"
+_BIG = rf"(?:(?:[{_D}]|[十拾]|几(?=[{_U}]))[{_D}{_U}几多余.]*[万亿萬億千仟][{_D}{_U}多余]*|\d+(?:\.\d+)?(?:[wWkK](?:[0-9](?![0-9.]))?|千)(?![a-zA-Z]))"
 _RANGE_SEP = r"\s*(?:到|至|-|~|－|～|—)\s*"
 _YUAN = r"(?:块钱|块|元钱|元|圆|圓|塊)"
 MEASURE = "台套个张盒件箱瓶支份部批吨只把条本袋包桶辆双组片卷罐斤副对顶间"

@@ -21,6 +21,11 @@ def values(parser, text):
         ("美的集团要三十个显示器", ("quantity", "三十个", 30)),
         ("海底捞项目预算10到15万", ("amount", "10到15万", {"from": 100000, "to": 150000})),
         ("长城汽车订了10台打印机 共15w", ("amount", "15w", 150000)),
+        # a clerk's counter: thousands separators and 1w2 were read as 1元 (the first digits only)
+        ("VIP0008消费了1,288元", ("amount", "1,288元", 1288)),
+        ("会员VIP0008刷卡12,000.50", ("amount", "12,000.50", 12000.5)),
+        ("VIP0008消费1w2", ("amount", "1w2", 12000)),
+        ("报价3k5一台", ("amount", "3k5", 3500)),
         ("华为那单黄了", ("stage", "黄了", "lost")),
         ("比亚迪的项目进入谈判了", ("stage", "进入谈判", "negotiation")),
         ("会员VIP0023用300积分抵扣", ("points", "300", 300)),
