@@ -329,6 +329,7 @@ MEMBER_NOT_FOUND = "未找到。请核对「姓名 + 会员号」或完整手机
 MEMBER_CARD = "会员：{name}（{member_no}）\n等级：{tier}　积分：{points}\n会员有效期至：{expires}{phone}"
 MEMBER_CARD_PHONE = "\n手机：{phone}"
 ASK_MEMBER_NO = "是哪位会员？请说会员号，例如：VIP0023"
+PURCHASE_RETURN_NOT_HERE = "退货、退款要在收银系统里办理（积分会一起退回）；这里不能记，这条没有记录。"
 ASK_PURCHASE_AMOUNT = "消费了多少钱？例如：1288元"
 PURCHASE_AMOUNT_INVALID = "消费金额应大于0元且不超过100万元，请重新说一下金额。"
 PURCHASE_SAVED = "已记录：{member_no} 消费{amount}，获得{earned}积分，当前积分{points}。"

@@ -11,8 +11,9 @@ from crm_store.errors import CRMError, PhoneTaken
 from crm_store.models import Member
 from crm_store.services import member_cards, members
 from dialogs import entities as ent
+from dialogs import meaning
 from dialogs import messages as DM
-from dialogs.base import REGISTRY, Job, Slots, Turn, register
+from dialogs.base import Job, Slots, Turn, register
 from dialogs.member.common import (
     MEMBER_NO_RE,
     MEMBER_STAFF,
@@ -23,6 +24,7 @@ from dialogs.member.common import (
     recent_member,
     remember,
 )
+from dialogs.member.lookup import run_lookup
 from dialogs.reply import Reply
 
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -132,6 +134,8 @@ def _new_member_name(turn: Turn, tiers: list[str], answering: bool) -> str | Non
     Answering 新会员叫什么名字, the whole answer is the name (李为民 keeps its 为)."""
     if answering:
         text = PHONE_RE.sub(" ", turn.text).strip()
+        if ent.plain_answer(text) in ent.YES_WORDS | ent.NO_WORDS or meaning.is_preview_yes(text):
+            return None  # 确认 / 好的 said to 「叫什么名字？」 is no name: ask again rather than open a card for 确认
         name = re.sub(r"[\s\W\d_]+", "", re.sub(r"^(?:她|他|顾客|客人)?的?(?:姓名|名字)?(?:叫|是)*", "", text))
         return name[:20] or None
     pieces, alone = _name_candidates(turn.text, tiers)
@@ -144,13 +148,6 @@ def _new_member_name(turn: Turn, tiers: list[str], answering: bool) -> str | Non
 
 # Words that ask for a new card; without them a name and a member's phone is a look-up of that member.
 _ASKS_FOR_CARD = re.compile(r"办|开卡|开一张|开张|开个|新开|开通|注册|登记|入会|加入|新会员|新顾客|新客人")
-
-
-def _look_up(turn: Turn) -> list[Reply]:
-    lookup = REGISTRY["member_lookup"]
-    slots: Slots = {}
-    lookup.fill(turn, slots, None)
-    return lookup.execute(turn, slots)
 
 
 @register
@@ -225,7 +222,7 @@ class RegisterMember(Job):
             self._plan(turn, slots)
         except PhoneTaken as error:
             if not _ASKS_FOR_CARD.search(turn.text):  # 王小丽 13812345678: that member, looked up
-                return _look_up(turn)
+                return run_lookup(turn)
             return [Reply(error.message)]
         except CRMError as error:  # a tier that does not exist …
             return [Reply(error.message)]

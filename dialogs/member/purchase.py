@@ -39,6 +39,8 @@ _PRICE_AFTER_PRODUCT = re.compile(
 )
 # 买了 / 消费 / 刷卡: something was bought; without a sum the purchase is asked for, never dropped.
 _PURCHASE_CUE = re.compile(r"买|购|消费|刷卡|刷了|结账|付了|付款")
+# 退货200块 / 退了一件 / 退款: money going back to the member, never a purchase that earns points.
+_RETURN = re.compile(r"退货|退款|退钱|退了|退掉|退回|退单|退一件|退个")
 # 积分抵了1000 with plain digits, when the NLU gave no points entity.
 _POINTS_DIGITS = re.compile(r"积分\s*(?:抵扣|抵现|抵掉|抵|扣除|扣掉|扣|用掉|用|兑换)?\s*了?\s*(\d+)(?![\d.元块钱])")
 
@@ -134,6 +136,9 @@ class RecordPurchase(Job):
                 return
             slots.clear()  # a whole new purchase message replaces the draft
             awaiting = None
+        if awaiting is None and _RETURN.search(turn.text):
+            slots["_stop"] = DM.PURCHASE_RETURN_NOT_HERE
+            return
         number = member_no_in(turn)
         if number:
             slots["member_no"] = number
@@ -161,6 +166,8 @@ class RecordPurchase(Job):
                 slots["member_no"] = recent
 
     def missing(self, turn: Turn, slots: Slots) -> str | None:
+        if "_stop" in slots:
+            return None
         if not slots.get("member_no"):
             return "member_no"
         if slots.get("_redeem_unclear"):
