@@ -405,8 +405,10 @@ class DialogEngine:
                 return self._run_job(turn, job, slots)
             if meaning.is_thanks(turn.text):
                 return [Reply(DM.THANKS_FORM_WAITING)]
-            if meaning.is_something_wrong(turn.text) and correction.corrects(job.name):
+            if meaning.is_something_wrong(turn.text):  # 不对 alone: ask what, never throw the draft away
                 self._save_form(turn, job, slots, awaiting)
+                if not correction.corrects(job.name):
+                    return [Reply(DM.WHAT_IS_WRONG)]
                 return [Reply(DM.WHAT_TO_CHANGE.format(
                     example=DM.FIX_EXAMPLE[job.name], fields=correction.JOB_FIELD_NAMES[job.name]))]
         fix = self._fix_for(turn, job, awaiting)

@@ -410,6 +410,7 @@ NEW_MEMBER_PHONE_BAD = "「{text}」不是11位手机号，请再说一下新会
 # --- corrections at the preview (issue 15) ---
 FIX_WHICH_FIELD = "要改哪一项？可以改：{fields}。例如「{example}」；不要了请说「取消」。"
 FIX_NO_SUCH_FIELD = "这一条没有这一项。可以改：{fields}。"
+WHAT_IS_WRONG = "哪里不对？直接说正确的内容（例如「不对，是138块」），或说「取消」放弃。"
 WHAT_TO_CHANGE = "哪里不对？直接说要改的，例如「{example}」。可以改：{fields}；不要了请说「取消」。"
 FIX_EXAMPLE = {
     "log_visit": "时间改成前天", "add_customer": "联系人改成李红", "update_opportunity": "金额改成150万",
