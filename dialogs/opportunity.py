@@ -15,8 +15,8 @@ from dialogs.reply import Reply
 from dialogs.resolve import PICK, customer_from_message, customer_question
 
 CHANGE_SLOTS = ("stage", "amount", "probability", "close")
-# 新开了个项目 / 又有个新商机: a deal of its own, never an update of the open one.
-_NEW_DEAL = re.compile(r"新(?:开了?|立了?|起了?|接了?|来了?)?(?:一?个)?(?:\S{0,6}?)(?:项目|商机|单子)|又有(?:一?个)?\S{0,6}?(?:项目|商机)")
+# 新开了个项目 / 又有个新商机: a deal of its own, never an update of the open one (更新商机 is an update).
+_NEW_DEAL = re.compile(r"(?<![更最重创刷])新(?:开了?|立了?|起了?|接了?|来了?)?(?:一?个)?(?:\S{0,6}?)(?:项目|商机|单子)|又有(?:一?个)?\S{0,6}?(?:项目|商机)")
 # 基本签了 / 快成了 / 应该能拿下: close to won, not won (the rep would say 签了 / 赢单了).
 _HEDGE = re.compile(r"(?:基本上?|差不多|快要?|马上(?:就)?要?|应该(?:能|会)?|估计|大概率?|有望|即将|八九不离十)[^，,。；;]{0,3}$")
 _BARE_NUMBER = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,2})?)\s*(?:元|块)?\s*$")
