@@ -52,7 +52,6 @@ PUNCT = " \t,，.。:：;；!！?？、~～-—/"
 LISTED = re.compile(
     rf"第\s*({ent.LIST_NUM})\s*(?:个|单|张|笔|条|号)?|^\s*({ent.LIST_NUM})\s*(?:号|个|单|张|笔)?(?![\d.万元块台套%折])"
 )
-_REJECTS = re.compile(r"不同意|不批|不通过|不行|驳回|拒绝|否决|退回|打回")
 REASON_LIMIT = approvals.MAX_REASON
 
 
@@ -122,6 +121,7 @@ LEAD_VERB = re.compile(
     r"(?:(?:去|掉)?[了吧啊吗呢]?(?:[\s,，.。:：;；!！、]+|$)|[了吧啊]?(?=[^去来掉回的]))"
 )
 _REJECT_VERB = r"(?:不同意|不批准|不批|不通过|不行|驳回|拒绝|否决|退回|打回)"
+_REJECTS = re.compile(_REJECT_VERB)
 # …，不批 (set apart) or 价格太低驳回 (a command verb right after); 这个价我们不同意 stays whole
 TAIL_VERB = re.compile(
     rf"(?:[\s,，.。;；!！、]+(?:先)?{_REJECT_VERB}|(?<![要想得将把])(?:驳回|拒绝|否决|退回|打回))(?:去|掉)?[了吧啊]?[\s。.!！]*$"
@@ -151,8 +151,8 @@ def listed_order(turn: Turn) -> tuple[int, tuple[int, int]] | None:
         if match is None or not re.fullmatch(ent.LIST_NUM, match.group(1)):
             return None
         token, span = match.group(1), match.span(1)
-    number = ent.list_number(token)
-    return (shown[number - 1], span) if 1 <= number <= len(shown) else None
+    number = ent.small_number(token)
+    return (shown[number - 1], span) if number is not None and 1 <= number <= len(shown) else None
 
 
 def _reason(turn: Turn, span: tuple[int, int] | None, customer: str | None = None) -> str | None:
@@ -287,11 +287,9 @@ class Decide(Job):
             order_id, span = listed
             slots["order"] = _option(orders.get_order(turn.session, order_id))
             slots["_from_list"] = True  # shown and confirmed before it is decided, like any pick
-            if awaiting is None and self._only_asks(turn.text[: span[0]] + turn.text[span[1]:]):
+            if self._only_asks(turn.text[: span[0]] + turn.text[span[1]:]):
                 slots["_view"] = True
-            reason = _reason(turn, span) if not self.approve else _approve_note(turn, span)
-            if reason:
-                slots["reason"] = reason
+            self._read_reason(turn, slots, span, None)
             return
         customer = customer_words(turn)
         if customer:  # 华为那单先压着别批: the approver names the order by its customer
@@ -303,10 +301,16 @@ class Decide(Job):
             slots.pop(PICK, None)
         if awaiting is None and self._only_asks(turn.text.replace(ref or "", "")):
             slots["_view"] = True  # 看下SO… / SO…批了吗 read as approve: show the order, decide nothing
-        if awaiting is None and not slots.get("_view"):
-            reason = _reason(turn, span, customer) if not self.approve else _approve_note(turn, span, customer)
-            if reason:
-                slots["reason"] = reason
+        if awaiting is None:
+            self._read_reason(turn, slots, span, customer)
+
+    def _read_reason(self, turn: Turn, slots: Slots, span: tuple[int, int] | None, customer: str | None) -> None:
+        """The rejection's reason, or what is said beside a yes; nothing for a look (看下SO…)."""
+        if slots.get("_view"):
+            return
+        reason = _approve_note(turn, span, customer) if self.approve else _reason(turn, span, customer)
+        if reason:
+            slots["reason"] = reason
 
     def claims(self, turn: Turn) -> bool:
         """第一个 / 2 驳回 价格太低 / 同意第二个 on the pending list just shown: this decision job's (approve
@@ -401,6 +405,7 @@ class Decide(Job):
         total = DM.money(order.total)
         topic = orders.order_topic(order.id)
         notices: list[Reply] = []
+        note = DM.APPROVE_NOTE.format(note=decision.step.reason) if decision.approved and decision.step.reason else ""
         if not decision.approved:
             reason = decision.step.reason or ""
             reply = DM.REJECTED.format(number=order.number, reason=reason, submitter=submitter.name)
@@ -410,14 +415,12 @@ class Decide(Job):
         elif decision.next_step is not None:
             following = decision.next_step.approver
             assert following is not None
-            note = DM.APPROVE_NOTE.format(note=decision.step.reason) if decision.step.reason else ""
             reply = DM.APPROVED_NEXT.format(number=order.number, next=following.name) + note
             notices.append(Reply(DM.NOTICE_PASSED.format(
                 number=order.number, approver=turn.actor.name, next=following.name,
             ) + note, to_staff_id=submitter.id, topic=topic))
             notices.append(order_notice(order, following.id, previous=turn.actor.name))
         else:
-            note = DM.APPROVE_NOTE.format(note=decision.step.reason) if decision.step.reason else ""
             reply = DM.APPROVED_FINAL.format(
                 number=order.number, customer=customer.name, total=total, submitter=submitter.name
             ) + note

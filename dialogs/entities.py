@@ -16,14 +16,18 @@ LIST_NUM = r"(?:[0-9]{1,2}|[一二两三四五六七八九十]{1,3})"
 _CHINESE_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
-def list_number(token: str) -> int:
-    """A LIST_NUM token as an int: 2 / 二 / 十二 / 二十."""
+def small_number(token: str) -> int | None:
+    """2 / 二 / 十二 / 二十 / 九十九 as an int; None for what is no such number (二二, 十十)."""
     if token.isdigit():
         return int(token)
-    if token.startswith("十"):
-        return 10 + _CHINESE_DIGITS.get(token[1:], 0)
-    tens, _, ones = token.partition("十")
-    return _CHINESE_DIGITS.get(tens, 0) * 10 + _CHINESE_DIGITS.get(ones, 0) if "十" in token else _CHINESE_DIGITS[token]
+    tens, _, units = token.partition("十")
+    if "十" not in token:
+        return _CHINESE_DIGITS.get(token) if len(token) == 1 else None
+    if len(tens) > 1 or len(units) > 1:
+        return None
+    high = _CHINESE_DIGITS.get(tens, 0) if tens else 1
+    low = _CHINESE_DIGITS.get(units, 0) if units else 0
+    return high * 10 + low if high and (not units or low) else None
 
 
 def intent(parse: Parse) -> str:

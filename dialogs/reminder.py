@@ -228,7 +228,7 @@ _ALL_WORDS = {"都", "都是", "全部", "全都", "都要", "所有", "都完�
 
 
 def numbers_in(text: str) -> list[int]:
-    return [ent.list_number(t) for t in re.findall(_NUM, text)]
+    return [n for t in re.findall(_NUM, text) if (n := ent.small_number(t)) is not None]
 
 
 def _status(verb: str) -> str:

@@ -27,7 +27,6 @@ from dialogs.member.common import (
 from dialogs.member.lookup import run_lookup
 from dialogs.reply import Reply
 
-_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _PERIOD = re.compile(r"(半年|(?<!\d)(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:个)?\s*(年|月)(?!\d|[一二三四五六七八九十]{0,2}[日号]))")
 _BIRTHDAY = re.compile(
     r"(?:生日|出生)\s*(?:是|为|在|[:：])?\s*(?:(\d{4}|\d{2})\s*[年\-./])?\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})\s*[日号]?"
@@ -54,22 +53,10 @@ def period_months(text: str) -> int | None:
     if found.group(1) == "半年":
         return 6
     raw, unit = found.group(2), found.group(3)
-    count = int(raw) if raw.isdigit() else _small_chinese_number(raw)
+    count = ent.small_number(raw)
     if count is None:
         return None
     return count * 12 if unit == "年" else count
-
-
-def _small_chinese_number(raw: str) -> int | None:
-    """一 … 九十九 (二十四, 十八, 三十); None for anything else."""
-    tens, _, units = raw.partition("十")
-    if "十" not in raw:
-        return _CN_DIGITS.get(raw) if len(raw) == 1 else None
-    if len(tens) > 1 or len(units) > 1:
-        return None
-    high = _CN_DIGITS.get(tens, 0) if tens else 1
-    low = _CN_DIGITS.get(units, 0) if units else 0
-    return high * 10 + low if high and (not units or low) else None
 
 
 def months_text(months: int) -> str:
